@@ -1,0 +1,82 @@
+// The sign-up and login forms: required fields, lengths and the password rules, as the earlier
+// version's Django forms validate them, with the same messages.
+import { FieldErrorList } from "../errors.js";
+import { messages } from "./messages.js";
+import { PASSWORD_MAX_LENGTH, passwordProblems } from "./password-policy.js";
+import { characterCount, normalizeUsername, usernameProblems } from "./username.js";
+
+export type FormInput = Record<string, unknown>;
+
+export interface SignupForm {
+  username: string;
+  password: string;
+}
+
+export interface LoginForm {
+  username: string;
+  password: string;
+}
+
+/** A field's text, or null when it is missing, empty or not text. Django strips usernames, not passwords. */
+function field(input: FormInput, name: string, strip: boolean): string | null {
+  const raw = input[name];
+  if (typeof raw !== "string") return null;
+  const value = strip ? raw.trim() : raw;
+  return value === "" ? null : value;
+}
+
+function passwordField(input: FormInput, name: string, errors: FieldErrorList): string | null {
+  const value = field(input, name, false);
+  if (value === null) {
+    errors.add(name, messages.required);
+    return null;
+  }
+  const length = characterCount(value);
+  if (length > PASSWORD_MAX_LENGTH) {
+    errors.add(name, messages.tooLong(PASSWORD_MAX_LENGTH, length));
+    return null;
+  }
+  return value;
+}
+
+/**
+ * Checks everything but uniqueness, which needs the database. Returns the cleaned form and the
+ * errors so far, so the caller can add a uniqueness error and report all of them together.
+ */
+export function checkSignupForm(input: FormInput): { form: SignupForm | null; errors: FieldErrorList } {
+  const errors = new FieldErrorList();
+  const rawUsername = field(input, "username", true);
+  let username: string | null = null;
+  if (rawUsername === null) {
+    errors.add("username", messages.required);
+  } else {
+    username = normalizeUsername(rawUsername);
+    for (const problem of usernameProblems(username)) errors.add("username", problem);
+  }
+  const password1 = passwordField(input, "password1", errors);
+  const password2 = passwordField(input, "password2", errors);
+  if (password1 !== null && password2 !== null) {
+    if (password1 !== password2) {
+      errors.add("password2", messages.passwordMismatch);
+    } else {
+      for (const problem of passwordProblems(password2, { username: username ?? "" })) {
+        errors.add("password2", problem);
+      }
+    }
+  }
+  const form =
+    errors.empty && username !== null && password2 !== null ? { username, password: password2 } : null;
+  return { form, errors };
+}
+
+export function checkLoginForm(input: FormInput): { form: LoginForm | null; errors: FieldErrorList } {
+  const errors = new FieldErrorList();
+  const rawUsername = field(input, "username", true);
+  if (rawUsername === null) errors.add("username", messages.required);
+  const password = passwordField(input, "password", errors);
+  const form =
+    errors.empty && rawUsername !== null && password !== null
+      ? { username: normalizeUsername(rawUsername), password }
+      : null;
+  return { form, errors };
+}

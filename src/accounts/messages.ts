@@ -1,0 +1,18 @@
+// The earlier version's messages, word for word, so its clients show the same text.
+
+export const messages = {
+  required: "This field is required.",
+  tooLong: (max: number, actual: number) =>
+    `Ensure this value has at most ${max} characters (it has ${actual}).`,
+  invalidUsername:
+    "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
+  usernameTaken: "A user with that username already exists.",
+  passwordMismatch: "The two password fields didn’t match.",
+  passwordTooSimilar: "The password is too similar to the username.",
+  passwordTooShort: (min: number) =>
+    `This password is too short. It must contain at least ${min} characters.`,
+  passwordTooCommon: "This password is too common.",
+  passwordEntirelyNumeric: "This password is entirely numeric.",
+  invalidLogin: "Please enter a correct username and password. Note that both fields may be case-sensitive.",
+  inactiveAccount: "This account is inactive.",
+} as const;

@@ -1,0 +1,123 @@
+// buildApp(deps): the Fastify instance with its plugins and routes. main.ts and the tests call it.
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fastifyCookie from "@fastify/cookie";
+import fastifyHelmet from "@fastify/helmet";
+import fastifyStatic from "@fastify/static";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
+import { Throttle } from "./accounts/throttle.js";
+import type { AppDeps, RouteDeps } from "./web/app-deps.js";
+import { registerBodyParsers } from "./web/body-parsers.js";
+import { registerErrorHandling } from "./web/errors.js";
+import { csrfPlugin } from "./web/plugins/csrf.js";
+import { sessionPlugin } from "./web/plugins/session.js";
+import { dashboardRoutes } from "./web/routes/dashboard.js";
+import { loginRoutes } from "./web/routes/login.js";
+import { logoutRoutes } from "./web/routes/logout.js";
+import { signupRoutes } from "./web/routes/signup.js";
+
+const require = createRequire(import.meta.url);
+const bootstrapDist = join(dirname(require.resolve("bootstrap/package.json")), "dist");
+const publicDir = fileURLToPath(new URL("../public", import.meta.url));
+
+/** Never written to the logs, whatever the log level. */
+export const redactedPaths = [
+  "req.headers.cookie",
+  "req.headers.authorization",
+  "req.headers['x-csrftoken']",
+  'res.headers["set-cookie"]',
+  "body.password",
+  "body.password1",
+  "body.password2",
+];
+
+export function loggerOptions(level: string): FastifyServerOptions["logger"] {
+  return { level, redact: { paths: redactedPaths, censor: "[redacted]" } };
+}
+
+export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerOptions["logger"] } = {}) {
+  const { config } = deps;
+  const app: FastifyInstance = Fastify({
+    logger: options.logger ?? loggerOptions(config.logLevel),
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: config.bodyLimitBytes,
+    // A hop count is valid at run time; Fastify's types only list the other forms.
+    trustProxy: config.trustProxy as boolean | string,
+    return503OnClosing: true,
+  });
+
+  registerBodyParsers(app);
+  registerErrorHandling(app);
+  await app.register(fastifyCookie);
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: "same-origin" },
+    // HSTS only over HTTPS: sent by the hook below, never on plain HTTP.
+    strictTransportSecurity: false,
+    crossOriginEmbedderPolicy: false,
+    frameguard: { action: "deny" },
+  });
+  app.addHook("onSend", async (request, reply) => {
+    if (request.protocol === "https") {
+      reply.header("strict-transport-security", "max-age=31536000; includeSubDomains");
+    }
+  });
+
+  await app.register(fastifyStatic, {
+    root: bootstrapDist,
+    prefix: "/static/bootstrap/",
+    maxAge: "7d",
+  });
+  await app.register(fastifyStatic, {
+    root: publicDir,
+    prefix: "/static/app/",
+    decorateReply: false,
+    maxAge: "1h",
+  });
+
+  const routeDeps: RouteDeps = {
+    ...deps,
+    throttle:
+      deps.throttle ??
+      new Throttle(deps.db, config.throttle, Date.now, (kind) => deps.events?.throttled?.(kind)),
+  };
+
+  // Expired sessions and throttle counters are deleted every ten minutes while the app runs.
+  let stopHousekeeping = () => {};
+  app.addHook("onReady", async () => {
+    stopHousekeeping = scheduleHousekeeping(
+      () => cleanUpExpired(deps.db, config.session, routeDeps.throttle),
+      10 * 60_000,
+      (error) => app.log.warn({ err: error }, "housekeeping failed"),
+    );
+  });
+  app.addHook("onClose", async () => stopHousekeeping());
+
+  // The pages and the API share one scope: CSRF and sessions apply to all of them.
+  await app.register(async (pages) => {
+    await pages.register(csrfPlugin);
+    await pages.register(sessionPlugin, { db: deps.db, policy: config.session });
+    dashboardRoutes(pages, routeDeps);
+    signupRoutes(pages, routeDeps);
+    loginRoutes(pages, routeDeps);
+    logoutRoutes(pages);
+  });
+
+  return app;
+}

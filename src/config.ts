@@ -1,0 +1,163 @@
+// Every setting, read from the environment once, validated, with defaults.
+
+export interface ProgramConfig {
+  /** Credit for a newcomer who signs up through a valid link. */
+  inviteeRewardCents: number;
+  /** Credit for the inviter, paid once per `referralsPerInviterReward` referred sign-ups. */
+  inviterRewardCents: number;
+  referralsPerInviterReward: number;
+}
+
+export interface ThrottleConfig {
+  /** Failed logins allowed per username, and per client address, within the window. */
+  loginFailuresPerWindow: number;
+  /** Sign-ups allowed per client address within the window. */
+  signupsPerWindow: number;
+  windowSeconds: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset: embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  nodeEnv: string;
+  logLevel: string;
+  /** Trust X-Forwarded-* from a proxy in front (load balancer, Cloud Run). */
+  trustProxy: boolean | number | string;
+  /** Database connections per process (node-postgres pool). */
+  poolSize: number;
+  /** Worker processes sharing the port (node:cluster); PostgreSQL only. */
+  webConcurrency: number;
+  program: ProgramConfig;
+  throttle: ThrottleConfig;
+  session: {
+    /** Absolute lifetime of a session: two weeks, as the earlier version. */
+    maxAgeSeconds: number;
+    /** A session unused for this long ends. */
+    idleSeconds: number;
+  };
+  /** Seconds to let in-flight requests finish on SIGTERM. */
+  shutdownTimeoutSeconds: number;
+  /** Bearer token required by GET /metrics; unset: open. */
+  metricsToken: string | undefined;
+  /** The origin referral links are built on (https://refer.example.com); unset: the request's own. */
+  publicOrigin: string | undefined;
+  /** Maximum request body, in bytes. */
+  bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function text(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === "" ? fallback : raw.trim();
+}
+
+function trustProxy(env: Env): boolean | number | string {
+  const raw = env.TRUST_PROXY?.trim();
+  if (raw === undefined || raw === "" || raw === "false" || raw === "0") return false;
+  if (raw === "true") return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  // A comma-separated list of addresses or CIDR ranges, as Fastify accepts.
+  if (/^[0-9a-fA-F.:/, ]+$/.test(raw)) return raw;
+  throw new ConfigError(
+    "TRUST_PROXY",
+    `must be true, false, a hop count or a list of addresses, got "${raw}"`,
+  );
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(
+      "DATABASE_URL",
+      "is not a valid URL (expected postgres://user:password@host:port/database)",
+    );
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new ConfigError(
+      "DATABASE_URL",
+      `must start with postgres:// or postgresql://, got "${url.protocol}//"`,
+    );
+  }
+  return raw;
+}
+
+function publicOrigin(env: Env): string | undefined {
+  const raw = env.PUBLIC_ORIGIN?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("PUBLIC_ORIGIN", `is not a valid URL, got "${raw}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError("PUBLIC_ORIGIN", `must be an http:// or https:// origin, got "${raw}"`);
+  }
+  return url.origin;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = text(env, "NODE_ENV", "development");
+  const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+  const logLevel = text(env, "LOG_LEVEL", nodeEnv === "test" ? "silent" : "info");
+  if (!logLevels.includes(logLevel)) {
+    throw new ConfigError("LOG_LEVEL", `must be one of ${logLevels.join(", ")}, got "${logLevel}"`);
+  }
+  return {
+    port: integer(env, "PORT", 8000, 0, 65535),
+    host: text(env, "HOST", "0.0.0.0"),
+    databaseUrl: databaseUrl(env),
+    dataDir: text(env, "DATA_DIR", "./data"),
+    nodeEnv,
+    logLevel,
+    trustProxy: trustProxy(env),
+    poolSize: integer(env, "DATABASE_POOL_SIZE", 10, 1, 1000),
+    webConcurrency: integer(env, "WEB_CONCURRENCY", 1, 1, 256),
+    program: {
+      inviteeRewardCents: integer(env, "INVITEE_REWARD_CENTS", 1000, 0, 100_000_000),
+      inviterRewardCents: integer(env, "INVITER_REWARD_CENTS", 1000, 0, 100_000_000),
+      referralsPerInviterReward: integer(env, "REFERRALS_PER_INVITER_REWARD", 5, 1, 1_000_000),
+    },
+    throttle: {
+      loginFailuresPerWindow: integer(env, "LOGIN_FAILURES_PER_WINDOW", 10, 1, 1_000_000),
+      signupsPerWindow: integer(env, "SIGNUPS_PER_WINDOW", 20, 1, 1_000_000),
+      windowSeconds: integer(env, "THROTTLE_WINDOW_SECONDS", 900, 1, 86_400 * 30),
+    },
+    session: {
+      maxAgeSeconds: integer(env, "SESSION_MAX_AGE_SECONDS", 14 * 24 * 3600, 60, 365 * 24 * 3600),
+      idleSeconds: integer(env, "SESSION_IDLE_SECONDS", 7 * 24 * 3600, 60, 365 * 24 * 3600),
+    },
+    shutdownTimeoutSeconds: integer(env, "SHUTDOWN_TIMEOUT_SECONDS", 10, 0, 3600),
+    metricsToken: env.METRICS_TOKEN?.trim() || undefined,
+    publicOrigin: publicOrigin(env),
+    bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, 1024, 100 * 1024 * 1024),
+  };
+}

@@ -1,0 +1,88 @@
+// Opens the database: a node-postgres pool when DATABASE_URL is set, embedded PGlite otherwise.
+// Both speak the same SQL and run the same migrations.
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import type { SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import pg from "pg";
+import * as schema from "./schema.js";
+
+export type Schema = typeof schema;
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+export type Transaction = PgTransaction<PgQueryResultHKT, Schema>;
+/** Anything that runs queries: the database or an open transaction. */
+export type Queryable = Database | Transaction;
+
+export const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: "pglite" | "postgres";
+  /** The node-postgres pool, for pool metrics (PostgreSQL only). */
+  pool?: pg.Pool;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** Unset: PGlite. */
+  databaseUrl?: string | undefined;
+  /** PGlite's folder; "memory://" keeps everything in memory (tests). */
+  dataDir?: string;
+  poolSize?: number;
+  /** Milliseconds to wait for a PostgreSQL connection before failing the request. */
+  connectionTimeoutMs?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client that loses its server must not crash the process; the pool replaces it.
+    pool.on("error", () => {});
+    const db = drizzlePg({ client: pool, schema }) as unknown as Database;
+    return { db, kind: "postgres", pool, close: () => pool.end() };
+  }
+  const dataDir = options.dataDir ?? "./data";
+  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
+  const client = new PGlite(dataDir);
+  await client.waitReady;
+  const db = drizzlePglite({ client, schema }) as unknown as Database;
+  return { db, kind: "pglite", close: () => client.close() };
+}
+
+/** Applies the committed migrations; several processes starting at once take turns. */
+export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
+  if (handle.kind === "pglite") {
+    await migratePglite(handle.db as never, { migrationsFolder });
+    return;
+  }
+  const pool = handle.pool as pg.Pool;
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock(727274)");
+    await migratePg(drizzlePg({ client, schema }) as never, { migrationsFolder });
+  } finally {
+    await client.query("SELECT pg_advisory_unlock(727274)").catch(() => {});
+    client.release();
+  }
+}
+
+/** Runs raw SQL and returns its rows, the same way on both drivers. */
+export async function queryRows<T>(db: Queryable, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+export async function ping(db: Queryable): Promise<void> {
+  await db.execute(sql`SELECT 1`);
+}

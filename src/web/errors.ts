@@ -1,0 +1,79 @@
+// Every error kind becomes HTTP here, and only here: JSON in JSON mode, a page in HTML mode.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { CsrfFailed, Forbidden, Throttled, Unauthorized, ValidationError } from "../errors.js";
+import { wantsJson } from "./negotiation.js";
+import { loginRedirect, sendPage } from "./respond.js";
+import { errorPage } from "./views/auth-pages.js";
+
+const clientErrorTitles: Record<number, string> = {
+  400: "Bad request",
+  403: "Forbidden",
+  404: "Page not found",
+  405: "Method not allowed",
+  413: "Request too large",
+  415: "Unsupported content type",
+  429: "Too many attempts",
+};
+
+function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+): FastifyReply {
+  if (wantsJson(request)) return reply.code(status).send({ error: code, message });
+  const title = clientErrorTitles[status] ?? "Something went wrong";
+  return sendPage(reply, errorPage(request.csrfToken, status, title, message), status);
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ValidationError) return reply.code(400).send(error.fields);
+    if (error instanceof Unauthorized) {
+      if (wantsJson(request)) return reply.code(401).send({ error: "unauthorized" });
+      return reply.redirect(loginRedirect(request), 302);
+    }
+    if (error instanceof CsrfFailed) {
+      request.log.warn({ reason: error.reason }, "csrf check failed");
+      if (wantsJson(request)) return reply.code(403).send({ error: "csrf_failed", message: error.reason });
+      return sendError(request, reply, 403, "csrf_failed", `CSRF verification failed. ${error.reason}`);
+    }
+    if (error instanceof Forbidden) {
+      return sendError(request, reply, 403, "forbidden", "You do not have permission to see this page.");
+    }
+    if (error instanceof Throttled) {
+      reply.header("retry-after", String(error.retryAfterSeconds));
+      return sendError(
+        request,
+        reply,
+        429,
+        "too_many_requests",
+        `Too many attempts. Try again in ${error.retryAfterSeconds} seconds.`,
+      );
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = (error.code ?? "bad_request").toLowerCase().replace(/^fst_err_/, "");
+      const message =
+        status === 413
+          ? "The request body is too large."
+          : status === 415
+            ? "Send the body as application/x-www-form-urlencoded or application/json."
+            : error.message;
+      return sendError(request, reply, status, code, message);
+    }
+    request.log.error({ err: error }, "request failed");
+    return sendError(
+      request,
+      reply,
+      500,
+      "internal_error",
+      "Something went wrong on our side. Please try again.",
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, 404, "not_found", "There is nothing at this address."),
+  );
+}

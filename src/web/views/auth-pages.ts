@@ -1,0 +1,146 @@
+// The sign-up, login and logged-out pages.
+import type { FieldErrors } from "../../errors.js";
+import { formatDollars } from "../../referrals/rules.js";
+import { html, type SafeHtml } from "../html.js";
+import { csrfField, formErrors, formField, layout } from "./layout.js";
+
+function card(title: string, body: SafeHtml): SafeHtml {
+  return html`<div class="row justify-content-center">
+  <div class="col-12 col-sm-10 col-md-7 col-lg-5">
+    <div class="card shadow-sm">
+      <div class="card-body p-4">
+        <h1 class="h3 card-title mb-3">${title}</h1>
+        ${body}
+      </div>
+    </div>
+  </div>
+</div>`;
+}
+
+export interface SignupPageModel {
+  csrfToken: string;
+  referralToken: string | null;
+  /** Set only when the token belongs to an active user. */
+  inviterUsername: string | null;
+  inviteeRewardCents: number;
+  username?: string;
+  errors?: FieldErrors;
+}
+
+export function signupPage(model: SignupPageModel): SafeHtml {
+  const errors = model.errors ?? {};
+  const action = model.referralToken ? `/signup/?ref=${encodeURIComponent(model.referralToken)}` : "/signup/";
+  return layout(
+    { title: "Sign up", csrfToken: model.csrfToken, scripts: ["/static/app/password-meter.js"] },
+    card(
+      "Create your account",
+      html`${
+        model.inviterUsername
+          ? html`<div class="alert alert-success" role="status"><strong>${model.inviterUsername}</strong> invited you: you get
+          ${formatDollars(model.inviteeRewardCents)} when you join.</div>`
+          : null
+      }
+      ${formErrors(errors.__all__)}
+      <form method="post" action="${action}" novalidate>
+        ${csrfField(model.csrfToken)}
+        ${model.referralToken ? html`<input type="hidden" name="ref" value="${model.referralToken}">` : null}
+        ${formField({
+          name: "username",
+          label: "Username",
+          type: "text",
+          value: model.username ?? "",
+          autocomplete: "username",
+          errors: errors.username,
+          autofocus: true,
+          maxLength: 150,
+          help: "150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+        })}
+        ${formField({
+          name: "password1",
+          label: "Password",
+          type: "password",
+          autocomplete: "new-password",
+          errors: errors.password1,
+          help: html`<span id="password-rules">At least 8 characters, not entirely numeric, not a common password, not like your username.</span>
+          <span class="d-block mt-1" id="password-strength" aria-live="polite"></span>`,
+        })}
+        <div class="progress mb-3 d-none" id="password-meter" role="progressbar" aria-label="Password strength" aria-valuemin="0" aria-valuemax="4" aria-valuenow="0">
+          <div class="progress-bar"></div>
+        </div>
+        ${formField({
+          name: "password2",
+          label: "Password confirmation",
+          type: "password",
+          autocomplete: "new-password",
+          errors: errors.password2,
+          help: "Enter the same password as before, for verification.",
+        })}
+        <button type="submit" class="btn btn-primary w-100">Sign up</button>
+      </form>
+      <p class="mt-3 mb-0 text-center">Already have an account? <a href="/login/">Log in</a></p>`,
+    ),
+  );
+}
+
+export interface LoginPageModel {
+  csrfToken: string;
+  next: string | null;
+  username?: string;
+  errors?: FieldErrors;
+}
+
+export function loginPage(model: LoginPageModel): SafeHtml {
+  const errors = model.errors ?? {};
+  const action = model.next ? `/login/?next=${encodeURIComponent(model.next)}` : "/login/";
+  return layout(
+    { title: "Log in", csrfToken: model.csrfToken },
+    card(
+      "Log in",
+      html`${formErrors(errors.__all__)}
+      <form method="post" action="${action}" novalidate>
+        ${csrfField(model.csrfToken)}
+        ${model.next ? html`<input type="hidden" name="next" value="${model.next}">` : null}
+        ${formField({
+          name: "username",
+          label: "Username",
+          type: "text",
+          value: model.username ?? "",
+          autocomplete: "username",
+          errors: errors.username,
+          autofocus: true,
+        })}
+        ${formField({
+          name: "password",
+          label: "Password",
+          type: "password",
+          autocomplete: "current-password",
+          errors: errors.password,
+        })}
+        <button type="submit" class="btn btn-primary w-100">Log in</button>
+      </form>
+      <p class="mt-3 mb-0 text-center">New here? <a href="/signup/">Create an account</a></p>`,
+    ),
+  );
+}
+
+export function loggedOutPage(csrfToken: string): SafeHtml {
+  return layout(
+    { title: "Logged out", csrfToken },
+    card(
+      "You are logged out",
+      html`<p>Thanks for spending some quality time with us today.</p>
+      <a class="btn btn-primary" href="/login/">Log in again</a>`,
+    ),
+  );
+}
+
+export function errorPage(csrfToken: string, status: number, title: string, message: string): SafeHtml {
+  return layout(
+    { title, csrfToken },
+    card(
+      title,
+      html`<p class="mb-3">${message}</p><p class="text-body-secondary small mb-3">Status ${status}</p>
+      <a class="btn btn-outline-primary" href="/">Back to the start</a>`,
+    ),
+  );
+}

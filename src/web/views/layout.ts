@@ -1,0 +1,93 @@
+// The page frame every HTML page shares: Bootstrap 5 served locally, no inline script.
+import { html, type SafeHtml } from "../html.js";
+
+export interface PageContext {
+  title: string;
+  csrfToken: string;
+  /** The logged-in user's name, for the navigation bar. */
+  username?: string | null;
+  isStaff?: boolean;
+  scripts?: string[];
+}
+
+export function layout(page: PageContext, body: SafeHtml): SafeHtml {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${page.title} · Referral programme</title>
+<link rel="stylesheet" href="/static/bootstrap/css/bootstrap.min.css">
+<link rel="stylesheet" href="/static/app/app.css">
+<link rel="icon" href="/static/app/favicon.svg" type="image/svg+xml">
+${(page.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
+</head>
+<body class="bg-body-tertiary">
+<a class="visually-hidden-focusable" href="#main">Skip to main content</a>
+<nav class="navbar navbar-expand bg-white border-bottom mb-4" aria-label="Main">
+  <div class="container">
+    <a class="navbar-brand fw-semibold" href="/">Referral programme</a>
+    <ul class="navbar-nav ms-auto flex-wrap justify-content-end">
+      ${
+        page.username
+          ? html`<li class="nav-item"><a class="nav-link" href="/">Dashboard</a></li>
+      <li class="nav-item"><a class="nav-link" href="/history/">Credit history</a></li>
+      ${page.isStaff ? html`<li class="nav-item"><a class="nav-link" href="/admin/">Admin</a></li>` : null}
+      <li class="nav-item">
+        <form method="post" action="/logout/" class="d-inline">
+          <input type="hidden" name="csrfmiddlewaretoken" value="${page.csrfToken}">
+          <button type="submit" class="btn btn-link nav-link">Log out</button>
+        </form>
+      </li>`
+          : html`<li class="nav-item"><a class="nav-link" href="/login/">Log in</a></li>
+      <li class="nav-item"><a class="nav-link" href="/signup/">Sign up</a></li>`
+      }
+    </ul>
+  </div>
+</nav>
+<main id="main" class="container pb-5">
+${body}
+</main>
+</body>
+</html>`;
+}
+
+export interface FieldSpec {
+  name: string;
+  label: string;
+  type: "text" | "password";
+  value?: string;
+  autocomplete: string;
+  errors?: string[] | undefined;
+  help?: SafeHtml | string;
+  autofocus?: boolean;
+  maxLength?: number;
+}
+
+/** A labelled input with its errors beside it, linked for screen readers. */
+export function formField(field: FieldSpec): SafeHtml {
+  const errors = field.errors ?? [];
+  const id = `id_${field.name}`;
+  const describedBy = [errors.length ? `${id}_errors` : null, field.help ? `${id}_help` : null]
+    .filter(Boolean)
+    .join(" ");
+  return html`<div class="mb-3">
+  <label for="${id}" class="form-label">${field.label}</label>
+  <input type="${field.type}" name="${field.name}" id="${id}" class="form-control${errors.length ? " is-invalid" : ""}"
+    autocomplete="${field.autocomplete}" required${field.autofocus ? html` autofocus` : null}
+    ${field.maxLength ? html`maxlength="${field.maxLength}"` : null}
+    ${field.value !== undefined && field.type !== "password" ? html`value="${field.value}"` : null}
+    ${describedBy ? html`aria-describedby="${describedBy}"` : null}${errors.length ? html` aria-invalid="true"` : null}>
+  ${errors.length ? html`<div class="invalid-feedback" id="${id}_errors">${errors.map((e) => html`<div>${e}</div>`)}</div>` : null}
+  ${field.help ? html`<div class="form-text" id="${id}_help">${field.help}</div>` : null}
+</div>`;
+}
+
+export function formErrors(errors: string[] | undefined): SafeHtml | null {
+  if (!errors || errors.length === 0) return null;
+  return html`<div class="alert alert-danger" role="alert">${errors.map((e) => html`<div>${e}</div>`)}</div>`;
+}
+
+export function csrfField(token: string): SafeHtml {
+  return html`<input type="hidden" name="csrfmiddlewaretoken" value="${token}">`;
+}
