@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Algorithm, hash as argon2Hash } from "@node-rs/argon2";
+import { sql } from "drizzle-orm";
+import { cleanUpExpired } from "../../src/accounts/housekeeping.js";
+import { hashPassword, parametersOf, recommendedParameters } from "../../src/accounts/password-hasher.js";
+import { Throttle } from "../../src/accounts/throttle.js";
+import { queryRows } from "../../src/db/connection.js";
+import { Client, createTestApp, type TestApp } from "../support/app.js";
+
+let t: TestApp;
+before(async () => {
+  t = await createTestApp();
+  await new Client(t.app).signUp("sec_user");
+});
+after(async () => t.close());
+
+async function storedHash(username: string): Promise<string> {
+  const rows = await queryRows<{ password_hash: string }>(
+    t.deps.db,
+    sql`SELECT password_hash FROM users WHERE username = ${username}`,
+  );
+  return rows[0]?.password_hash as string;
+}
+
+describe("passwords", () => {
+  test("are stored as argon2id with at least OWASP's parameters (19 MiB, 2 iterations)", async () => {
+    const params = parametersOf(await storedHash("sec_user"));
+    assert.ok(params);
+    assert.equal(params.algorithm, "argon2id");
+    assert.ok(params.memoryCost >= 19_456);
+    assert.ok(params.timeCost >= 2);
+    assert.deepEqual(
+      { m: params.memoryCost, t: params.timeCost, p: params.parallelism },
+      {
+        m: recommendedParameters.memoryCost,
+        t: recommendedParameters.timeCost,
+        p: recommendedParameters.parallelism,
+      },
+    );
+  });
+
+  test("a hash made with weaker parameters is re-hashed at the next successful login", async () => {
+    const weak = await argon2Hash("correct horse battery", {
+      algorithm: Algorithm.Argon2id,
+      memoryCost: 4096,
+      timeCost: 1,
+    });
+    await t.deps.db.execute(sql`UPDATE users SET password_hash = ${weak} WHERE username = 'sec_user'`);
+    assert.equal((await new Client(t.app).logIn("sec_user", "wrong password")).statusCode, 400);
+    assert.equal(await storedHash("sec_user"), weak, "a failed login changes nothing");
+    assert.equal((await new Client(t.app).logIn("sec_user")).statusCode, 200);
+    const upgraded = parametersOf(await storedHash("sec_user"));
+    assert.equal(upgraded?.memoryCost, recommendedParameters.memoryCost);
+    assert.equal(upgraded?.timeCost, recommendedParameters.timeCost);
+    assert.equal((await new Client(t.app).logIn("sec_user")).statusCode, 200);
+  });
+
+  test("hashing runs off the event loop: the loop keeps turning while a hash is computed", async () => {
+    let turns = 0;
+    let done = false;
+    const spin = () => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    await hashPassword("a fairly long password to hash", { memoryCost: 65_536, timeCost: 3, parallelism: 1 });
+    done = true;
+    assert.ok(turns > 5, `event loop turned only ${turns} times during a hash`);
+  });
+});
+
+describe("no user enumeration", () => {
+  test("an unknown username takes as long as a wrong password for a known one (medians within 25%)", async () => {
+    const client = new Client(t.app);
+    await client.get("/login/");
+    const time = async (username: string) => {
+      const start = process.hrtime.bigint();
+      const r = await client.post("/login/", { username, password: "definitely wrong" });
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      assert.equal(r.statusCode, 400);
+      return ms;
+    };
+    await time("sec_user");
+    await time("no_such_user_warmup");
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      known.push(await time("sec_user"));
+      unknown.push(await time(`no_such_user_${i}`));
+    }
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return ((s[9] as number) + (s[10] as number)) / 2;
+    };
+    const [k, u] = [median(known), median(unknown)];
+    const ratio = Math.max(k, u) / Math.min(k, u);
+    assert.ok(
+      ratio <= 1.25,
+      `known ${k.toFixed(1)} ms vs unknown ${u.toFixed(1)} ms (ratio ${ratio.toFixed(2)})`,
+    );
+  });
+});
+
+describe("sessions", () => {
+  async function loggedIn(): Promise<Client> {
+    const c = new Client(t.app);
+    assert.equal((await c.logIn("sec_user")).statusCode, 200);
+    return c;
+  }
+
+  test("a session idle for longer than the idle limit ends", async () => {
+    const c = await loggedIn();
+    assert.equal((await c.get("/")).statusCode, 200);
+    await t.deps.db.execute(
+      sql`UPDATE sessions SET last_seen_at = now() - make_interval(secs => ${t.config.session.idleSeconds + 5})`,
+    );
+    assert.equal((await c.get("/")).statusCode, 401);
+  });
+
+  test("a session past its absolute expiry ends, however active", async () => {
+    const c = await loggedIn();
+    await t.deps.db.execute(sql`UPDATE sessions SET expires_at = now() - interval '1 second'`);
+    assert.equal((await c.get("/")).statusCode, 401);
+  });
+
+  test("expired sessions are deleted by the clean-up", async () => {
+    await loggedIn();
+    await t.deps.db.execute(sql`UPDATE sessions SET expires_at = now() - interval '1 second'`);
+    const fresh = await loggedIn();
+    const result = await cleanUpExpired(
+      t.deps.db,
+      t.config.session,
+      new Throttle(t.deps.db, t.config.throttle),
+    );
+    assert.ok(result.sessions >= 1);
+    const left = await queryRows<{ n: number }>(t.deps.db, sql`SELECT count(*)::int AS n FROM sessions`);
+    assert.equal(left[0]?.n, 1);
+    assert.equal((await fresh.get("/")).statusCode, 200);
+  });
+
+  test("logout everywhere ends every session of the user", async () => {
+    const phone = await loggedIn();
+    const laptop = await loggedIn();
+    const response = await laptop.post("/logout/everywhere/");
+    assert.equal(response.statusCode, 200);
+    assert.ok(response.json().sessions_ended >= 2);
+    assert.equal((await phone.get("/")).statusCode, 401);
+    assert.equal((await laptop.get("/")).statusCode, 401);
+  });
+
+  test("logout everywhere needs a session", async () => {
+    const anonymous = new Client(t.app);
+    assert.equal((await anonymous.post("/logout/everywhere/")).statusCode, 401);
+  });
+});
+
+describe("headers", () => {
+  test("a strict Content-Security-Policy, no framing, nosniff and a Referrer-Policy on every page", async () => {
+    for (const url of ["/login/", "/signup/", "/", "/logout/", "/nope"]) {
+      const r = await t.app.inject({ method: "GET", url });
+      const csp = r.headers["content-security-policy"] as string;
+      assert.match(csp, /default-src 'self'/, url);
+      assert.match(csp, /script-src 'self'(;|$)/, url);
+      assert.match(csp, /frame-ancestors 'none'/, url);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, url);
+      assert.equal(r.headers["x-content-type-options"], "nosniff", url);
+      assert.equal(r.headers["x-frame-options"], "DENY", url);
+      assert.equal(r.headers["referrer-policy"], "same-origin", url);
+      assert.equal(r.headers["strict-transport-security"], undefined, `${url}: no HSTS over plain HTTP`);
+    }
+  });
+
+  test("pages carry no inline script and no style attributes", async () => {
+    const c = await (async () => {
+      const c = new Client(t.app, "html");
+      await c.logIn("sec_user");
+      return c;
+    })();
+    for (const url of ["/", "/login/", "/signup/", "/logout/"]) {
+      const page = await c.get(url);
+      for (const tag of page.body.match(/<script\b[^>]*>/g) ?? [])
+        assert.match(tag, /\bsrc="/, `${url}: ${tag}`);
+      assert.doesNotMatch(page.body, /\sstyle="/, url);
+      assert.doesNotMatch(page.body, /\son[a-z]+="/, url);
+    }
+  });
+
+  test("HSTS is sent over HTTPS behind a trusted proxy", async () => {
+    const proxied = await createTestApp({ TRUST_PROXY: "true" });
+    try {
+      const r = await proxied.app.inject({
+        method: "GET",
+        url: "/login/",
+        headers: { "x-forwarded-proto": "https" },
+      });
+      assert.match(r.headers["strict-transport-security"] as string, /max-age=\d{7,}/);
+      const untrusted = await t.app.inject({
+        method: "GET",
+        url: "/login/",
+        headers: { "x-forwarded-proto": "https" },
+      });
+      assert.equal(
+        untrusted.headers["strict-transport-security"],
+        undefined,
+        "X-Forwarded-Proto is ignored without TRUST_PROXY",
+      );
+    } finally {
+      await proxied.close();
+    }
+  });
+});

@@ -1,0 +1,43 @@
+// A fresh, migrated database per test file: PGlite in memory, or, when DATABASE_URL is set, a new
+// database on that PostgreSQL server, dropped afterwards.
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { type DatabaseHandle, migrateDatabase, openDatabase } from "../../src/db/connection.js";
+
+export interface TestDatabase {
+  handle: DatabaseHandle;
+  /** The URL of the fresh PostgreSQL database (undefined on PGlite). */
+  url: string | undefined;
+  drop(): Promise<void>;
+}
+
+export const onPostgres = Boolean(process.env.DATABASE_URL);
+
+export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+  const baseUrl = process.env.DATABASE_URL;
+  if (!baseUrl) {
+    const handle = await openDatabase({ dataDir: "memory://" });
+    await migrateDatabase(handle);
+    return { handle, url: undefined, drop: () => handle.close() };
+  }
+  const name = `referral_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ databaseUrl: url.toString(), poolSize: options.poolSize ?? 20 });
+  await migrateDatabase(handle);
+  return {
+    handle,
+    url: url.toString(),
+    async drop() {
+      await handle.close();
+      const dropper = new pg.Client({ connectionString: baseUrl });
+      await dropper.connect();
+      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropper.end();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseFormBody, parseJsonBody } from "../../src/web/body-parsers.js";
+import { escapeHtml, html, toHtmlString, trustedHtml } from "../../src/web/html.js";
+import { tokensMatch } from "../../src/web/plugins/csrf.js";
+import { safeNextPath } from "../../src/web/safe-redirect.js";
+
+describe("html templates", () => {
+  test("interpolated values are escaped by default", () => {
+    const name = `<script>alert("x")</script>'&`;
+    assert.equal(
+      toHtmlString(html`<p title="${name}">${name}</p>`),
+      `<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&amp;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&amp;</p>`,
+    );
+  });
+
+  test("nested templates and trusted markup are not escaped twice", () => {
+    const inner = html`<b>${"<i>"}</b>`;
+    assert.equal(
+      toHtmlString(html`<div>${inner}${trustedHtml("<svg></svg>")}</div>`),
+      "<div><b>&lt;i&gt;</b><svg></svg></div>",
+    );
+  });
+
+  test("arrays render each item, null and false render nothing", () => {
+    assert.equal(toHtmlString(html`${["<a>", null, false, 3]}`), "&lt;a&gt;3");
+    assert.equal(escapeHtml("`"), "&#96;");
+  });
+});
+
+describe("safe next", () => {
+  test("same-site paths are followed", () => {
+    for (const next of ["/", "/history/", "/history/?page=2", "/a%20b"])
+      assert.equal(safeNextPath(next), next);
+  });
+
+  test("known open-redirect bypasses are refused", () => {
+    const bypasses = [
+      "//evil.example",
+      "/\\evil.example",
+      "\\\\evil.example",
+      "https://evil.example",
+      "http:evil.example",
+      "javascript:alert(1)",
+      "JaVaScRiPt:alert(1)",
+      "data:text/html,<script>alert(1)</script>",
+      "%2F%2Fevil.example",
+      "/%2F/evil.example",
+      "/%2Fevil.example",
+      "/%5Cevil.example",
+      "%252F%252Fevil.example",
+      "/%252F%252Fevil.example",
+      "/\tevil.example",
+      "/ /evil.example",
+      "/\n/evil.example",
+      "evil.example",
+      "///evil.example",
+      "/%09/evil.example",
+      "",
+      "https:/\\evil.example",
+    ];
+    for (const next of bypasses) assert.equal(safeNextPath(next), null, JSON.stringify(next));
+  });
+
+  test("non-strings are refused", () => {
+    assert.equal(safeNextPath(undefined), null);
+    assert.equal(safeNextPath(["/"]), null);
+  });
+});
+
+describe("body parsers", () => {
+  test("form bodies decode + and percent-escapes, the last value wins", () => {
+    assert.deepEqual({ ...parseFormBody(Buffer.from("a=1&b=x+y%21&a=2&c")) }, { a: "2", b: "x y!", c: "" });
+  });
+
+  test("invalid UTF-8, bad percent-escapes and NUL are refused", () => {
+    assert.throws(() => parseFormBody(Buffer.from([0x61, 0x3d, 0xff])), /not valid UTF-8/);
+    assert.throws(() => parseFormBody(Buffer.from("a=%FF")), /malformed/);
+    assert.throws(() => parseFormBody(Buffer.from("a=%E0%A4")), /malformed/);
+    assert.throws(() => parseFormBody(Buffer.from("a=%00")), /not allowed/);
+  });
+
+  test("JSON bodies must be objects of valid text", () => {
+    assert.deepEqual({ ...parseJsonBody(Buffer.from('{"a":"b"}')) }, { a: "b" });
+    assert.throws(() => parseJsonBody(Buffer.from("[1]")), /must be an object/);
+    assert.throws(() => parseJsonBody(Buffer.from("{")), /not valid JSON/);
+    assert.throws(() => parseJsonBody(Buffer.from('{"a":"\\u0000"}')), /not allowed/);
+    assert.throws(() => parseJsonBody(Buffer.from('{"a":"\\ud800"}')), /not allowed/);
+  });
+
+  test("__proto__ in a body cannot pollute prototypes", () => {
+    const parsed = parseJsonBody(Buffer.from('{"__proto__":{"polluted":"yes"}}'));
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf(parsed), null);
+  });
+});
+
+describe("csrf tokens", () => {
+  test("compare equal only when identical", () => {
+    assert.equal(tokensMatch("abc", "abc"), true);
+    assert.equal(tokensMatch("abc", "abd"), false);
+    assert.equal(tokensMatch("abc", "abcd"), false);
+  });
+});
