@@ -14,6 +14,7 @@ import { registerErrorHandling } from "./web/errors.js";
 import { csrfPlugin } from "./web/plugins/csrf.js";
 import { sessionPlugin } from "./web/plugins/session.js";
 import { dashboardRoutes } from "./web/routes/dashboard.js";
+import { historyRoutes } from "./web/routes/history.js";
 import { loginRoutes } from "./web/routes/login.js";
 import { logoutRoutes } from "./web/routes/logout.js";
 import { signupRoutes } from "./web/routes/signup.js";
@@ -21,6 +22,8 @@ import { signupRoutes } from "./web/routes/signup.js";
 const require = createRequire(import.meta.url);
 const bootstrapDist = join(dirname(require.resolve("bootstrap/package.json")), "dist");
 const publicDir = fileURLToPath(new URL("../public", import.meta.url));
+/** The browser scripts bundled from client/ by scripts/build-client.mjs (run by build and pretest). */
+const clientDir = fileURLToPath(new URL("../dist/client", import.meta.url));
 
 /** Never written to the logs, whatever the log level. */
 export const redactedPaths = [
@@ -90,6 +93,12 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     decorateReply: false,
     maxAge: "1h",
   });
+  await app.register(fastifyStatic, {
+    root: clientDir,
+    prefix: "/static/client/",
+    decorateReply: false,
+    maxAge: "1h",
+  });
 
   const routeDeps: RouteDeps = {
     ...deps,
@@ -114,6 +123,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     await pages.register(csrfPlugin);
     await pages.register(sessionPlugin, { db: deps.db, policy: config.session });
     dashboardRoutes(pages, routeDeps);
+    historyRoutes(pages, routeDeps);
     signupRoutes(pages, routeDeps);
     loginRoutes(pages, routeDeps);
     logoutRoutes(pages);

@@ -57,3 +57,14 @@ export class FieldErrorList {
     if (!this.empty) throw new ValidationError(this.fields);
   }
 }
+
+/** A request the service cannot make sense of, such as a malformed cursor: 400 with a code and a message. */
+export class BadRequest extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "BadRequest";
+  }
+}

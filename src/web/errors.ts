@@ -1,6 +1,6 @@
 // Every error kind becomes HTTP here, and only here: JSON in JSON mode, a page in HTML mode.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { CsrfFailed, Forbidden, Throttled, Unauthorized, ValidationError } from "../errors.js";
+import { BadRequest, CsrfFailed, Forbidden, Throttled, Unauthorized, ValidationError } from "../errors.js";
 import { wantsJson } from "./negotiation.js";
 import { loginRedirect, sendPage } from "./respond.js";
 import { errorPage } from "./views/auth-pages.js";
@@ -30,6 +30,7 @@ function sendError(
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ValidationError) return reply.code(400).send(error.fields);
+    if (error instanceof BadRequest) return sendError(request, reply, 400, error.code, error.message);
     if (error instanceof Unauthorized) {
       if (wantsJson(request)) return reply.code(401).send({ error: "unauthorized" });
       return reply.redirect(loginRedirect(request), 302);

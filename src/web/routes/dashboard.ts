@@ -1,19 +1,26 @@
 // /: the dashboard, or in JSON mode the earlier version's {referral_link, balance} and more.
 import type { FastifyInstance } from "fastify";
 import { Unauthorized } from "../../errors.js";
+import { referralsOf } from "../../referrals/history.js";
 import { progressToNextReward, wholeDollars } from "../../referrals/rules.js";
 import type { AppDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
+import { qrCodeSvg } from "../qr.js";
 import { referralLink, sendPage, siteOrigin } from "../respond.js";
 import { dashboardPage } from "../views/dashboard-page.js";
 
+/** How many of the latest referrals the dashboard lists; /referrals/ has them all. */
+const DASHBOARD_REFERRALS = 5;
+
 export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { program } = deps.config;
   app.get("/", async (request, reply) => {
     const user = request.user;
     if (!user) throw new Unauthorized();
     const link = referralLink(siteOrigin(request, deps.config.publicOrigin), user.referralToken);
+    const progress = progressToNextReward(user.referredCount, program);
     if (wantsJson(request)) {
-      const progress = progressToNextReward(user.referredCount, deps.config.program);
+      // Everything here comes from the session query: no further database round trip.
       return reply.send({
         referral_link: link,
         balance: wholeDollars(user.balanceCents),
@@ -22,6 +29,25 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
         referrals_until_next_reward: progress.untilNext,
       });
     }
-    return sendPage(reply, dashboardPage({ csrfToken: request.csrfToken, user, referralLink: link }));
+    const [qrSvg, latest] = await Promise.all([
+      qrCodeSvg(link),
+      user.referredCount > 0
+        ? referralsOf(deps.db, user.id, { after: null, size: DASHBOARD_REFERRALS })
+        : Promise.resolve({ items: [], nextCursor: null }),
+    ]);
+    return sendPage(
+      reply,
+      dashboardPage({
+        csrfToken: request.csrfToken,
+        user,
+        referralLink: link,
+        qrSvg,
+        progress,
+        inviterRewardCents: program.inviterRewardCents,
+        inviteeRewardCents: program.inviteeRewardCents,
+        latestReferrals: latest.items,
+        moreReferrals: latest.nextCursor !== null,
+      }),
+    );
   });
 }

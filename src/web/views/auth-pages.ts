@@ -31,7 +31,7 @@ export function signupPage(model: SignupPageModel): SafeHtml {
   const errors = model.errors ?? {};
   const action = model.referralToken ? `/signup/?ref=${encodeURIComponent(model.referralToken)}` : "/signup/";
   return layout(
-    { title: "Sign up", csrfToken: model.csrfToken, scripts: ["/static/app/password-meter.js"] },
+    { title: "Sign up", csrfToken: model.csrfToken, scripts: ["/static/client/password-meter.js"] },
     card(
       "Create your account",
       html`${
@@ -64,9 +64,8 @@ export function signupPage(model: SignupPageModel): SafeHtml {
           help: html`<span id="password-rules">At least 8 characters, not entirely numeric, not a common password, not like your username.</span>
           <span class="d-block mt-1" id="password-strength" aria-live="polite"></span>`,
         })}
-        <div class="progress mb-3 d-none" id="password-meter" role="progressbar" aria-label="Password strength" aria-valuemin="0" aria-valuemax="4" aria-valuenow="0">
-          <div class="progress-bar"></div>
-        </div>
+        <meter class="password-meter w-100 mb-3" id="password-meter" min="0" max="4" low="2" high="3" optimum="4" value="0"
+          aria-label="Password strength" hidden></meter>
         ${formField({
           name: "password2",
           label: "Password confirmation",

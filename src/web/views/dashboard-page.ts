@@ -1,39 +1,100 @@
-// The dashboard: balance, referral link and how the programme is going for this user.
+// The dashboard: balance, the referral link with Copy and a QR code, progress toward the next
+// reward, the latest people who joined, and logging out on every device.
 import type { SessionUser } from "../../accounts/sessions.js";
-import { formatDollars } from "../../referrals/rules.js";
-import { html, type SafeHtml } from "../html.js";
-import { layout } from "./layout.js";
+import type { Referral } from "../../referrals/history.js";
+import { formatDollars, type ReferralProgress } from "../../referrals/rules.js";
+import { html, type SafeHtml, trustedHtml } from "../html.js";
+import { referralsTable } from "./history-page.js";
+import { csrfField, layout } from "./layout.js";
 
 export interface DashboardModel {
   csrfToken: string;
   user: SessionUser;
   referralLink: string;
+  /** The link as a QR code, an SVG the service drew itself. */
+  qrSvg: string;
+  progress: ReferralProgress;
+  inviterRewardCents: number;
+  inviteeRewardCents: number;
+  latestReferrals: Referral[];
+  moreReferrals: boolean;
+}
+
+function people(n: number): string {
+  return n === 1 ? "1 person" : `${n} people`;
 }
 
 export function dashboardPage(model: DashboardModel): SafeHtml {
-  const { user } = model;
+  const { user, progress } = model;
+  const reward = formatDollars(model.inviterRewardCents);
   return layout(
-    { title: "Dashboard", csrfToken: model.csrfToken, username: user.username, isStaff: user.isStaff },
+    {
+      title: "Dashboard",
+      csrfToken: model.csrfToken,
+      username: user.username,
+      isStaff: user.isStaff,
+      scripts: ["/static/client/dashboard.js"],
+    },
     html`<h1 class="h3 mb-4">Hello, ${user.username}!</h1>
 <div class="row g-4">
-  <div class="col-12 col-md-5">
-    <div class="card shadow-sm h-100">
+  <div class="col-12 col-lg-5">
+    <section class="card shadow-sm mb-4" aria-labelledby="balance-heading">
       <div class="card-body">
-        <h2 class="h6 text-body-secondary text-uppercase">Your balance</h2>
-        <p class="display-5 fw-semibold mb-0" id="balance">${formatDollars(user.balanceCents)}</p>
+        <h2 class="h6 text-body-secondary text-uppercase" id="balance-heading">Your balance</h2>
+        <p class="display-5 fw-semibold mb-1" id="balance">${formatDollars(user.balanceCents)}</p>
+        <a href="/history/">See your credit history</a>
       </div>
-    </div>
-  </div>
-  <div class="col-12 col-md-7">
-    <div class="card shadow-sm h-100">
+    </section>
+    <section class="card shadow-sm" aria-labelledby="progress-heading">
       <div class="card-body">
-        <h2 class="h6 text-body-secondary text-uppercase">Your referral link</h2>
-        <label for="referral-link" class="visually-hidden">Your referral link</label>
-        <input id="referral-link" class="form-control font-monospace" readonly value="${model.referralLink}">
-        <p class="mt-2 mb-0 small">${user.referredCount} ${user.referredCount === 1 ? "person has" : "people have"} joined through your link.</p>
+        <h2 class="h6 text-body-secondary text-uppercase" id="progress-heading">Next reward</h2>
+        <p class="mb-2" id="progress-text">${progress.towardNext} of ${progress.every} sign-ups toward your next ${reward}</p>
+        <progress class="referral-progress w-100" id="referral-progress" max="${progress.every}" value="${progress.towardNext}"
+          aria-labelledby="progress-text">${progress.towardNext} of ${progress.every}</progress>
+        <p class="mt-2 mb-0 small text-body-secondary">Every ${progress.every} friends who join through your link earn you ${reward};
+          each of them gets ${formatDollars(model.inviteeRewardCents)} too.</p>
       </div>
-    </div>
+    </section>
   </div>
-</div>`,
+  <div class="col-12 col-lg-7">
+    <section class="card shadow-sm h-100" aria-labelledby="link-heading">
+      <div class="card-body">
+        <h2 class="h6 text-body-secondary text-uppercase" id="link-heading">Your referral link</h2>
+        <label for="referral-link" class="form-label">Share this link with friends:</label>
+        <div class="input-group">
+          <input id="referral-link" class="form-control font-monospace" readonly value="${model.referralLink}">
+          <button type="button" class="btn btn-primary" id="copy-link" data-copy="referral-link">Copy</button>
+        </div>
+        <p class="small text-success mt-1 mb-2 copy-status" id="copy-status" role="status" aria-live="polite"></p>
+        <div class="d-flex flex-column flex-sm-row gap-3 align-items-sm-center">
+          <figure class="referral-qr mb-0" role="img" aria-label="QR code of your referral link">${trustedHtml(model.qrSvg)}</figure>
+          <p class="mb-0 small">Friends can scan this code with a phone camera to open your link.</p>
+        </div>
+      </div>
+    </section>
+  </div>
+</div>
+<section class="card shadow-sm mt-4" aria-labelledby="referrals-heading">
+  <div class="card-body pb-0">
+    <h2 class="h5" id="referrals-heading">People who joined through your link</h2>
+    <p id="referred-count">${people(user.referredCount)} ${user.referredCount === 1 ? "has" : "have"} joined through your link.</p>
+  </div>
+  ${model.latestReferrals.length > 0 ? referralsTable(model.latestReferrals, "The latest, newest first.") : null}
+  ${
+    model.moreReferrals
+      ? html`<div class="card-body"><a href="/referrals/" class="btn btn-outline-primary btn-sm">See everyone who joined</a></div>`
+      : null
+  }
+</section>
+<section class="card shadow-sm mt-4" aria-labelledby="security-heading">
+  <div class="card-body">
+    <h2 class="h5" id="security-heading">Security</h2>
+    <p>Lost a device or logged in on a shared computer? End every session of your account, here and elsewhere.</p>
+    <form method="post" action="/logout/everywhere/">
+      ${csrfField(model.csrfToken)}
+      <button type="submit" class="btn btn-outline-danger" id="logout-everywhere">Log out on every device</button>
+    </form>
+  </div>
+</section>`,
   );
 }

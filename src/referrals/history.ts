@@ -1,0 +1,154 @@
+// What a user can look back on: their credit history (the ledger, with a running balance) and the
+// people who joined through their link. Newest first, read in pages with an opaque cursor.
+import { sql } from "drizzle-orm";
+import type { ProgramConfig } from "../config.js";
+import { type Queryable, queryRows } from "../db/connection.js";
+import type { LedgerKind } from "../db/schema.js";
+import { formatDollars } from "./rules.js";
+
+export const PAGE_SIZE_DEFAULT = 20;
+export const PAGE_SIZE_MAX = 100;
+
+/** Where a page starts: after the row with id `after` (newest first), `size` rows at most. */
+export interface PageRequest {
+  after: number | null;
+  size: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `after` for the next (older) page; null on the last page. */
+  nextCursor: number | null;
+}
+
+export interface LedgerLine {
+  id: number;
+  createdAt: Date;
+  amountCents: number;
+  kind: LedgerKind;
+  /** The user's balance just after this entry. */
+  balanceAfterCents: number;
+  /** For a bonus or reward: the person whose sign-up caused it. */
+  signupUsername: string | null;
+  /** For a welcome bonus: whose link the user joined through. */
+  inviterUsername: string | null;
+  referralCount: number | null;
+  reason: string | null;
+}
+
+export interface Referral {
+  id: number;
+  username: string;
+  joinedAt: Date;
+}
+
+function toPage<T extends { id: number }>(rows: T[], size: number): Page<T> {
+  const items = rows.slice(0, size);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > size && last ? last.id : null };
+}
+
+/**
+ * The user's ledger, newest first, each line with the balance it left. The running balance is a
+ * window over the user's own entries (a few per referral milestone), read through the
+ * (user_id, created_at, id) index; the cursor is a (created_at, id) position, so pages never skip
+ * or repeat entries written in the same transaction.
+ */
+export async function creditHistory(
+  db: Queryable,
+  userId: number,
+  page: PageRequest,
+): Promise<Page<LedgerLine>> {
+  const rows = await queryRows<{
+    id: string | number;
+    createdAt: Date | string;
+    amountCents: string | number;
+    kind: LedgerKind;
+    balanceAfterCents: string | number;
+    signupUsername: string | null;
+    inviterUsername: string | null;
+    referralCount: number | null;
+    reason: string | null;
+  }>(
+    db,
+    sql`SELECT h.* FROM (
+          SELECT l.id, l.created_at AS "createdAt", l.amount_cents AS "amountCents", l.kind,
+                 SUM(l.amount_cents) OVER (ORDER BY l.created_at, l.id) AS "balanceAfterCents",
+                 s.username AS "signupUsername", inv.username AS "inviterUsername",
+                 l.referral_count AS "referralCount", l.reason
+          FROM ledger_entries l
+          LEFT JOIN users s ON s.id = l.signup_user_id
+          LEFT JOIN users inv ON inv.id = s.invited_by_id AND l.kind = 'invitee_bonus'
+          WHERE l.user_id = ${userId}
+        ) h
+        ${
+          page.after === null
+            ? sql``
+            : sql`WHERE (h."createdAt", h.id) <
+                    (SELECT created_at, id FROM ledger_entries WHERE id = ${page.after} AND user_id = ${userId})`
+        }
+        ORDER BY h."createdAt" DESC, h.id DESC
+        LIMIT ${page.size + 1}`,
+  );
+  return toPage(
+    rows.map((r) => ({
+      id: Number(r.id),
+      createdAt: new Date(r.createdAt),
+      amountCents: Number(r.amountCents),
+      kind: r.kind,
+      balanceAfterCents: Number(r.balanceAfterCents),
+      signupUsername: r.signupUsername,
+      inviterUsername: r.inviterUsername,
+      referralCount: r.referralCount === null ? null : Number(r.referralCount),
+      reason: r.reason,
+    })),
+    page.size,
+  );
+}
+
+/** The people who joined through the user's link, newest first (index on invited_by_id, created_at, id). */
+export async function referralsOf(
+  db: Queryable,
+  inviterId: number,
+  page: PageRequest,
+): Promise<Page<Referral>> {
+  const rows = await queryRows<{ id: string | number; username: string; joinedAt: Date | string }>(
+    db,
+    sql`SELECT id, username, created_at AS "joinedAt" FROM users
+        WHERE invited_by_id = ${inviterId}
+        ${
+          page.after === null
+            ? sql``
+            : sql`AND (created_at, id) <
+                    (SELECT created_at, id FROM users WHERE id = ${page.after} AND invited_by_id = ${inviterId})`
+        }
+        ORDER BY created_at DESC, id DESC
+        LIMIT ${page.size + 1}`,
+  );
+  return toPage(
+    rows.map((r) => ({ id: Number(r.id), username: r.username, joinedAt: new Date(r.joinedAt) })),
+    page.size,
+  );
+}
+
+/** The reason for a credit, in the programme's words. */
+export function describeLedgerLine(line: LedgerLine, program: ProgramConfig): string {
+  switch (line.kind) {
+    case "invitee_bonus":
+      return line.inviterUsername
+        ? `Welcome bonus: you joined through ${line.inviterUsername}'s link`
+        : "Welcome bonus: you joined through a friend's link";
+    case "inviter_reward": {
+      const every = program.referralsPerInviterReward;
+      const more = every === 1 ? "1 more person" : `${every} more people`;
+      const total = line.referralCount === null ? "" : ` (${line.referralCount} in all)`;
+      return `Referral reward: ${more} joined through your link${total}`;
+    }
+    case "adjustment": {
+      const what = line.amountCents >= 0 ? "credit added" : "credit removed";
+      return line.reason ? `Adjustment, ${what} by staff: ${line.reason}` : `Adjustment, ${what} by staff`;
+    }
+    default:
+      return `Credit of ${formatDollars(line.amountCents)}`;
+  }
+}

@@ -1,0 +1,121 @@
+// The credit history and referrals pages: tables, newest first, with a link to older rows.
+import type { ProgramConfig } from "../../config.js";
+import { describeLedgerLine, type LedgerLine, type Referral } from "../../referrals/history.js";
+import { formatDollars } from "../../referrals/rules.js";
+import { html, type SafeHtml } from "../html.js";
+import { layout } from "./layout.js";
+
+const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeZone: "UTC" });
+const dateTimeFormat = new Intl.DateTimeFormat("en-GB", {
+  dateStyle: "medium",
+  timeStyle: "short",
+  timeZone: "UTC",
+});
+
+export function dateCell(date: Date, withTime = false): SafeHtml {
+  return html`<time datetime="${date.toISOString()}">${(withTime ? dateTimeFormat : dateFormat).format(date)}</time>`;
+}
+
+export function olderLink(href: string | null, label: string): SafeHtml | null {
+  return href ? html`<a class="btn btn-outline-primary btn-sm" href="${href}" rel="next">${label}</a>` : null;
+}
+
+/** A signed amount: "+$10.00" or "−$5.00". */
+function signedDollars(cents: number): string {
+  return cents < 0 ? `−${formatDollars(-cents)}` : `+${formatDollars(cents)}`;
+}
+
+export interface HistoryPageModel {
+  csrfToken: string;
+  username: string;
+  isStaff: boolean;
+  balanceCents: number;
+  lines: LedgerLine[];
+  program: ProgramConfig;
+  nextPage: string | null;
+  firstPage: boolean;
+}
+
+export function historyPage(model: HistoryPageModel): SafeHtml {
+  return layout(
+    { title: "Credit history", csrfToken: model.csrfToken, username: model.username, isStaff: model.isStaff },
+    html`<div class="d-flex flex-wrap justify-content-between align-items-baseline gap-2 mb-3">
+  <h1 class="h3 mb-0">Credit history</h1>
+  <p class="mb-0">Balance now: <strong>${formatDollars(model.balanceCents)}</strong></p>
+</div>
+<div class="card shadow-sm">
+  ${
+    model.lines.length === 0
+      ? html`<div class="card-body"><p class="mb-0">${
+          model.firstPage
+            ? "No credit yet. Share your referral link: every friend who joins brings you closer to a reward."
+            : "No older entries."
+        }</p></div>`
+      : html`<div class="table-responsive">
+  <table class="table table-striped align-middle mb-0" id="history">
+    <caption class="px-3">Every credit to your account, newest first, with the balance it left.</caption>
+    <thead><tr><th scope="col">Date</th><th scope="col">Reason</th><th scope="col" class="text-end">Amount</th><th scope="col" class="text-end">Balance</th></tr></thead>
+    <tbody>
+      ${model.lines.map(
+        (line) => html`<tr>
+        <td class="text-nowrap">${dateCell(line.createdAt, true)}</td>
+        <td>${describeLedgerLine(line, model.program)}</td>
+        <td class="text-end text-nowrap ${line.amountCents < 0 ? "text-danger" : "text-success"}">${signedDollars(line.amountCents)}</td>
+        <td class="text-end text-nowrap">${formatDollars(line.balanceAfterCents)}</td>
+      </tr>`,
+      )}
+    </tbody>
+  </table>
+</div>`
+  }
+</div>
+<div class="d-flex gap-2 mt-3">
+  ${model.firstPage ? null : html`<a class="btn btn-outline-secondary btn-sm" href="/history/">Newest</a>`}
+  ${olderLink(model.nextPage, "Older entries")}
+</div>`,
+  );
+}
+
+export function referralsTable(referrals: Referral[], caption: string): SafeHtml {
+  return html`<div class="table-responsive">
+  <table class="table table-striped align-middle mb-0" id="referrals">
+    <caption class="px-3">${caption}</caption>
+    <thead><tr><th scope="col">Username</th><th scope="col">Joined</th></tr></thead>
+    <tbody>
+      ${referrals.map(
+        (r) =>
+          html`<tr><td class="text-break">${r.username}</td><td class="text-nowrap">${dateCell(r.joinedAt)}</td></tr>`,
+      )}
+    </tbody>
+  </table>
+</div>`;
+}
+
+export interface ReferralsPageModel {
+  csrfToken: string;
+  username: string;
+  isStaff: boolean;
+  referredCount: number;
+  referrals: Referral[];
+  nextPage: string | null;
+  firstPage: boolean;
+}
+
+export function referralsPage(model: ReferralsPageModel): SafeHtml {
+  return layout(
+    { title: "Your referrals", csrfToken: model.csrfToken, username: model.username, isStaff: model.isStaff },
+    html`<h1 class="h3 mb-3">People who joined through your link</h1>
+<p>${model.referredCount} in all.</p>
+<div class="card shadow-sm">
+  ${
+    model.referrals.length === 0
+      ? html`<div class="card-body"><p class="mb-0">${model.firstPage ? "Nobody yet." : "No one earlier."}</p></div>`
+      : referralsTable(model.referrals, "Newest first.")
+  }
+</div>
+<div class="d-flex gap-2 mt-3">
+  ${model.firstPage ? null : html`<a class="btn btn-outline-secondary btn-sm" href="/referrals/">Newest</a>`}
+  ${olderLink(model.nextPage, "Earlier sign-ups")}
+</div>`,
+  );
+}
