@@ -30,6 +30,8 @@ export interface SignupPageModel {
 export function signupPage(model: SignupPageModel): SafeHtml {
   const errors = model.errors ?? {};
   const action = model.referralToken ? `/signup/?ref=${encodeURIComponent(model.referralToken)}` : "/signup/";
+  // The cursor starts in the first field to fix, or in the username.
+  const focus = ["username", "password1", "password2"].find((f) => errors[f]?.length) ?? "username";
   return layout(
     { title: "Sign up", csrfToken: model.csrfToken, scripts: ["/static/client/password-meter.js"] },
     card(
@@ -51,7 +53,7 @@ export function signupPage(model: SignupPageModel): SafeHtml {
           value: model.username ?? "",
           autocomplete: "username",
           errors: errors.username,
-          autofocus: true,
+          autofocus: focus === "username",
           maxLength: 150,
           help: "150 characters or fewer. Letters, digits and @/./+/-/_ only.",
         })}
@@ -61,6 +63,7 @@ export function signupPage(model: SignupPageModel): SafeHtml {
           type: "password",
           autocomplete: "new-password",
           errors: errors.password1,
+          autofocus: focus === "password1",
           help: html`<span id="password-rules">At least 8 characters, not entirely numeric, not a common password, not like your username.</span>
           <span class="d-block mt-1" id="password-strength" aria-live="polite"></span>`,
         })}
@@ -72,6 +75,7 @@ export function signupPage(model: SignupPageModel): SafeHtml {
           type: "password",
           autocomplete: "new-password",
           errors: errors.password2,
+          autofocus: focus === "password2",
           help: "Enter the same password as before, for verification.",
         })}
         <button type="submit" class="btn btn-primary w-100">Sign up</button>

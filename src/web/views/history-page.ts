@@ -54,12 +54,11 @@ export function historyPage(model: HistoryPageModel): SafeHtml {
       : html`<div class="table-responsive">
   <table class="table table-striped align-middle mb-0" id="history">
     <caption class="px-3">Every credit to your account, newest first, with the balance it left.</caption>
-    <thead><tr><th scope="col">Date</th><th scope="col">Reason</th><th scope="col" class="text-end">Amount</th><th scope="col" class="text-end">Balance</th></tr></thead>
+    <thead><tr><th scope="col">Entry</th><th scope="col" class="text-end">Amount</th><th scope="col" class="text-end">Balance</th></tr></thead>
     <tbody>
       ${model.lines.map(
         (line) => html`<tr>
-        <td class="text-nowrap">${dateCell(line.createdAt, true)}</td>
-        <td>${describeLedgerLine(line, model.program)}</td>
+        <td>${describeLedgerLine(line, model.program)}<div class="small text-body-secondary">${dateCell(line.createdAt, true)}</div></td>
         <td class="text-end text-nowrap ${line.amountCents < 0 ? "text-danger" : "text-success"}">${signedDollars(line.amountCents)}</td>
         <td class="text-end text-nowrap">${formatDollars(line.balanceAfterCents)}</td>
       </tr>`,

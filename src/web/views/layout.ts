@@ -25,9 +25,9 @@ ${(page.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
 <body class="bg-body-tertiary">
 <a class="visually-hidden-focusable" href="#main">Skip to main content</a>
 <nav class="navbar navbar-expand bg-white border-bottom mb-4" aria-label="Main">
-  <div class="container">
+  <div class="container flex-wrap">
     <a class="navbar-brand fw-semibold" href="/">Referral programme</a>
-    <ul class="navbar-nav ms-auto flex-wrap justify-content-end">
+    <ul class="navbar-nav ms-auto flex-wrap column-gap-2 text-nowrap">
       ${
         page.username
           ? html`<li class="nav-item"><a class="nav-link" href="/">Dashboard</a></li>

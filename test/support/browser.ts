@@ -1,0 +1,94 @@
+// Debian's Chromium driven by playwright-core, for the browser tests in test/e2e/.
+// Without /usr/bin/chromium the tests skip with a message, unless REQUIRE_CHROMIUM=1 (CI) makes that a failure.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const ARTIFACTS_DIR = join(process.cwd(), "test-artifacts");
+
+/** Why the browser tests cannot run here, or null when they can. Throws when CI requires them. */
+export function browserSkipReason(): string | null {
+  if (existsSync(CHROMIUM_PATH)) return null;
+  const reason = `no Chromium at ${CHROMIUM_PATH}: browser tests skipped (apt-get install chromium)`;
+  if (process.env.REQUIRE_CHROMIUM === "1") throw new Error(`REQUIRE_CHROMIUM=1 but ${reason}`);
+  console.log(`# ${reason}`);
+  return reason;
+}
+
+/** The browser scripts the pages load are bundled by scripts/build-client.mjs (npm test does it first). */
+export function ensureClientBuilt(): void {
+  if (!existsSync(join(process.cwd(), "dist/client/password-meter.js"))) {
+    execFileSync(process.execPath, ["scripts/build-client.mjs"], { stdio: "inherit" });
+  }
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    // As root in a sandbox-less container, and without the background traffic a closed network refuses.
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/**
+ * WCAG 2.1 A and AA violations axe-core finds on the page. axe is evaluated through the DevTools
+ * protocol, so the page's own Content-Security-Policy (no inline script) stays on.
+ */
+export async function accessibilityViolations(page: Page): Promise<AxeViolation[]> {
+  return page.evaluate(async (source: string) => {
+    const w = window as unknown as {
+      axe?: { run(ctx: unknown, opts: unknown): Promise<{ violations: unknown[] }> };
+    };
+    if (!w.axe) (0, eval)(source);
+    if (!w.axe) throw new Error("axe-core did not load into the page");
+    const result = (await w.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    })) as { violations: unknown[]; passes: unknown[] };
+    // A run that checked nothing would pass anything: make sure rules really ran.
+    if (result.passes.length === 0) throw new Error("axe-core checked no rule on this page");
+    return result.violations as AxeViolation[];
+  }, axeSource);
+}
+
+export function describeViolations(violations: AxeViolation[]): string {
+  return violations
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)
+    .join("\n");
+}
+
+/** Screenshots of the page as it is, on a phone (375 px) and on a desktop (1280 px). */
+export async function screenshotBothWidths(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const before = page.viewportSize();
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: join(ARTIFACTS_DIR, `${name}-${width}.png`), fullPage: true });
+  }
+  if (before) await page.setViewportSize(before);
+}
+
+/** True when the page is wider than the window: something would scroll sideways on a phone. */
+export async function overflowsHorizontally(page: Page): Promise<boolean> {
+  return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+}
