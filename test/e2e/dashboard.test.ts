@@ -241,3 +241,15 @@ test("log out and back in, with the navigation bar and by keyboard", { skip }, a
   await page.goto(`${server.baseUrl}/no-such-page/`);
   await checkPage(page, "not-found");
 });
+
+test("the accessibility check is real: axe-core reports an unlabelled input", { skip }, async () => {
+  const page = await newPage();
+  await page.setContent(
+    '<!doctype html><html lang="en"><title>x</title><main><input type="text"></main></html>',
+  );
+  const violations = await accessibilityViolations(page);
+  assert.ok(
+    violations.some((v) => v.id === "label"),
+    `expected a label violation, got: ${describeViolations(violations)}`,
+  );
+});
