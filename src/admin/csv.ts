@@ -4,13 +4,15 @@
 export type CsvValue = string | number | boolean | null | undefined;
 
 const formulaStart = /^[=+\-@\t\r]/;
+/** A plain number ("-2.50") is read as a number, never as a formula: it needs no guard. */
+const plainNumber = /^[+-]?\d+(?:\.\d+)?$/;
 const needsQuotes = /[",\r\n]/;
 
-/** One cell. Numbers are written as they are (a negative amount stays a number); text is guarded. */
+/** One cell. Numbers, and text that is a plain number, are written as they are; other text is guarded. */
 export function csvCell(value: CsvValue): string {
   if (value === null || value === undefined) return "";
   if (typeof value === "number" || typeof value === "boolean") return String(value);
-  const guarded = formulaStart.test(value) ? `'${value}` : value;
+  const guarded = formulaStart.test(value) && !plainNumber.test(value) ? `'${value}` : value;
   return needsQuotes.test(guarded) ? `"${guarded.replace(/"/g, '""')}"` : guarded;
 }
 
