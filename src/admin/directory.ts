@@ -44,7 +44,9 @@ export const MAX_USER_PAGE = 2000;
 export function parseUserListQuery(query: Record<string, unknown>): UserListQuery {
   const search = typeof query.q === "string" ? query.q.trim().slice(0, 150) : "";
   const sort =
-    typeof query.sort === "string" && query.sort in userSortColumns ? (query.sort as UserSort) : "joined";
+    typeof query.sort === "string" && Object.hasOwn(userSortColumns, query.sort)
+      ? (query.sort as UserSort)
+      : "joined";
   const direction: SortDirection =
     query.dir === "asc" || query.dir === "desc" ? query.dir : sort === "username" ? "asc" : "desc";
   const pageNumber = typeof query.page === "string" && /^\d{1,6}$/.test(query.page) ? Number(query.page) : 1;

@@ -337,6 +337,9 @@ describe("balance adjustments", () => {
     assert.equal(response.headers.location, `/admin/users/${id}/?notice=adjusted`);
     const page = await browser.get(String(response.headers.location));
     assert.match(page.body, /The adjustment was recorded\./);
+    const odd = await browser.get(`/admin/users/${id}/?notice=toString`);
+    assert.equal(odd.statusCode, 200);
+    assert.doesNotMatch(odd.body, /role="status"/, "only known notices are shown");
     assert.match(page.body, /id="balance">\$7\.25</);
     assert.match(page.body, /Prize &lt;script&gt;alert\(1\)&lt;\/script&gt;/);
     assert.doesNotMatch(page.body, /<script>alert/);
@@ -475,7 +478,13 @@ describe("the users list", () => {
     );
     const joined = await names("/admin/users/?sort=joined&dir=desc");
     assert.equal(joined[0], "m_l_literal");
-    for (const hostile of ["password_hash", "balance_cents;DROP TABLE users", "id desc, (select 1)"]) {
+    for (const hostile of [
+      "password_hash",
+      "balance_cents;DROP TABLE users",
+      "id desc, (select 1)",
+      "toString",
+      "__proto__",
+    ]) {
       const response = await listStaff.get(`/admin/users/?sort=${encodeURIComponent(hostile)}&dir=sideways`);
       assert.equal(response.statusCode, 200);
       assert.deepEqual(

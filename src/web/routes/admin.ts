@@ -153,7 +153,8 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
           });
         }
         const noticeKey = (request.query as Record<string, unknown>).notice;
-        const notice = typeof noticeKey === "string" ? (notices[noticeKey] ?? null) : null;
+        const notice =
+          typeof noticeKey === "string" && Object.hasOwn(notices, noticeKey) ? notices[noticeKey] : null;
         return sendPage(
           reply,
           userPage({ staff, csrfToken: request.csrfToken, detail, audit, notice, ...extra }),
