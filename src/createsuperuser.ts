@@ -3,6 +3,7 @@
 // (SUPERUSER_USERNAME, SUPERUSER_PASSWORD). The sign-up rules apply to both.
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { messages } from "./accounts/messages.js";
 import { createOrPromoteStaff, findUserByUsername, staffRequestProblems } from "./accounts/staff.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { migrateDatabase, openDatabase } from "./db/connection.js";
@@ -15,22 +16,30 @@ const usage = `Usage: npm run createsuperuser [-- --username NAME --password PAS
   SUPERUSER_USERNAME and SUPERUSER_PASSWORD (the environment keeps the password out of ps).
   An existing user is made staff; their password changes only when one is given.`;
 
-function ask(question: string, hidden: boolean): Promise<string> {
-  return new Promise((resolve) => {
-    const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-    if (hidden) {
-      // Echo nothing of what is typed, as passwd does.
-      const output = rl as unknown as { _writeToOutput: (s: string) => void };
-      output._writeToOutput = (s: string) => {
-        if (s.includes(question)) process.stdout.write(question);
-        else if (s.includes("\n") || s.includes("\r")) process.stdout.write("\n");
-      };
-    }
-    rl.question(question, (answer) => {
-      rl.close();
-      resolve(answer);
-    });
-  });
+/** Questions on the terminal through one readline, so type-ahead is never lost between them. */
+function terminalPrompter() {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  const internal = rl as unknown as { _writeToOutput(text: string): void };
+  const write = internal._writeToOutput.bind(rl);
+  let muted = false;
+  // Echo nothing of a password as it is typed, as passwd does; only the line break.
+  internal._writeToOutput = (text: string) => {
+    if (!muted) write(text);
+    else if (text.includes("\n") || text.includes("\r")) write("\r\n");
+  };
+  return {
+    ask(question: string, hidden: boolean): Promise<string> {
+      return new Promise((resolve) => {
+        muted = false;
+        rl.question(question, (answer) => {
+          muted = false;
+          resolve(answer);
+        });
+        muted = hidden;
+      });
+    },
+    close: () => rl.close(),
+  };
 }
 
 function printErrors(error: ValidationError): void {
@@ -53,11 +62,23 @@ async function main(): Promise<number> {
     return 0;
   }
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const prompter = interactive ? terminalPrompter() : null;
+  try {
+    return await run(values, prompter);
+  } finally {
+    prompter?.close();
+  }
+}
+
+async function run(
+  values: { username?: string | undefined; password?: string | undefined },
+  prompter: ReturnType<typeof terminalPrompter> | null,
+): Promise<number> {
   let username = values.username ?? process.env.SUPERUSER_USERNAME;
   let password = values.password ?? process.env.SUPERUSER_PASSWORD;
   if (!username) {
-    if (!interactive) throw new UsageError("No username: give --username or SUPERUSER_USERNAME.");
-    username = (await ask("Username: ", false)).trim();
+    if (!prompter) throw new UsageError("No username: give --username or SUPERUSER_USERNAME.");
+    username = (await prompter.ask("Username: ", false)).trim();
   }
 
   const config = loadConfig();
@@ -70,13 +91,13 @@ async function main(): Promise<number> {
     await migrateDatabase(database);
     const existing = await findUserByUsername(database.db, username);
     if (!existing && !password) {
-      if (!interactive) throw new UsageError("No password: give --password or SUPERUSER_PASSWORD.");
+      if (!prompter) throw new UsageError("No password: give --password or SUPERUSER_PASSWORD.");
       for (let attempt = 1; ; attempt++) {
-        const first = await ask("Password: ", true);
-        const second = await ask("Password (again): ", true);
+        const first = await prompter.ask("Password: ", true);
+        const second = await prompter.ask("Password (again): ", true);
         const problems =
           first !== second
-            ? new ValidationError({ password: ["The two password fields didn’t match."] })
+            ? new ValidationError({ password: [messages.passwordMismatch] })
             : new ValidationError(staffRequestProblems({ username, password: first }, true).fields);
         if (Object.keys(problems.fields).length === 0) {
           password = first;
