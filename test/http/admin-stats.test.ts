@@ -97,6 +97,8 @@ test("the K-factor is referred sign-ups in the period over users who existed at 
   assert.equal(empty.users_at_start, 0);
   assert.equal(empty.k_factor, null, "no users at the start: no K-factor");
   assert.equal(empty.referred_share, null);
+  const page = await staff.get("/admin/stats/?from=2020-01-01&to=2020-01-31", { accept: "text/html" });
+  assert.match(page.body, /Nobody existed at the start of this period, so K has no value for it/);
 });
 
 test("top referrers are ranked by sign-ups through their link in the period", async () => {

@@ -7,7 +7,7 @@ import { likePrefix, parseUserListQuery } from "../../src/admin/directory.js";
 import { daysOf, kFactor, PeriodError, parsePeriod, referredShare } from "../../src/admin/stats.js";
 import { ValidationError } from "../../src/errors.js";
 import { toHtmlString } from "../../src/web/html.js";
-import { barChart, niceCeiling, shortDay } from "../../src/web/views/svg-chart.js";
+import { axisTicks, barChart, niceCeiling, shortDay } from "../../src/web/views/svg-chart.js";
 
 describe("CSV cells", () => {
   test("plain text and numbers are written as they are", () => {
@@ -144,6 +144,13 @@ describe("SVG charts", () => {
     assert.equal(niceCeiling(230), 250);
     assert.equal(niceCeiling(4100), 5000);
     assert.equal(shortDay("2026-11-05"), "Nov 5");
+    assert.equal(niceCeiling(7, true), 8);
+    assert.equal(niceCeiling(23, true), 40);
+    assert.equal(niceCeiling(0.3, true), 1);
+    assert.deepEqual(axisTicks(8, true), [0, 2, 4, 6, 8]);
+    assert.deepEqual(axisTicks(10, true), [0, 5, 10]);
+    assert.deepEqual(axisTicks(1, true), [0, 1]);
+    assert.deepEqual(axisTicks(10, false), [0, 2.5, 5, 7.5, 10]);
   });
 
   test("a chart escapes its labels and uses no style attribute", () => {

@@ -408,13 +408,23 @@ ${model.error ? html`<div class="alert alert-danger" role="alert">${model.error}
   ${card("Sign-ups", totals.signups.toLocaleString("en-US"), "total-signups")}
   ${card("Through a link", percent(stats.referredShare), "referred-share", `${totals.referredSignups.toLocaleString("en-US")} of ${totals.signups.toLocaleString("en-US")}`)}
   ${card("Rewards paid", formatDollars(totals.rewardsPaidCents), "rewards-paid", `staff adjustments: ${totals.adjustmentsNetCents < 0 ? "−" : "+"}${formatDollars(Math.abs(totals.adjustmentsNetCents))}`)}
-  ${card("K-factor", formatKFactor(stats.kFactor), "k-factor", `${totals.referredSignups.toLocaleString("en-US")} ÷ ${totals.usersAtStart.toLocaleString("en-US")}`)}
+  ${card(
+    "K-factor",
+    formatKFactor(stats.kFactor),
+    "k-factor",
+    stats.kFactor === null
+      ? "nobody existed at the start"
+      : `${totals.referredSignups.toLocaleString("en-US")} ÷ ${totals.usersAtStart.toLocaleString("en-US")}`,
+  )}
 </div>
 
 <div class="card shadow-sm mb-4"><div class="card-body">
   <h2 class="h5">The viral coefficient (K-factor)</h2>
-  <p class="mb-2">K = <strong>referred sign-ups in the period</strong> ÷ <strong>users who existed at its start</strong>
-  = ${totals.referredSignups.toLocaleString("en-US")} ÷ ${totals.usersAtStart.toLocaleString("en-US")} = <strong>${formatKFactor(stats.kFactor)}</strong>.
+  <p class="mb-2">K = <strong>referred sign-ups in the period</strong> ÷ <strong>users who existed at its start</strong>${
+    stats.kFactor === null
+      ? html`. Nobody existed at the start of this period, so K has no value for it: choose a later start.`
+      : html` = ${totals.referredSignups.toLocaleString("en-US")} ÷ ${totals.usersAtStart.toLocaleString("en-US")} = <strong>${formatKFactor(stats.kFactor)}</strong>.`
+  }
   It says how many new users each existing user brought in during the period: at 1 or more the programme grows by itself; below 1 it needs other sources of sign-ups.</p>
   <p class="small text-body-secondary mb-0">Caveat: it counts only sign-ups through a link, not invitations sent — we do not see links shared that nobody followed — so it cannot be split into invitations per user × conversion rate. It has no value when nobody existed at the start of the period.</p>
 </div></div>
@@ -439,6 +449,7 @@ ${model.error ? html`<div class="alert alert-danger" role="alert">${model.error}
         },
       ],
       format: countAxis,
+      integer: true,
     })}</div>
     <div class="col-12 col-lg-4"><div class="admin-figures overflow-auto">
       <table class="table table-sm" id="signups-table"><caption class="visually-hidden">Sign-ups per day</caption>

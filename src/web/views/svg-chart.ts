@@ -17,6 +17,8 @@ export interface BarChartSpec {
   /** Stacked from the first series up. */
   series: readonly ChartSeries[];
   format: (value: number) => string;
+  /** Counts: whole-number ticks. */
+  integer?: boolean;
 }
 
 const WIDTH = 720;
@@ -26,12 +28,22 @@ const RIGHT = 12;
 const TOP = 14;
 const BOTTOM = 30;
 
-/** The smallest "round" number (1, 2, 2.5 or 5 times a power of ten) at least `value`. */
-export function niceCeiling(value: number): number {
+/**
+ * The smallest "round" number at least `value`: 1, 2, 2.5 or 5 times a power of ten, or for counts
+ * (`integer`) 1, 2, 4, 5 or 8 times one, so that the axis ticks are whole numbers.
+ */
+export function niceCeiling(value: number, integer = false): number {
   if (!(value > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= value) return m * power;
+  const multiples = integer ? [1, 2, 4, 5, 8, 10] : [1, 2, 2.5, 5, 10];
+  for (const m of multiples) if (m * power >= value) return Math.max(1, m * power);
   return 10 * power;
+}
+
+/** Where the axis gets a line and a label: quarters, or for counts only whole numbers. */
+export function axisTicks(max: number, integer: boolean): number[] {
+  const steps = !integer || max % 4 === 0 ? 4 : max % 2 === 0 ? 2 : 1;
+  return Array.from({ length: steps + 1 }, (_, i) => (max * i) / steps);
 }
 
 const monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -63,13 +75,13 @@ function labelledIndexes(count: number): Set<number> {
 export function barChart(spec: BarChartSpec): SafeHtml {
   const count = spec.labels.length;
   const totals = spec.labels.map((_, i) => spec.series.reduce((sum, s) => sum + (s.values[i] ?? 0), 0));
-  const max = niceCeiling(Math.max(0, ...totals));
+  const max = niceCeiling(Math.max(0, ...totals), spec.integer ?? false);
   const plotWidth = WIDTH - LEFT - RIGHT;
   const plotHeight = HEIGHT - TOP - BOTTOM;
   const slot = count > 0 ? plotWidth / count : plotWidth;
   const barWidth = count > 90 ? slot : slot * 0.75;
   const y = (value: number) => TOP + plotHeight - (value / max) * plotHeight;
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * max);
+  const ticks = axisTicks(max, spec.integer ?? false);
   const labelled = labelledIndexes(count);
   const titleId = `${spec.id}-title`;
 
@@ -101,7 +113,10 @@ ${ticks.map(
 ${bars}
 ${spec.labels.map((label, i) =>
   labelled.has(i)
-    ? html`<text x="${round(LEFT + i * slot + slot / 2)}" y="${HEIGHT - 10}" text-anchor="middle" fill="currentColor" class="text-body-secondary">${shortDay(label)}</text>`
+    ? i === count - 1 && count > 1
+      ? // The last label ends at the plot's edge, so it is never cut off.
+        html`<text x="${WIDTH - RIGHT}" y="${HEIGHT - 10}" text-anchor="end" fill="currentColor" class="text-body-secondary">${shortDay(label)}</text>`
+      : html`<text x="${round(LEFT + i * slot + slot / 2)}" y="${HEIGHT - 10}" text-anchor="middle" fill="currentColor" class="text-body-secondary">${shortDay(label)}</text>`
     : null,
 )}
 </svg>
