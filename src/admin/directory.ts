@@ -1,5 +1,5 @@
 // What staff read about users: the searchable, sortable list and one user's page.
-import { and, asc, count, desc, eq, gt, lt, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { usernameKey } from "../accounts/username.js";
 import type { Queryable } from "../db/connection.js";
@@ -179,10 +179,14 @@ export async function userDetail(
     .where(
       and(
         eq(ledgerEntries.userId, userId),
-        options.ledgerBefore !== undefined ? lt(ledgerEntries.id, options.ledgerBefore) : undefined,
+        options.ledgerBefore !== undefined
+          ? sql`(${ledgerEntries.createdAt}, ${ledgerEntries.id}) <
+                (SELECT created_at, id FROM ledger_entries WHERE id = ${options.ledgerBefore})`
+          : undefined,
       ),
     )
-    .orderBy(desc(ledgerEntries.id))
+    // The order of ledger_entries_user_created_idx: a user's page reads only their own entries.
+    .orderBy(desc(ledgerEntries.createdAt), desc(ledgerEntries.id))
     .limit(LEDGER_LINES_PER_PAGE + 1);
   const ledger = ledgerRows.slice(0, LEDGER_LINES_PER_PAGE);
   const olderLedgerBefore =

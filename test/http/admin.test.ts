@@ -543,6 +543,28 @@ describe("the users list", () => {
   });
 });
 
+describe("the ledger on the user page", () => {
+  test("shows the newest 50 entries and pages back through older ones without gaps or repeats", async () => {
+    await new Client(t.app).signUp("long_ledger");
+    const id = await userIdOf(t.deps.db, "long_ledger");
+    await t.deps.db.execute(sql`
+      INSERT INTO ledger_entries (user_id, amount_cents, kind, reason, created_at)
+      SELECT ${id}, i, 'adjustment', 'entry ' || i, now() - make_interval(mins => 100 - i)
+      FROM generate_series(1, 60) AS i`);
+    const first = (await staff.get(`/admin/users/${id}/`)).json();
+    assert.equal(first.ledger.length, 50);
+    assert.equal(first.ledger[0].reason, "entry 60");
+    assert.ok(first.ledger_older_before);
+    const second = (await staff.get(`/admin/users/${id}/?ledger_before=${first.ledger_older_before}`)).json();
+    assert.equal(second.ledger_older_before, null);
+    const reasons = [...first.ledger, ...second.ledger].map((l: { reason: string }) => l.reason);
+    assert.deepEqual(
+      reasons,
+      Array.from({ length: 60 }, (_, i) => `entry ${60 - i}`),
+    );
+  });
+});
+
 describe("exports", () => {
   test("the users CSV has every user, correct quoting, and guards against spreadsheet formulas", async () => {
     await new Client(t.app).signUp("@SUM");
