@@ -5,15 +5,10 @@
 import { Readable } from "node:stream";
 import { sql } from "drizzle-orm";
 import { type Queryable, queryRows } from "../db/connection.js";
+import { decimalDollars } from "../referrals/rules.js";
 import { csvRow } from "./csv.js";
 
 export const EXPORT_BATCH_ROWS = 1000;
-
-function dollars(cents: number): string {
-  const sign = cents < 0 ? "-" : "";
-  const abs = Math.abs(cents);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
-}
 
 function iso(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
@@ -63,7 +58,7 @@ export async function* usersCsvLines(db: Queryable, batchRows = EXPORT_BATCH_ROW
         iso(row.created_at),
         row.inviter_username,
         row.referred_count,
-        dollars(cents),
+        decimalDollars(cents),
         cents,
         row.is_active,
         row.is_staff,
@@ -126,7 +121,7 @@ export async function* ledgerCsvLines(db: Queryable, batchRows = EXPORT_BATCH_RO
         Number(row.user_id),
         row.username,
         row.kind,
-        dollars(cents),
+        decimalDollars(cents),
         cents,
         row.signup_username,
         row.referral_count,

@@ -6,6 +6,7 @@ import { csvCell, csvRow } from "../../src/admin/csv.js";
 import { likePrefix, parseUserListQuery } from "../../src/admin/directory.js";
 import { daysOf, kFactor, PeriodError, parsePeriod, referredShare } from "../../src/admin/stats.js";
 import { ValidationError } from "../../src/errors.js";
+import { decimalDollars } from "../../src/referrals/rules.js";
 import { toHtmlString } from "../../src/web/html.js";
 import { axisTicks, barChart, niceCeiling, shortDay } from "../../src/web/views/svg-chart.js";
 
@@ -35,6 +36,13 @@ describe("CSV cells", () => {
     assert.equal(csvCell("\tx"), "'\tx");
     assert.equal(csvCell('=HYPERLINK("x","y")'), `"'=HYPERLINK(""x"",""y"")"`);
     assert.equal(csvCell("a=b"), "a=b");
+  });
+
+  test("amounts are plain decimal dollars", () => {
+    assert.equal(decimalDollars(0), "0.00");
+    assert.equal(decimalDollars(5), "0.05");
+    assert.equal(decimalDollars(-250), "-2.50");
+    assert.equal(decimalDollars(123456789), "1234567.89");
   });
 
   test("a row ends with CRLF", () => {

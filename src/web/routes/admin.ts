@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { SessionUser } from "../../accounts/sessions.js";
 import { adjustBalance, checkAdjustmentForm, UserNotFound } from "../../admin/adjustments.js";
 import { type AuditEntry, listAudit, recordAudit } from "../../admin/audit.js";
-import { listUsers, parseUserListQuery, userDetail } from "../../admin/directory.js";
+import { listUsers, parseUserListQuery, type UserListRow, userDetail } from "../../admin/directory.js";
 import { csvStream, ledgerCsvLines, usersCsvLines } from "../../admin/export.js";
 import { isoDay, PeriodError, parsePeriod, programmeStats } from "../../admin/stats.js";
 import { setUserActive } from "../../admin/user-status.js";
@@ -39,6 +39,19 @@ function idParam(request: FastifyRequest): number | null {
 function numberQuery(request: FastifyRequest, name: string): number | undefined {
   const raw = (request.query as Record<string, unknown>)[name];
   return typeof raw === "string" && idPattern.test(raw) ? Number(raw) : undefined;
+}
+
+function userJson(u: UserListRow) {
+  return {
+    id: u.id,
+    username: u.username,
+    balance_cents: u.balanceCents,
+    referred_count: u.referredCount,
+    joined_at: u.createdAt.toISOString(),
+    invited_by: u.inviterUsername,
+    is_active: u.isActive,
+    is_staff: u.isStaff,
+  };
 }
 
 function auditJson(entries: AuditEntry[]) {
@@ -84,16 +97,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
         const { rows, hasNext } = await listUsers(db, query);
         if (wantsJson(request)) {
           return reply.send({
-            users: rows.map((u) => ({
-              id: u.id,
-              username: u.username,
-              balance_cents: u.balanceCents,
-              referred_count: u.referredCount,
-              joined_at: u.createdAt.toISOString(),
-              invited_by: u.inviterUsername,
-              is_active: u.isActive,
-              is_staff: u.isStaff,
-            })),
+            users: rows.map(userJson),
             page: query.page,
             has_next: hasNext,
           });
@@ -112,18 +116,8 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
         if (!detail) return reply.callNotFound();
         const audit = await listAudit(db, { limit: AUDIT_PER_PAGE, targetUserId: userId });
         if (wantsJson(request)) {
-          const { user } = detail;
           return reply.send({
-            user: {
-              id: user.id,
-              username: user.username,
-              balance_cents: user.balanceCents,
-              referred_count: user.referredCount,
-              joined_at: user.createdAt.toISOString(),
-              invited_by: user.inviterUsername,
-              is_active: user.isActive,
-              is_staff: user.isStaff,
-            },
+            user: userJson(detail.user),
             ledger: detail.ledger.map((l) => ({
               id: l.id,
               kind: l.kind,
