@@ -2,7 +2,8 @@
 // adjustment in the user's history; the stats page renders under the strict CSP. Screenshots go
 // to test-artifacts/. Skipped when /usr/bin/chromium is missing, unless REQUIRE_CHROMIUM=1.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -10,6 +11,7 @@ import { staffClient, userIdOf } from "../support/admin.js";
 import { Client, createTestApp, type TestApp, tokenOf } from "../support/app.js";
 
 const CHROMIUM = "/usr/bin/chromium";
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const PASSWORD = "correct horse battery";
 const artifacts = "test-artifacts";
 const hasChromium = existsSync(CHROMIUM);
@@ -86,6 +88,15 @@ after(async () => {
   await t?.close();
 });
 
+/** axe-core's serious and critical findings on the page, run through DevTools (the CSP allows no inline script). */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.evaluate(axeSource);
+  const found = (await page.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))",
+  )) as string[];
+  return found;
+}
+
 /** A page that collects CSP violations, script errors and failed stylesheets or scripts. */
 async function strictPage(): Promise<{ page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -126,6 +137,7 @@ test("staff log in, adjust a balance, and the adjustment shows in the user's his
   await page.fill("#q", "CAROL");
   await Promise.all([page.waitForURL(/q=CAROL/), page.click("form[role=search] button[type=submit]")]);
   await page.screenshot({ path: `${artifacts}/admin-users.png`, fullPage: true });
+  assert.deepEqual(await accessibilityProblems(page), [], "the users page");
   await Promise.all([
     page.waitForURL(`${baseUrl}/admin/users/${carolId}/`),
     page.click("#users tbody a[href^='/admin/users/']"),
@@ -144,6 +156,7 @@ test("staff log in, adjust a balance, and the adjustment shows in the user's his
   assert.match(firstEntry, /Refund for order #1234/);
   assert.match(firstEntry, /staff_e2e/);
   await page.screenshot({ path: `${artifacts}/admin-user-adjusted.png`, fullPage: true });
+  assert.deepEqual(await accessibilityProblems(page), [], "the user page");
 
   // A removal larger than the balance is refused on the page, with what was typed kept.
   await page.selectOption("#adjust-direction", "remove");
@@ -195,6 +208,7 @@ test("the analytics page draws its charts under the strict CSP", { skip }, async
     .evaluate((el) => (globalThis as unknown as BrowserWindow).getComputedStyle(el).fill);
   assert.notEqual(fill, "rgb(0, 0, 0)");
   await page.screenshot({ path: `${artifacts}/admin-stats.png`, fullPage: true });
+  assert.deepEqual(await accessibilityProblems(page), [], "the stats page");
   await page.click("a[href='/admin/stats/?days=90']");
   await page.waitForURL(/days=90/);
   await page.screenshot({ path: `${artifacts}/admin-stats-90.png`, fullPage: true });

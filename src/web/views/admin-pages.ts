@@ -27,7 +27,8 @@ function adminLayout(
     html`<li class="nav-item"><a class="nav-link${section === name ? " active" : ""}" href="${href}"${section === name ? html` aria-current="page"` : null}>${label}</a></li>`;
   return layout(
     { title: `${title} · Admin`, csrfToken, username: staff.username, isStaff: true },
-    html`<ul class="nav nav-tabs mb-4" aria-label="Admin sections">
+    html`<div class="admin-area">
+<ul class="nav nav-tabs mb-4" aria-label="Admin sections">
   ${tab("home", "/admin/", "Audit log")}
   ${tab("users", "/admin/users/", "Users")}
   ${tab("stats", "/admin/stats/", "Programme analytics")}
@@ -37,7 +38,8 @@ function adminLayout(
     <a href="/admin/export/ledger.csv" download>ledger</a>
   </li>
 </ul>
-${body}`,
+${body}
+</div>`,
   );
 }
 
@@ -451,7 +453,7 @@ ${model.error ? html`<div class="alert alert-danger" role="alert">${model.error}
       format: countAxis,
       integer: true,
     })}</div>
-    <div class="col-12 col-lg-4"><div class="admin-figures overflow-auto">
+    <div class="col-12 col-lg-4"><div class="admin-figures overflow-auto" tabindex="0" role="region" aria-label="Sign-ups per day, as numbers">
       <table class="table table-sm" id="signups-table"><caption class="visually-hidden">Sign-ups per day</caption>
       <thead><tr><th scope="col">Day</th><th scope="col" class="text-end">Sign-ups</th><th scope="col" class="text-end">Through a link</th></tr></thead>
       <tbody>${stats.days.map((d) => html`<tr><td>${shortDay(d.day)}</td><td class="text-end">${d.signups}</td><td class="text-end">${d.referredSignups}</td></tr>`)}</tbody>
@@ -481,7 +483,7 @@ ${model.error ? html`<div class="alert alert-danger" role="alert">${model.error}
       ],
       format: dollarsAxis,
     })}</div>
-    <div class="col-12 col-lg-4"><div class="admin-figures overflow-auto">
+    <div class="col-12 col-lg-4"><div class="admin-figures overflow-auto" tabindex="0" role="region" aria-label="Rewards paid per day, as numbers">
       <table class="table table-sm" id="rewards-table"><caption class="visually-hidden">Rewards paid per day</caption>
       <thead><tr><th scope="col">Day</th><th scope="col" class="text-end">Bonuses</th><th scope="col" class="text-end">Rewards</th><th scope="col" class="text-end">Total</th></tr></thead>
       <tbody>${stats.days.map((d) => html`<tr><td>${shortDay(d.day)}</td><td class="text-end">${formatDollars(d.inviteeBonusCents)}</td><td class="text-end">${formatDollars(d.inviterRewardCents)}</td><td class="text-end">${formatDollars(d.inviteeBonusCents + d.inviterRewardCents)}</td></tr>`)}</tbody>
