@@ -59,36 +59,59 @@ export function likePrefix(text: string): string {
   return `${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 }
 
-/** One page of users, plus whether another page follows. */
+/**
+ * One page of users, plus whether another page follows. The page is sorted and cut before the
+ * inviters are joined, so sorting by an unindexed column is a bounded top-N sort, not a full one.
+ */
 export async function listUsers(
   db: Queryable,
   query: UserListQuery,
 ): Promise<{ rows: UserListRow[]; hasNext: boolean }> {
-  const inviter = alias(users, "inviter");
-  const column = userSortColumns[query.sort];
   const order = query.direction === "asc" ? asc : desc;
-  const rows = await db
+  const page = db
     .select({
       id: users.id,
       username: users.username,
+      usernameKey: users.usernameKey,
       balanceCents: users.balanceCents,
       referredCount: users.referredCount,
       createdAt: users.createdAt,
       isActive: users.isActive,
       isStaff: users.isStaff,
-      inviterId: inviter.id,
-      inviterUsername: inviter.username,
+      invitedById: users.invitedById,
     })
     .from(users)
-    .leftJoin(inviter, eq(inviter.id, users.invitedById))
     .where(
       query.search
         ? sql`${users.usernameKey} LIKE ${likePrefix(usernameKey(query.search))} ESCAPE '\\'`
         : undefined,
     )
-    .orderBy(order(column), order(users.id))
+    .orderBy(order(userSortColumns[query.sort]), order(users.id))
     .limit(query.pageSize + 1)
-    .offset((query.page - 1) * query.pageSize);
+    .offset((query.page - 1) * query.pageSize)
+    .as("page");
+  const pageSortColumns = {
+    joined: page.createdAt,
+    username: page.usernameKey,
+    balance: page.balanceCents,
+    referred: page.referredCount,
+  } satisfies Record<UserSort, unknown>;
+  const inviter = alias(users, "inviter");
+  const rows = await db
+    .select({
+      id: page.id,
+      username: page.username,
+      balanceCents: page.balanceCents,
+      referredCount: page.referredCount,
+      createdAt: page.createdAt,
+      isActive: page.isActive,
+      isStaff: page.isStaff,
+      inviterId: inviter.id,
+      inviterUsername: inviter.username,
+    })
+    .from(page)
+    .leftJoin(inviter, eq(inviter.id, page.invitedById))
+    .orderBy(order(pageSortColumns[query.sort]), order(page.id));
   return { rows: rows.slice(0, query.pageSize), hasNext: rows.length > query.pageSize };
 }
 
