@@ -86,13 +86,17 @@ try {
       const lines = plan.rows.map((r: Record<string, string>) => String(r["QUERY PLAN"]));
       console.log(`-- ${query.replace(/\s+/g, " ").slice(0, 160)}`);
       for (const line of lines) {
-        if (/Scan|Join|Sort|Aggregate|Limit|Execution Time|Rows Removed/.test(line)) console.log(`   ${line}`);
+        if (/Scan|Join|Sort|Aggregate|Limit|Execution Time|Rows Removed/.test(line))
+          console.log(`   ${line}`);
       }
     }
   }
 
   const topInviter = (
-    await queryRows<{ id: number }>(db, sql`SELECT id::int AS id FROM users ORDER BY referred_count DESC LIMIT 1`)
+    await queryRows<{ id: number }>(
+      db,
+      sql`SELECT id::int AS id FROM users ORDER BY referred_count DESC LIMIT 1`,
+    )
   )[0]?.id as number;
 
   await measure("stats, last 30 days", (d) => programmeStats(d, parsePeriod({ days: "30" })));
@@ -100,7 +104,9 @@ try {
   for (const sort of ["joined", "username", "balance", "referred"]) {
     await measure(`users list sorted by ${sort}`, (d) => listUsers(d, parseUserListQuery({ sort })));
   }
-  await measure("users list, page 100 by join date", (d) => listUsers(d, parseUserListQuery({ page: "100" })));
+  await measure("users list, page 100 by join date", (d) =>
+    listUsers(d, parseUserListQuery({ page: "100" })),
+  );
   await measure("username search 'user_12345'", (d) => listUsers(d, parseUserListQuery({ q: "user_12345" })));
   await measure("user page of the top inviter", (d) => userDetail(d, topInviter));
   await measure("users CSV, first batch", async (d) => {
@@ -112,7 +118,9 @@ try {
   start = process.hrtime.bigint();
   let bytes = 0;
   for await (const chunk of usersCsvLines(db)) bytes += chunk.length;
-  console.log(`\nusers CSV, whole export: ${(bytes / 1024 / 1024).toFixed(1)} MiB in ${seconds(start).toFixed(1)} s`);
+  console.log(
+    `\nusers CSV, whole export: ${(bytes / 1024 / 1024).toFixed(1)} MiB in ${seconds(start).toFixed(1)} s`,
+  );
   await pool.end();
   await handle.close();
 } finally {
