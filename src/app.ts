@@ -13,6 +13,7 @@ import { registerBodyParsers } from "./web/body-parsers.js";
 import { registerErrorHandling } from "./web/errors.js";
 import { csrfPlugin } from "./web/plugins/csrf.js";
 import { sessionPlugin } from "./web/plugins/session.js";
+import { adminRoutes } from "./web/routes/admin.js";
 import { dashboardRoutes } from "./web/routes/dashboard.js";
 import { historyRoutes } from "./web/routes/history.js";
 import { loginRoutes } from "./web/routes/login.js";
@@ -127,6 +128,7 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     signupRoutes(pages, routeDeps);
     loginRoutes(pages, routeDeps);
     logoutRoutes(pages);
+    await adminRoutes(pages, routeDeps);
   });
 
   return app;

@@ -2,7 +2,7 @@
 // random bits; the table keeps only their SHA-256, so a database leak gives no usable cookie.
 import { createHash, randomBytes } from "node:crypto";
 import { and, eq, gt, lt, or, sql } from "drizzle-orm";
-import type { Database } from "../db/connection.js";
+import type { Database, Queryable } from "../db/connection.js";
 import { sessions, users } from "../db/schema.js";
 
 export interface SessionPolicy {
@@ -94,8 +94,8 @@ export async function deleteSession(db: Database, id: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.idHash, hashSessionId(id)));
 }
 
-/** Logout everywhere: ends every session of the user. Returns how many ended. */
-export async function deleteUserSessions(db: Database, userId: number): Promise<number> {
+/** Logout everywhere (or deactivation, inside its transaction): ends every session of the user. Returns how many ended. */
+export async function deleteUserSessions(db: Queryable, userId: number): Promise<number> {
   const deleted = await db
     .delete(sessions)
     .where(eq(sessions.userId, userId))

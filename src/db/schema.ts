@@ -39,6 +39,8 @@ export const users = pgTable(
     uniqueIndex("users_referral_token_uq").on(t.referralToken),
     index("users_invited_by_created_idx").on(t.invitedById, t.createdAt, t.id),
     index("users_created_at_idx").on(t.createdAt),
+    // The admin's username search is a prefix match (LIKE 'ab%'), which needs pattern ops to use an index.
+    index("users_username_key_pattern_idx").on(t.usernameKey.op("text_pattern_ops")),
     check("users_balance_not_negative", sql`${t.balanceCents} >= 0`),
   ],
 );
@@ -111,5 +113,8 @@ export const auditLog = pgTable(
     details: text("details").notNull().default("{}"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("audit_log_created_idx").on(t.createdAt)],
+  (t) => [
+    index("audit_log_created_idx").on(t.createdAt),
+    index("audit_log_target_idx").on(t.targetUserId, t.id),
+  ],
 );

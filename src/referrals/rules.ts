@@ -58,6 +58,13 @@ export function wholeDollars(cents: number): number {
   return Math.floor(cents / 100);
 }
 
+/** "-1234.50": plain decimal dollars, for CSV and other machine-read text. */
+export function decimalDollars(cents: number): string {
+  const sign = cents < 0 ? "-" : "";
+  const abs = Math.abs(cents);
+  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
+}
+
 /** "$1,234.50" */
 export function formatDollars(cents: number): string {
   const sign = cents < 0 ? "-" : "";

@@ -1,0 +1,2 @@
+CREATE INDEX "audit_log_target_idx" ON "audit_log" USING btree ("target_user_id","id");--> statement-breakpoint
+CREATE INDEX "users_username_key_pattern_idx" ON "users" USING btree ("username_key" text_pattern_ops);

@@ -1,0 +1,125 @@
+// Use case: a staff member adds or removes credit. The change is a ledger entry of its own (old
+// entries are never edited), the cached balance moves in the same transaction, and the audit log
+// records it; a removal larger than the balance is refused, so the balance never goes below zero.
+import { and, eq, gte, sql } from "drizzle-orm";
+import type { Database } from "../db/connection.js";
+import { ledgerEntries, users } from "../db/schema.js";
+import { FieldErrorList, ValidationError } from "../errors.js";
+import { formatDollars } from "../referrals/rules.js";
+import { recordAudit } from "./audit.js";
+
+export const REASON_MAX_LENGTH = 500;
+/** One adjustment moves at most $1,000,000: a typo should not mint a fortune. */
+export const ADJUSTMENT_MAX_CENTS = 100_000_000;
+
+export interface AdjustmentForm {
+  /** Positive adds credit, negative removes it. */
+  amountCents: number;
+  reason: string;
+}
+
+const dollarsPattern = /^\d{1,9}(?:\.\d{1,2})?$/;
+
+/** "12", "12.5" or "12.50" dollars to cents; null when it is not such a number. */
+export function parseDollars(text: string): number | null {
+  const value = text.trim().replace(/^\$/, "").replace(/,/g, "");
+  if (!dollarsPattern.test(value)) return null;
+  const [whole = "0", fraction = ""] = value.split(".");
+  return Number(whole) * 100 + Number(fraction.padEnd(2, "0"));
+}
+
+/** Checks the adjustment form: direction (add or remove), amount in dollars, and a reason. */
+export function checkAdjustmentForm(input: Record<string, unknown>): AdjustmentForm {
+  const errors = new FieldErrorList();
+  const direction = input.direction;
+  if (direction !== "add" && direction !== "remove") {
+    errors.add("direction", 'Choose "add" or "remove".');
+  }
+  let cents: number | null = null;
+  const amount = typeof input.amount === "number" ? String(input.amount) : input.amount;
+  if (typeof amount !== "string" || amount.trim() === "") {
+    errors.add("amount", "This field is required.");
+  } else {
+    cents = parseDollars(amount);
+    if (cents === null) errors.add("amount", "Enter an amount in dollars, such as 10 or 12.50.");
+    else if (cents <= 0) errors.add("amount", "The amount must be more than $0.00.");
+    else if (cents > ADJUSTMENT_MAX_CENTS) {
+      errors.add("amount", `One adjustment can move at most ${formatDollars(ADJUSTMENT_MAX_CENTS)}.`);
+    }
+  }
+  const reason = typeof input.reason === "string" ? input.reason.trim() : "";
+  if (reason === "") errors.add("reason", "This field is required.");
+  else if ([...reason].length > REASON_MAX_LENGTH) {
+    errors.add(
+      "reason",
+      `Ensure this value has at most ${REASON_MAX_LENGTH} characters (it has ${[...reason].length}).`,
+    );
+  }
+  errors.throwIfAny();
+  return { amountCents: direction === "remove" ? -(cents as number) : (cents as number), reason };
+}
+
+export class UserNotFound extends Error {
+  constructor() {
+    super("user not found");
+    this.name = "UserNotFound";
+  }
+}
+
+export interface AdjustmentResult {
+  ledgerEntryId: number;
+  balanceCents: number;
+}
+
+export async function adjustBalance(
+  db: Database,
+  actorId: number,
+  userId: number,
+  form: AdjustmentForm,
+): Promise<AdjustmentResult> {
+  return db.transaction(async (tx) => {
+    // The row lock taken here queues this behind concurrent rewards and adjustments for the same user.
+    const updated = await tx
+      .update(users)
+      .set({ balanceCents: sql`${users.balanceCents} + ${form.amountCents}` })
+      .where(and(eq(users.id, userId), gte(sql`${users.balanceCents} + ${form.amountCents}`, 0)))
+      .returning({ balanceCents: users.balanceCents });
+    const row = updated[0];
+    if (!row) {
+      const current = await tx
+        .select({ balanceCents: users.balanceCents })
+        .from(users)
+        .where(eq(users.id, userId));
+      const user = current[0];
+      if (!user) throw new UserNotFound();
+      throw new ValidationError({
+        amount: [
+          `Cannot remove ${formatDollars(-form.amountCents)}: the balance is only ${formatDollars(user.balanceCents)}, and it can never go below zero.`,
+        ],
+      });
+    }
+    const entry = await tx
+      .insert(ledgerEntries)
+      .values({
+        userId,
+        amountCents: form.amountCents,
+        kind: "adjustment",
+        reason: form.reason,
+        createdById: actorId,
+      })
+      .returning({ id: ledgerEntries.id });
+    const ledgerEntryId = (entry[0] as { id: number }).id;
+    await recordAudit(tx, {
+      actorId,
+      action: "balance_adjusted",
+      targetUserId: userId,
+      details: {
+        amount_cents: form.amountCents,
+        reason: form.reason,
+        ledger_entry_id: ledgerEntryId,
+        balance_after_cents: row.balanceCents,
+      },
+    });
+    return { ledgerEntryId, balanceCents: row.balanceCents };
+  });
+}

@@ -1,0 +1,81 @@
+// The audit log: who did what to whom, and when. Written in the same transaction as the change it records.
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import type { Queryable } from "../db/connection.js";
+import { auditLog, users } from "../db/schema.js";
+
+export type AuditAction =
+  | "balance_adjusted"
+  | "user_deactivated"
+  | "user_reactivated"
+  | "staff_created"
+  | "staff_granted"
+  | "users_exported"
+  | "ledger_exported";
+
+export interface AuditRecord {
+  /** Null when done from the command line (createsuperuser). */
+  actorId: number | null;
+  action: AuditAction;
+  targetUserId?: number | null;
+  details?: Record<string, unknown>;
+}
+
+export async function recordAudit(db: Queryable, record: AuditRecord): Promise<void> {
+  await db.insert(auditLog).values({
+    actorId: record.actorId,
+    action: record.action,
+    targetUserId: record.targetUserId ?? null,
+    details: JSON.stringify(record.details ?? {}),
+  });
+}
+
+export interface AuditEntry {
+  id: number;
+  action: string;
+  actorId: number | null;
+  actorUsername: string | null;
+  targetUserId: number | null;
+  targetUsername: string | null;
+  details: Record<string, unknown>;
+  createdAt: Date;
+}
+
+function parseDetails(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === "object" ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The newest entries first; `before` (an entry id) pages back through older ones. */
+export async function listAudit(
+  db: Queryable,
+  options: { limit: number; before?: number | undefined; targetUserId?: number | undefined },
+): Promise<AuditEntry[]> {
+  const actor = alias(users, "actor");
+  const target = alias(users, "target");
+  const conditions: SQL[] = [];
+  if (options.before !== undefined) conditions.push(lt(auditLog.id, options.before));
+  if (options.targetUserId !== undefined) conditions.push(eq(auditLog.targetUserId, options.targetUserId));
+  const rows = await db
+    .select({
+      id: auditLog.id,
+      action: auditLog.action,
+      actorId: auditLog.actorId,
+      actorUsername: actor.username,
+      targetUserId: auditLog.targetUserId,
+      targetUsername: target.username,
+      details: auditLog.details,
+      createdAt: auditLog.createdAt,
+    })
+    .from(auditLog)
+    .leftJoin(actor, eq(actor.id, auditLog.actorId))
+    .leftJoin(target, eq(target.id, auditLog.targetUserId))
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(desc(auditLog.id))
+    .limit(options.limit);
+  return rows.map((row) => ({ ...row, details: parseDetails(row.details) }));
+}

@@ -1,0 +1,188 @@
+// Programme analytics for a period of whole UTC days: sign-ups, rewards paid, top referrers, the
+// share of sign-ups that came through a link, and the viral coefficient (K-factor).
+import { sql } from "drizzle-orm";
+import { type Queryable, queryRows } from "../db/connection.js";
+
+export interface Period {
+  /** First day, YYYY-MM-DD (UTC), included. */
+  from: string;
+  /** Last day, YYYY-MM-DD (UTC), included. */
+  to: string;
+  /** Set when the period is one of the presets (7, 30, 90 or 365 days up to today). */
+  presetDays: number | null;
+}
+
+export const PERIOD_PRESETS = [7, 30, 90, 365] as const;
+export const DEFAULT_PRESET = 30;
+export const MAX_PERIOD_DAYS = 731;
+const DAY_MS = 86_400_000;
+
+export function isoDay(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+function parseDay(text: unknown): Date | null {
+  if (typeof text !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(text)) return null;
+  const date = new Date(`${text}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) || isoDay(date) !== text ? null : date;
+}
+
+export class PeriodError extends Error {}
+
+/**
+ * The period from ?days=N (a preset) or ?from=YYYY-MM-DD&to=YYYY-MM-DD (both days included).
+ * Throws PeriodError with a message for a person when the dates make no sense.
+ */
+export function parsePeriod(query: Record<string, unknown>, today: Date = new Date()): Period {
+  const todayDay = new Date(`${isoDay(today)}T00:00:00Z`);
+  if (query.from !== undefined || query.to !== undefined) {
+    const from = parseDay(query.from);
+    const to = parseDay(query.to);
+    if (!from || !to) throw new PeriodError("Give both dates as YYYY-MM-DD.");
+    if (from > to) throw new PeriodError("The first day must not be after the last day.");
+    const days = (to.getTime() - from.getTime()) / DAY_MS + 1;
+    if (days > MAX_PERIOD_DAYS)
+      throw new PeriodError(`A period can be at most ${MAX_PERIOD_DAYS} days long.`);
+    return { from: isoDay(from), to: isoDay(to), presetDays: null };
+  }
+  const asked = typeof query.days === "string" ? Number(query.days) : DEFAULT_PRESET;
+  const days = (PERIOD_PRESETS as readonly number[]).includes(asked) ? asked : DEFAULT_PRESET;
+  return {
+    from: isoDay(new Date(todayDay.getTime() - (days - 1) * DAY_MS)),
+    to: isoDay(todayDay),
+    presetDays: days,
+  };
+}
+
+/** Every day of the period, in order. */
+export function daysOf(period: Period): string[] {
+  const days: string[] = [];
+  const end = new Date(`${period.to}T00:00:00Z`).getTime();
+  for (let t = new Date(`${period.from}T00:00:00Z`).getTime(); t <= end; t += DAY_MS) {
+    days.push(isoDay(new Date(t)));
+  }
+  return days;
+}
+
+/**
+ * K-factor for a period: referred sign-ups in the period ÷ users who existed at its start.
+ * Null when nobody existed at the start (the ratio has no meaning then).
+ */
+export function kFactor(referredSignups: number, usersAtStart: number): number | null {
+  return usersAtStart > 0 ? referredSignups / usersAtStart : null;
+}
+
+/** Share of the period's sign-ups that came through a link, 0 to 1; null with no sign-ups. */
+export function referredShare(referredSignups: number, signups: number): number | null {
+  return signups > 0 ? referredSignups / signups : null;
+}
+
+export interface DayFigures {
+  day: string;
+  signups: number;
+  referredSignups: number;
+  inviteeBonusCents: number;
+  inviterRewardCents: number;
+}
+
+export interface TopReferrer {
+  id: number;
+  username: string;
+  /** Sign-ups through their link in the period. */
+  referredInPeriod: number;
+  /** All-time count. */
+  referredCount: number;
+  isActive: boolean;
+}
+
+export interface ProgrammeStats {
+  period: Period;
+  days: DayFigures[];
+  totals: {
+    signups: number;
+    referredSignups: number;
+    rewardsPaidCents: number;
+    adjustmentsNetCents: number;
+    usersAtStart: number;
+  };
+  referredShare: number | null;
+  kFactor: number | null;
+  topReferrers: TopReferrer[];
+}
+
+export const TOP_REFERRERS = 10;
+
+export async function programmeStats(db: Queryable, period: Period): Promise<ProgrammeStats> {
+  // Half-open [start, end) in UTC: each query reads only the period's rows, through the created_at indexes.
+  const start = `${period.from}T00:00:00Z`;
+  const end = isoDay(new Date(new Date(`${period.to}T00:00:00Z`).getTime() + DAY_MS));
+  const endAt = `${end}T00:00:00Z`;
+
+  const signupRows = await queryRows<{ day: string; signups: number; referred: number }>(
+    db,
+    sql`SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+               count(*)::int AS signups, count(invited_by_id)::int AS referred
+        FROM users
+        WHERE created_at >= ${start}::timestamptz AND created_at < ${endAt}::timestamptz
+        GROUP BY 1`,
+  );
+  const ledgerRows = await queryRows<{ day: string; kind: string; cents: string | number }>(
+    db,
+    sql`SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, kind,
+               sum(amount_cents)::bigint AS cents
+        FROM ledger_entries
+        WHERE created_at >= ${start}::timestamptz AND created_at < ${endAt}::timestamptz
+        GROUP BY 1, 2`,
+  );
+  const atStart = await queryRows<{ n: number }>(
+    db,
+    sql`SELECT count(*)::int AS n FROM users WHERE created_at < ${start}::timestamptz`,
+  );
+  const top = await queryRows<TopReferrer>(
+    db,
+    sql`SELECT i.id::int AS id, i.username, p.n AS "referredInPeriod", i.referred_count AS "referredCount",
+               i.is_active AS "isActive"
+        FROM (SELECT invited_by_id, count(*)::int AS n FROM users
+              WHERE created_at >= ${start}::timestamptz AND created_at < ${endAt}::timestamptz
+                AND invited_by_id IS NOT NULL
+              GROUP BY invited_by_id ORDER BY n DESC, invited_by_id LIMIT ${TOP_REFERRERS}) p
+        JOIN users i ON i.id = p.invited_by_id
+        ORDER BY p.n DESC, i.id`,
+  );
+
+  const byDay = new Map<string, DayFigures>(
+    daysOf(period).map((day) => [
+      day,
+      { day, signups: 0, referredSignups: 0, inviteeBonusCents: 0, inviterRewardCents: 0 },
+    ]),
+  );
+  for (const row of signupRows) {
+    const figures = byDay.get(row.day);
+    if (figures) {
+      figures.signups = Number(row.signups);
+      figures.referredSignups = Number(row.referred);
+    }
+  }
+  let adjustmentsNetCents = 0;
+  for (const row of ledgerRows) {
+    const figures = byDay.get(row.day);
+    const cents = Number(row.cents);
+    if (!figures) continue;
+    if (row.kind === "invitee_bonus") figures.inviteeBonusCents += cents;
+    else if (row.kind === "inviter_reward") figures.inviterRewardCents += cents;
+    else if (row.kind === "adjustment") adjustmentsNetCents += cents;
+  }
+  const days = [...byDay.values()];
+  const signups = days.reduce((n, d) => n + d.signups, 0);
+  const referredSignups = days.reduce((n, d) => n + d.referredSignups, 0);
+  const rewardsPaidCents = days.reduce((n, d) => n + d.inviteeBonusCents + d.inviterRewardCents, 0);
+  const usersAtStart = Number(atStart[0]?.n ?? 0);
+  return {
+    period,
+    days,
+    totals: { signups, referredSignups, rewardsPaidCents, adjustmentsNetCents, usersAtStart },
+    referredShare: referredShare(referredSignups, signups),
+    kFactor: kFactor(referredSignups, usersAtStart),
+    topReferrers: top.map((r) => ({ ...r, id: Number(r.id), referredInPeriod: Number(r.referredInPeriod) })),
+  };
+}
