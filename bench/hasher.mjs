@@ -1,20 +1,23 @@
-// The sign-up's limit: the production password hasher (dist/, the same argon2id parameters) kept
-// busy on every libuv worker thread for a fixed time. Prints one line of JSON.
+// The sign-up's limit: raw argon2id with the production parameters (imported from dist/), kept busy
+// on every libuv worker thread (UV_THREADPOOL_SIZE, 4 by default) for a fixed time, bypassing the
+// service's own queue. Prints one line of JSON.
 //   node bench/hasher.mjs SECONDS IN_FLIGHT
-import { hashPassword, recommendedParameters } from "../dist/accounts/password-hasher.js";
+import { Algorithm, hash } from "@node-rs/argon2";
+import { recommendedParameters } from "../dist/accounts/password-hasher.js";
 
 const seconds = Number(process.argv[2] ?? 10);
 const inFlight = Number(process.argv[3] ?? 16);
 const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+const options = { algorithm: Algorithm.Argon2id, ...recommendedParameters };
 
-await Promise.all(Array.from({ length: threads }, (_, i) => hashPassword(`warm-up-${i}`)));
+await Promise.all(Array.from({ length: threads }, (_, i) => hash(`warm-up-${i}`, options)));
 let done = 0;
 const started = performance.now();
 const until = started + seconds * 1000;
 async function worker(id) {
   let n = 0;
   while (performance.now() < until) {
-    await hashPassword(`hasher-reference-${id}-${n++}`);
+    await hash(`hasher-reference-${id}-${n++}`, options);
     done++;
   }
 }

@@ -5,7 +5,7 @@
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench
 //                                                   a fresh database on that server, dropped after
 //   options: --duration SECONDS (per scenario, default 10)  --users N (seeded, default 1000)
-//            --only get,signup,login,mixed          --skip-build
+//            --only get,signup,login,mixed          --skip-build   --no-references
 //   environment passed to the server: WEB_CONCURRENCY, DATABASE_POOL_SIZE, UV_THREADPOOL_SIZE …
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -480,7 +480,7 @@ async function main(): Promise<void> {
     users: Number(argValue("--users") ?? 1000),
     duration: Number(argValue("--duration") ?? 10),
     only,
-    references: true,
+    references: !process.argv.includes("--no-references"),
     label: "run",
   });
   console.log(formatResult(result));

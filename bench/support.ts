@@ -145,10 +145,11 @@ export async function startChild(
 
 /** The production build with limits that never throttle a benchmark. */
 export function startServer(databaseEnv: Record<string, string>): Promise<Child> {
-  // For profiling the server alone, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // For profiling the server alone, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof",
+  // and for comparing two builds, BENCH_SERVER_ENTRY=other-build/main.js.
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   return startChild(
-    [...nodeArgs, "dist/main.js"],
+    [...nodeArgs, process.env.BENCH_SERVER_ENTRY ?? "dist/main.js"],
     {
       NODE_ENV: "production",
       LOG_LEVEL: "warn",
