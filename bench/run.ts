@@ -13,7 +13,15 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AutocannonRequest } from "autocannon";
-import { SEED_PASSWORD, seedPasswordHash, seedReferralToken, seedSessionCookie, seedUsers } from "./seed.js";
+import type { DatabaseHandle } from "../src/db/connection.js";
+import {
+  type Run,
+  SEED_PASSWORD,
+  seedPasswordHash,
+  seedReferralToken,
+  seedSessionCookie,
+  seedUsers,
+} from "./seed.js";
 import {
   argValue,
   benchCsrfToken,
@@ -44,7 +52,7 @@ export interface BenchOptions {
   label: string;
   /** Called with the database open and the server stopped, before it is dropped (EXPLAIN plans). */
   afterRun?: (
-    run: import("./seed.js").Run,
+    db: { handle: DatabaseHandle; run: Run },
     context: { inviterIds: number[]; sessionIds: number[] },
   ) => Promise<void>;
 }
@@ -355,7 +363,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           exact: ledgerExact(report) && createdUsers >= signedUp && createdUsers <= signedUp + unanswered,
         };
       }
-      await options.afterRun?.(db.run, { inviterIds, sessionIds });
+      await options.afterRun?.(db, { inviterIds, sessionIds });
     } finally {
       await db.close();
     }
