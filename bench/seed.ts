@@ -43,7 +43,8 @@ export interface SeedResult {
  * Adds `count` users after the highest existing id. About 4 in 5 are referred by an earlier seeded
  * user (picked by a fixed hash, so a few early users have many referrals); the ledger gets each
  * invitee's bonus and each inviter's reward per `referralsPerInviterReward` referrals, with the
- * default programme amounts, and balances equal the ledger sums. Sessions last two weeks.
+ * default programme amounts, and balances equal the ledger sums. Sessions last two weeks and were
+ * last seen an hour ago, so each one's first request also writes its last_seen_at, at any size.
  */
 export async function seedUsers(
   run: Run,
@@ -104,7 +105,7 @@ export async function seedUsers(
     await run(
       `INSERT INTO sessions (id_hash, user_id, expires_at, last_seen_at)
        SELECT ${b64url(`sha256(convert_to(${cookieSql("g")}, 'UTF8'))`)}, g,
-              now() + interval '14 days', now()
+              now() + interval '14 days', now() - interval '1 hour'
        FROM generate_series($1::bigint, $2::bigint) AS g`,
       [first, last],
     );
@@ -115,9 +116,9 @@ export async function seedUsers(
     await run("ROLLBACK").catch(() => {});
     throw error;
   }
-  await run("ANALYZE users");
-  await run("ANALYZE ledger_entries");
-  await run("ANALYZE sessions");
+  // Measure a settled database, not one still being vacuumed and flushed after a bulk load.
+  for (const table of ["users", "ledger_entries", "sessions"]) await run(`VACUUM ANALYZE ${table}`);
+  await run("CHECKPOINT").catch(() => {});
   const ledger = await run("SELECT count(*)::bigint AS n FROM ledger_entries WHERE user_id >= $1", [first]);
   return {
     firstId: first,
