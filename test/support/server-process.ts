@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generousLimits } from "./app.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export async function freePort(): Promise<number> {
