@@ -1,5 +1,6 @@
 // Password hashing: argon2id at OWASP's recommended cost, computed on libuv's thread pool so the
 // event loop never waits for it. The parameters live here and nowhere else.
+import { availableParallelism } from "node:os";
 import { Algorithm, hash, verify } from "@node-rs/argon2";
 
 export interface HashParameters {
@@ -11,8 +12,29 @@ export interface HashParameters {
 
 export const recommendedParameters: HashParameters = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
+/**
+ * Hashes running at once, at most one per core: more only adds 19 MiB of memory each and takes CPU
+ * from the event loop, without hashing any faster. The rest wait their turn in a queue.
+ */
+export const maxConcurrentHashes = availableParallelism();
+let hashesRunning = 0;
+const waitingForHash: (() => void)[] = [];
+
+export async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashesRunning < maxConcurrentHashes) hashesRunning++;
+  else await new Promise<void>((resolve) => waitingForHash.push(resolve));
+  try {
+    return await work();
+  } finally {
+    // Hand the slot straight to the next in line, or give it back.
+    const next = waitingForHash.shift();
+    if (next) next();
+    else hashesRunning--;
+  }
+}
+
 export async function hashPassword(password: string, params: HashParameters = recommendedParameters) {
-  return hash(password, { algorithm: Algorithm.Argon2id, ...params });
+  return withHashSlot(() => hash(password, { algorithm: Algorithm.Argon2id, ...params }));
 }
 
 /** Reads m, t and p back out of a PHC string: $argon2id$v=19$m=19456,t=2,p=1$salt$hash */
@@ -41,7 +63,7 @@ export function needsRehash(encoded: string, params: HashParameters = recommende
 
 export async function verifyPassword(encoded: string, password: string): Promise<boolean> {
   try {
-    return await verify(encoded, password);
+    return await withHashSlot(() => verify(encoded, password));
   } catch {
     return false;
   }

@@ -52,14 +52,12 @@ export async function createSession(
   return id;
 }
 
-export async function loadSession(
-  db: Database,
-  id: string,
-  policy: SessionPolicy,
-): Promise<LoadedSession | null> {
-  if (!sessionIdPattern.test(id)) return null;
-  const idHash = hashSessionId(id);
-  const rows = await db
+/**
+ * The session lookup every request makes, built once per database and run as a named prepared
+ * statement: no SQL building in Node and no parsing or planning in PostgreSQL per request.
+ */
+function sessionLookup(db: Database) {
+  return db
     .select({
       lastSeenAt: sessions.lastSeenAt,
       id: users.id,
@@ -73,13 +71,31 @@ export async function loadSession(
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(
       and(
-        eq(sessions.idHash, idHash),
+        eq(sessions.idHash, sql.placeholder("idHash")),
         gt(sessions.expiresAt, sql`now()`),
-        gt(sessions.lastSeenAt, sql`now() - make_interval(secs => ${policy.idleSeconds})`),
+        gt(sessions.lastSeenAt, sql`now() - make_interval(secs => ${sql.placeholder("idleSeconds")})`),
         eq(users.isActive, true),
       ),
     )
-    .limit(1);
+    .limit(1)
+    .prepare("load_session");
+}
+
+const sessionLookups = new WeakMap<Database, ReturnType<typeof sessionLookup>>();
+
+export async function loadSession(
+  db: Database,
+  id: string,
+  policy: SessionPolicy,
+): Promise<LoadedSession | null> {
+  if (!sessionIdPattern.test(id)) return null;
+  const idHash = hashSessionId(id);
+  let lookup = sessionLookups.get(db);
+  if (!lookup) {
+    lookup = sessionLookup(db);
+    sessionLookups.set(db, lookup);
+  }
+  const rows = await lookup.execute({ idHash, idleSeconds: policy.idleSeconds });
   const row = rows[0];
   if (!row) return null;
   const { lastSeenAt, ...user } = row;

@@ -1,0 +1,503 @@
+// npm run bench: builds, seeds a throw-away database, starts the production server and drives it
+// with autocannon over loopback; prints each scenario beside its reference measured in the same run.
+//
+//   npm run bench                                   PGlite in a temporary folder
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench
+//                                                   a fresh database on that server, dropped after
+//   options: --duration SECONDS (per scenario, default 10)  --users N (seeded, default 1000)
+//            --only get,signup,login,mixed          --skip-build   --no-references
+//   environment passed to the server: WEB_CONCURRENCY, DATABASE_POOL_SIZE, UV_THREADPOOL_SIZE …
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { AutocannonRequest } from "autocannon";
+import type { DatabaseHandle } from "../src/db/connection.js";
+import {
+  type Run,
+  SEED_PASSWORD,
+  seedPasswordHash,
+  seedReferralToken,
+  seedSessionCookie,
+  seedUsers,
+} from "./seed.js";
+import {
+  argValue,
+  benchCsrfToken,
+  build,
+  type Child,
+  checkLedger,
+  createBenchDatabase,
+  jsonHeaders,
+  type LedgerReport,
+  type LoadFigures,
+  ledgerExact,
+  load,
+  type MemoryPeak,
+  root,
+  sampleMemory,
+  startChild,
+  startServer,
+  table,
+} from "./support.js";
+
+export type ScenarioName = "get" | "signup" | "login" | "mixed";
+
+export interface BenchOptions {
+  users: number;
+  duration: number;
+  only: ScenarioName[];
+  references: boolean;
+  label: string;
+  /** Called with the database open and the server stopped, before it is dropped (EXPLAIN plans). */
+  afterRun?: (
+    db: { handle: DatabaseHandle; run: Run },
+    context: { inviterIds: number[]; sessionIds: number[] },
+  ) => Promise<void>;
+}
+
+export interface Row {
+  scenario: string;
+  connections: string;
+  figures: LoadFigures;
+  memory: MemoryPeak | null;
+  reference: string;
+  ratio: number | null;
+}
+
+export interface BenchResult {
+  date: string;
+  machine: Record<string, string | number>;
+  database: string;
+  users: number;
+  seedSeconds: number;
+  hasher: { hashesPerSecond: number; threads: number; inFlight: number } | null;
+  bare: (LoadFigures & { memory: MemoryPeak }) | null;
+  rows: Row[];
+  ledger: (LedgerReport & { createdUsers: number; answered: number; exact: boolean }) | null;
+}
+
+const SIGNUP_PASSWORD = "plum-Orbit-74-lantern";
+
+/** `count` ids spread evenly over 1..users, so reads touch the whole table, not one hot corner. */
+function spreadIds(users: number, count: number, offset: number): number[] {
+  const n = Math.min(users, count);
+  return Array.from({ length: n }, (_, k) => 1 + ((Math.floor((k * users) / n) + offset) % users));
+}
+
+function getRequest(cookies: string[]): AutocannonRequest {
+  let i = 0;
+  return {
+    method: "GET",
+    path: "/",
+    setupRequest(request) {
+      request.headers = {
+        accept: "application/json",
+        cookie: `csrftoken=${benchCsrfToken}; sessionid=${cookies[i++ % cookies.length]}`,
+      };
+      return request;
+    },
+  };
+}
+
+function signupRequest(tag: string, tokens: string[]): AutocannonRequest {
+  let n = 0;
+  return {
+    method: "POST",
+    setupRequest(request) {
+      const k = n++;
+      request.path = `/signup/?ref=${tokens[k % tokens.length]}`;
+      request.headers = {
+        ...jsonHeaders,
+        cookie: `csrftoken=${benchCsrfToken}`,
+        "x-csrftoken": benchCsrfToken,
+      };
+      request.body = JSON.stringify({
+        username: `bench_${tag}_${k}`,
+        password1: SIGNUP_PASSWORD,
+        password2: SIGNUP_PASSWORD,
+      });
+      return request;
+    },
+  };
+}
+
+function loginRequest(ids: number[]): AutocannonRequest {
+  let i = 0;
+  return {
+    method: "POST",
+    path: "/login/",
+    setupRequest(request) {
+      request.headers = {
+        ...jsonHeaders,
+        cookie: `csrftoken=${benchCsrfToken}`,
+        "x-csrftoken": benchCsrfToken,
+      };
+      request.body = JSON.stringify({ username: `seed${ids[i++ % ids.length]}`, password: SEED_PASSWORD });
+      return request;
+    },
+  };
+}
+
+function machine(): Record<string, string | number> {
+  const sh = (cmd: string, args: string[]) => {
+    try {
+      return execFileSync(cmd, args, { encoding: "utf8" }).trim();
+    } catch {
+      return "?";
+    }
+  };
+  return {
+    cores: Number(sh("nproc", [])),
+    cpu: cpus()[0]?.model ?? "?",
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    kernel: sh("uname", ["-r"]),
+    webConcurrency: process.env.WEB_CONCURRENCY ?? "1 (default)",
+    poolSize: process.env.DATABASE_POOL_SIZE ?? "10 (default)",
+    uvThreadpool: process.env.UV_THREADPOOL_SIZE ?? "4 (default)",
+  };
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+async function hasherReference(
+  seconds: number,
+): Promise<{ hashesPerSecond: number; threads: number; inFlight: number }> {
+  const out = execFileSync(process.execPath, ["bench/hasher.mjs", String(seconds), "16"], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  return JSON.parse(out.trim().split("\n").pop() ?? "{}");
+}
+
+async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ value: T; memory: MemoryPeak }> {
+  const sampler = sampleMemory(pid);
+  try {
+    const value = await work();
+    return { value, memory: sampler.stop() };
+  } catch (error) {
+    sampler.stop();
+    throw error;
+  }
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const { duration, users } = options;
+  const warmUp = Math.min(3, Math.max(1, Math.round(duration / 4)));
+  const database = await createBenchDatabase(options.label);
+  const result: BenchResult = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    database: database.kind,
+    users,
+    seedSeconds: 0,
+    hasher: null,
+    bare: null,
+    rows: [],
+    ledger: null,
+  };
+  let server: Child | undefined;
+  // Sign-ups answered 2xx, and how many may have finished after autocannon stopped counting.
+  let signedUp = 0;
+  let unanswered = 0;
+  try {
+    // Seed with the server stopped (PGlite allows one process at a time).
+    {
+      log(`seeding ${users} users on ${database.kind}`);
+      const db = await database.open();
+      const seeded = await seedUsers(db.run, users, await seedPasswordHash());
+      result.seedSeconds = seeded.seconds;
+      if (database.kind === "postgres") {
+        const version = await db.run("SHOW server_version");
+        result.machine.postgres = String(version.rows[0]?.server_version ?? "?");
+      }
+      await db.close();
+      log(`seeded in ${seeded.seconds.toFixed(1)} s`);
+    }
+
+    const sessionIds = spreadIds(users, 1000, 0);
+    const inviterIds = spreadIds(users, 16, 7);
+    const cookies = sessionIds.map(seedSessionCookie);
+    const tokens = inviterIds.map(seedReferralToken);
+    const tag = Date.now().toString(36);
+
+    server = await startServer(database.serverEnv);
+    const pid = server.pid;
+    const url = server.baseUrl;
+    log(`server pid ${pid} on ${url}`);
+
+    const first = await fetch(`${url}/`, {
+      headers: { accept: "application/json", cookie: `sessionid=${cookies[0]}` },
+    });
+    const body = await first.text();
+    if (first.status !== 200)
+      throw new Error(`GET / with a seeded session answered ${first.status}: ${body}`);
+
+    if (options.references) {
+      log(`reference: argon2id hasher, ${duration} s`);
+      result.hasher = await hasherReference(duration);
+      log(`  ${result.hasher.hashesPerSecond.toFixed(1)} hashes/s`);
+
+      log(`reference: bare node:http, 64 connections, ${duration} s`);
+      const bare = await startChild(["bench/bare-server.mjs"], { BENCH_BODY: body }, "/");
+      try {
+        await load({ url: bare.baseUrl, connections: 64, duration: warmUp, requests: [getRequest(cookies)] });
+        const { value, memory } = await measured(bare.pid, () =>
+          load({ url: bare.baseUrl, connections: 64, duration, requests: [getRequest(cookies)] }),
+        );
+        result.bare = { ...value, memory };
+      } finally {
+        await bare.stop();
+      }
+      log(`  ${result.bare.requestsPerSecond.toFixed(0)} req/s`);
+    }
+
+    const bareRps = result.bare?.requestsPerSecond;
+    const hashRate = result.hasher?.hashesPerSecond;
+    const ratio = (value: number, reference: number | undefined) => (reference ? value / reference : null);
+
+    if (options.only.includes("get")) {
+      log(`GET / JSON logged in, 64 connections, ${duration} s`);
+      await load({ url, connections: 64, duration: warmUp, requests: [getRequest(cookies)] });
+      const { value, memory } = await measured(pid, () =>
+        load({ url, connections: 64, duration, requests: [getRequest(cookies)] }),
+      );
+      result.rows.push({
+        scenario: "GET / (JSON, logged in)",
+        connections: "64",
+        figures: value,
+        memory,
+        reference: "bare node:http",
+        ratio: ratio(value.requestsPerSecond, bareRps),
+      });
+    }
+
+    if (options.only.includes("signup")) {
+      log(`POST /signup/?ref=…, 16 connections, ${duration} s`);
+      const warm = await load({
+        url,
+        connections: 16,
+        duration: warmUp,
+        requests: [signupRequest(`${tag}w`, tokens)],
+      });
+      signedUp += warm.ok;
+      unanswered += 16;
+      const { value, memory } = await measured(pid, () =>
+        load({ url, connections: 16, duration, requests: [signupRequest(`${tag}s`, tokens)] }),
+      );
+      signedUp += value.ok;
+      unanswered += 16;
+      result.rows.push({
+        scenario: "POST /signup/ (referred)",
+        connections: "16",
+        figures: value,
+        memory,
+        reference: "argon2id hasher",
+        ratio: ratio(value.requestsPerSecond, hashRate),
+      });
+    }
+
+    if (options.only.includes("login")) {
+      log(`POST /login/, 16 connections, ${duration} s`);
+      await load({ url, connections: 16, duration: warmUp, requests: [loginRequest(sessionIds)] });
+      const { value, memory } = await measured(pid, () =>
+        load({ url, connections: 16, duration, requests: [loginRequest(sessionIds)] }),
+      );
+      result.rows.push({
+        scenario: "POST /login/",
+        connections: "16",
+        figures: value,
+        memory,
+        reference: "argon2id hasher",
+        ratio: ratio(value.requestsPerSecond, hashRate),
+      });
+    }
+
+    if (options.only.includes("mixed")) {
+      log(`mixed: GET / at 200 req/s (8 connections) while sign-ups run flat out (16), ${duration} s`);
+      const { value, memory } = await measured(pid, () =>
+        Promise.all([
+          load({ url, connections: 16, duration, requests: [signupRequest(`${tag}m`, tokens)] }),
+          load({ url, connections: 8, duration, overallRate: 200, requests: [getRequest(cookies)] }),
+        ]),
+      );
+      const [signups, reads] = value;
+      signedUp += signups.ok;
+      unanswered += 16;
+      result.rows.push({
+        scenario: "mixed: GET / during sign-ups",
+        connections: "8 @ 200/s",
+        figures: reads,
+        memory,
+        reference: "—",
+        ratio: null,
+      });
+      result.rows.push({
+        scenario: "mixed: the sign-ups",
+        connections: "16",
+        figures: signups,
+        memory,
+        reference: "argon2id hasher",
+        ratio: ratio(signups.requestsPerSecond, hashRate),
+      });
+    }
+
+    await server.stop();
+    server = undefined;
+
+    const db = await database.open();
+    try {
+      if (options.only.includes("signup") || options.only.includes("mixed")) {
+        log("checking the ledger");
+        const report = await checkLedger(db.run);
+        const createdUsers = report.users - users;
+        result.ledger = {
+          ...report,
+          createdUsers,
+          answered: signedUp,
+          // Every answered sign-up exists; at most one per connection finished unobserved at the end.
+          exact: ledgerExact(report) && createdUsers >= signedUp && createdUsers <= signedUp + unanswered,
+        };
+      }
+      await options.afterRun?.(db, { inviterIds, sessionIds });
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await server?.stop();
+    await database.drop();
+  }
+  return result;
+}
+
+const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
+
+export function formatResult(result: BenchResult): string {
+  const lines: string[] = [];
+  const m = result.machine;
+  lines.push(
+    `${result.date} · ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB · Node ${m.node} · ` +
+      `${result.database}${m.postgres ? ` ${m.postgres}` : ""} · ${result.users} seeded users · ` +
+      `WEB_CONCURRENCY=${m.webConcurrency} DATABASE_POOL_SIZE=${m.poolSize} UV_THREADPOOL_SIZE=${m.uvThreadpool}`,
+  );
+  lines.push("");
+  const rows: (string | number)[][] = [];
+  if (result.bare) {
+    const b = result.bare;
+    rows.push([
+      "reference: bare node:http",
+      "64",
+      b.requestsPerSecond.toFixed(0),
+      ms(b.p50),
+      ms(b.p99),
+      ms(b.max),
+      b.errors,
+      `${b.memory.totalMiB.toFixed(0)} MB`,
+      "",
+    ]);
+  }
+  if (result.hasher) {
+    const h = result.hasher;
+    rows.push([
+      `reference: argon2id hasher (${h.threads} threads)`,
+      `${h.inFlight} in flight`,
+      h.hashesPerSecond.toFixed(1),
+      "",
+      "",
+      "",
+      0,
+      "",
+      "",
+    ]);
+  }
+  for (const r of result.rows) {
+    const f = r.figures;
+    rows.push([
+      r.scenario,
+      r.connections,
+      f.requestsPerSecond.toFixed(f.requestsPerSecond < 100 ? 1 : 0),
+      ms(f.p50),
+      ms(f.p99),
+      ms(f.max),
+      f.errors,
+      r.memory
+        ? `${r.memory.totalMiB.toFixed(0)} MB${r.memory.processes > 1 ? ` (${r.memory.processes} proc, max ${r.memory.largestMiB.toFixed(0)})` : ""}`
+        : "",
+      r.ratio === null ? "" : `${(r.ratio * 100).toFixed(0)}% of ${r.reference}`,
+    ]);
+  }
+  lines.push(
+    table(["scenario", "connections", "req/s", "p50", "p99", "max", "errors", "peak RSS", "ratio"], rows),
+  );
+  if (result.ledger) {
+    const l = result.ledger;
+    lines.push("");
+    lines.push(
+      `ledger after sign-ups: ${l.exact ? "EXACT" : "WRONG"} — ${l.createdUsers} users created ` +
+        `(${l.answered} answered 200, the rest finished as autocannon stopped), ` +
+        `balance≠sum ${l.balanceMismatches}, referred count≠invitees ${l.referredCountMismatches}, ` +
+        `inviter rewards≠floor(n/5) ${l.inviterRewardMismatches}, invitee bonuses wrong ${l.inviteeBonusMismatches}`,
+    );
+  }
+  const errorsFor = (r: Row | undefined) => r?.figures.errors;
+  const byName = (prefix: string) => result.rows.find((r) => r.scenario.startsWith(prefix));
+  const get = byName("GET /");
+  const signup = byName("POST /signup/");
+  const mixed = byName("mixed: GET");
+  const targets: [string, boolean | null][] = [
+    [
+      "GET / ≥ 25% of bare node:http, p99 ≤ 25 ms, no errors",
+      get && get.ratio !== null ? get.ratio >= 0.25 && get.figures.p99 <= 25 && errorsFor(get) === 0 : null,
+    ],
+    [
+      "sign-ups ≥ 80% of the hasher, no errors, exact ledger",
+      signup && signup.ratio !== null
+        ? signup.ratio >= 0.8 && errorsFor(signup) === 0 && result.ledger?.exact === true
+        : null,
+    ],
+    ["GET / p99 ≤ 50 ms while sign-ups saturate the CPU", mixed ? mixed.figures.p99 <= 50 : null],
+    [
+      "server RSS ≤ 200 MB in every scenario",
+      result.rows.length ? result.rows.every((r) => (r.memory?.totalMiB ?? 0) <= 200) : null,
+    ],
+  ];
+  lines.push("");
+  for (const [name, ok] of targets)
+    lines.push(`${ok === null ? "  n/a" : ok ? "  met" : "  MISSED"}  ${name}`);
+  return lines.join("\n");
+}
+
+export function saveResult(result: BenchResult, name: string): string {
+  const dir = join(root, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${result.date.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
+
+async function main(): Promise<void> {
+  const all: ScenarioName[] = ["get", "signup", "login", "mixed"];
+  const only = (argValue("--only")?.split(",") ?? all) as ScenarioName[];
+  for (const name of only) if (!all.includes(name)) throw new Error(`unknown scenario ${name}`);
+  if (!process.argv.includes("--skip-build")) build();
+  const result = await runBench({
+    users: Number(argValue("--users") ?? 1000),
+    duration: Number(argValue("--duration") ?? 10),
+    only,
+    references: !process.argv.includes("--no-references"),
+    label: "run",
+  });
+  console.log(formatResult(result));
+  log(`saved ${saveResult(result, "bench")}`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,162 @@
+// npm run bench:scale: GET / and a referred sign-up at 1,000 and at 1,000,000 seeded users, each
+// on its own fresh database, then EXPLAIN (ANALYZE, BUFFERS) of every query those requests make.
+//
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:scale
+//   options: --sizes 1000,1000000   --duration SECONDS (default 10)   --skip-build
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { authenticate } from "../src/accounts/login.js";
+import { createSession, hashSessionId, loadSession } from "../src/accounts/sessions.js";
+import { Throttle } from "../src/accounts/throttle.js";
+import { loadConfig } from "../src/config.js";
+import type { Database, DatabaseHandle } from "../src/db/connection.js";
+import * as schema from "../src/db/schema.js";
+import { defaultProgram } from "../src/referrals/rules.js";
+import { signUp } from "../src/referrals/signup.js";
+import { type BenchResult, formatResult, runBench, saveResult } from "./run.js";
+import { type Run, SEED_PASSWORD, seedPasswordHash, seedSessionCookie } from "./seed.js";
+import { argValue, build, root, table } from "./support.js";
+
+interface Captured {
+  label: string;
+  query: string;
+  params: unknown[];
+}
+
+/** A drizzle instance over the same connection that records every statement it sends. */
+function capturingDb(handle: DatabaseHandle, into: Captured[], label: { current: string }): Database {
+  const logger = {
+    logQuery(query: string, params: unknown[]) {
+      into.push({ label: label.current, query, params });
+    },
+  };
+  if (handle.pool) return drizzlePg({ client: handle.pool, schema, logger }) as unknown as Database;
+  const client = (handle.db as unknown as { $client: import("@electric-sql/pglite").PGlite }).$client;
+  return drizzlePglite({ client, schema, logger }) as unknown as Database;
+}
+
+/** Runs the real code paths of GET /, a referred sign-up and a login, and explains each statement. */
+async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: number): Promise<string> {
+  const captured: Captured[] = [];
+  const label = { current: "" };
+  const db = capturingDb(handle, captured, label);
+  const config = loadConfig({});
+  const throttle = new Throttle(db, { ...config.throttle, signupsPerWindow: 1_000_000 });
+
+  label.current = "GET /: the session and its user (loadSession)";
+  const session = await loadSession(db, seedSessionCookie(sessionId), config.session);
+  if (!session) throw new Error("seeded session not found");
+
+  // An inviter whose next referral pays the inviter reward, so every statement of the use case runs.
+  const inviter = await run(
+    "SELECT referral_token FROM users WHERE referred_count % 5 = 4 AND is_active ORDER BY id DESC LIMIT 1",
+  );
+  const token = String(inviter.rows[0]?.referral_token);
+  const username = `explain_${Date.now().toString(36)}`;
+  const passwordHash = await seedPasswordHash();
+  label.current = "POST /signup/: throttle check";
+  await throttle.beforeSignup("127.0.0.1");
+  label.current = "POST /signup/: username check and the sign-up transaction (signUp)";
+  const result = await signUp(
+    { db, program: defaultProgram, hashPassword: async () => passwordHash },
+    { username, password1: "plum-Orbit-74-lantern", password2: "plum-Orbit-74-lantern" },
+    token,
+  );
+  label.current = "POST /signup/: throttle count";
+  await throttle.signedUp("127.0.0.1");
+  label.current = "POST /signup/: the new session";
+  const newSession = await createSession(db, result.userId, config.session);
+  label.current = "POST /login/: the user by username (authenticate)";
+  await authenticate(db, { username: `seed${sessionId}`, password: SEED_PASSWORD });
+
+  // Replay in one transaction, rolled back, with the new user's name and session swapped for unused
+  // ones so every INSERT takes its normal path instead of a conflict.
+  const created = await run("SELECT referral_token FROM users WHERE id = $1", [result.userId]);
+  const swaps = new Map<unknown, unknown>([
+    [username, `${username}_x`],
+    [created.rows[0]?.referral_token, "explainExplainExplainX"],
+    [hashSessionId(newSession), hashSessionId(`${newSession.slice(0, -1)}x`)],
+  ]);
+  const out: string[] = [];
+  let lastLabel = "";
+  await run("BEGIN");
+  try {
+    for (const { label: name, query, params } of captured) {
+      if (!/^\s*(select|insert|update|delete|with)\b/i.test(query)) continue;
+      if (name !== lastLabel) {
+        out.push(`#### ${name}`);
+        lastLabel = name;
+      }
+      const plan = await run(
+        `EXPLAIN (ANALYZE, BUFFERS) ${query}`,
+        params.map((p) => swaps.get(p) ?? p),
+      );
+      const lines = plan.rows.map((r) => String(Object.values(r)[0]));
+      out.push("```sql", query, "```", "```", ...lines, "```", "");
+    }
+  } finally {
+    await run("ROLLBACK");
+  }
+  return out.join("\n");
+}
+
+async function main(): Promise<void> {
+  const sizes = (argValue("--sizes") ?? "1000,1000000").split(",").map(Number);
+  const duration = Number(argValue("--duration") ?? 10);
+  if (!process.argv.includes("--skip-build")) build();
+  const results: { size: number; result: BenchResult; explain: string }[] = [];
+  for (const size of sizes) {
+    let explain = "";
+    const result = await runBench({
+      users: size,
+      duration,
+      only: ["get", "signup"],
+      references: false,
+      label: `scale${size}`,
+      afterRun: async (db, { sessionIds }) => {
+        explain = await explainHotQueries(db.handle, db.run, sessionIds[sessionIds.length - 1] ?? 1);
+      },
+    });
+    console.log(
+      `\n## ${size.toLocaleString("en-US")} users (seeded in ${result.seedSeconds.toFixed(1)} s)\n`,
+    );
+    console.log(formatResult(result));
+    const file = join(root, "bench", "results", `explain-${size}.md`);
+    writeFileSync(file, `${explain}\n`);
+    process.stderr.write(`[bench] EXPLAIN plans for ${size} users in ${file}\n`);
+    saveResult(result, `scale-${size}`);
+    results.push({ size, result, explain });
+  }
+
+  const first = results[0];
+  if (!first) return;
+  const pick = (r: BenchResult, prefix: string) => r.rows.find((row) => row.scenario.startsWith(prefix));
+  const rows: (string | number)[][] = [];
+  for (const prefix of ["GET /", "POST /signup/"]) {
+    const base = pick(first.result, prefix);
+    for (const { size, result } of results) {
+      const row = pick(result, prefix);
+      if (!row || !base) continue;
+      rows.push([
+        row.scenario,
+        size.toLocaleString("en-US"),
+        row.figures.requestsPerSecond.toFixed(1),
+        `${row.figures.p50} ms`,
+        `${row.figures.p99} ms`,
+        row.figures.errors,
+        `${((row.figures.requestsPerSecond / base.figures.requestsPerSecond) * 100).toFixed(0)}%`,
+      ]);
+    }
+  }
+  console.log("\n## Scale\n");
+  console.log(table(["scenario", "users", "req/s", "p50", "p99", "errors", `req/s vs ${first.size}`], rows));
+  const last = results[results.length - 1];
+  if (last) console.log(`\n## EXPLAIN at ${last.size.toLocaleString("en-US")} users\n\n${last.explain}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
