@@ -5,9 +5,11 @@ import { fileURLToPath } from "node:url";
 import fastifyCookie from "@fastify/cookie";
 import fastifyHelmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
 import { Throttle } from "./accounts/throttle.js";
+import { combineEvents, createMetrics } from "./ops/metrics.js";
+import { registerOperations, requestIdFor } from "./ops/operations.js";
 import type { AppDeps, RouteDeps } from "./web/app-deps.js";
 import { registerBodyParsers } from "./web/body-parsers.js";
 import { registerErrorHandling } from "./web/errors.js";
@@ -46,10 +48,14 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     // A hop count is valid at run time; Fastify's types only list the other forms.
     trustProxy: config.trustProxy as boolean | string,
     return503OnClosing: true,
+    // One line per request, written by ops/operations.ts, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestIdFor,
   });
+  const metrics = createMetrics(deps.database);
 
   registerBodyParsers(app);
-  registerErrorHandling(app);
+  registerErrorHandling(app, { databaseUnavailable: metrics.databaseUnavailable });
   await app.register(fastifyCookie);
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
@@ -91,11 +97,14 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     maxAge: "1h",
   });
 
+  registerOperations(app, deps, metrics);
+
+  const events = combineEvents(metrics.events, deps.events);
   const routeDeps: RouteDeps = {
     ...deps,
+    events,
     throttle:
-      deps.throttle ??
-      new Throttle(deps.db, config.throttle, Date.now, (kind) => deps.events?.throttled?.(kind)),
+      deps.throttle ?? new Throttle(deps.db, config.throttle, Date.now, (kind) => events.throttled(kind)),
   };
 
   // Expired sessions and throttle counters are deleted every ten minutes while the app runs.
