@@ -8,6 +8,7 @@ import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
 import { Throttle } from "./accounts/throttle.js";
+import { clusterMetricsSource } from "./ops/cluster-metrics.js";
 import { combineEvents, createMetrics } from "./ops/metrics.js";
 import { registerOperations, requestIdFor } from "./ops/operations.js";
 import type { AppDeps, RouteDeps } from "./web/app-deps.js";
@@ -35,11 +36,33 @@ export const redactedPaths = [
   "body.password2",
 ];
 
+/** Cloud Logging reads `severity` from a JSON line; pino writes a number in `level`. Both are kept. */
+const severities: Record<string, string> = {
+  trace: "DEBUG",
+  debug: "DEBUG",
+  info: "INFO",
+  warn: "WARNING",
+  error: "ERROR",
+  fatal: "CRITICAL",
+};
+
 export function loggerOptions(level: string): FastifyServerOptions["logger"] {
-  return { level, redact: { paths: redactedPaths, censor: "[redacted]" } };
+  return {
+    level,
+    redact: { paths: redactedPaths, censor: "[redacted]" },
+    formatters: {
+      level: (label: string, number: number) => ({ level: number, severity: severities[label] ?? "DEFAULT" }),
+    },
+  };
 }
 
-export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerOptions["logger"] } = {}) {
+export interface BuildOptions {
+  logger?: FastifyServerOptions["logger"];
+  /** Workers of a cluster (WEB_CONCURRENCY > 1): /metrics shows the sum over all workers. */
+  clusterMetrics?: boolean;
+}
+
+export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   const { config } = deps;
   const app: FastifyInstance = Fastify({
     logger: options.logger ?? loggerOptions(config.logLevel),
@@ -97,7 +120,12 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     maxAge: "1h",
   });
 
-  registerOperations(app, deps, metrics);
+  registerOperations(
+    app,
+    deps,
+    metrics,
+    options.clusterMetrics ? clusterMetricsSource(metrics.registry) : undefined,
+  );
 
   const events = combineEvents(metrics.events, deps.events);
   const routeDeps: RouteDeps = {

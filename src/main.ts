@@ -3,6 +3,7 @@
 import cluster from "node:cluster";
 import { buildApp } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { serveClusterMetrics } from "./ops/cluster-metrics.js";
 import { openDatabaseOrExplain, StartupError } from "./ops/startup.js";
 
 /** A JSON log line like pino's, for the cluster's primary process (which runs no Fastify). */
@@ -16,7 +17,7 @@ function logLine(level: "info" | "warn" | "error", msg: string, extra: Record<st
 /** One server process: open the database, optionally migrate, listen, and drain on SIGTERM. */
 async function runServer(config: Config, options: { migrate: boolean }): Promise<void> {
   const database = await openDatabaseOrExplain(config, options);
-  const app = await buildApp({ db: database.db, config, database });
+  const app = await buildApp({ db: database.db, config, database }, { clusterMetrics: cluster.isWorker });
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -72,6 +73,7 @@ async function runPrimary(config: Config): Promise<void> {
   await database.close();
   let stopping = false;
   const exitCodes: number[] = [];
+  serveClusterMetrics();
   for (let i = 0; i < config.webConcurrency; i++) cluster.fork();
   cluster.on("exit", (worker, code, signal) => {
     if (stopping) {

@@ -34,7 +34,13 @@ function bearerMatches(header: string | undefined, token: string): boolean {
 /** Probes and scrapes come every few seconds: their successful requests are logged at debug level. */
 const quietRoutes = new Set(["/healthz", "/readyz", "/metrics"]);
 
-export function registerOperations(app: FastifyInstance, deps: AppDeps, metrics: ServiceMetrics): void {
+export function registerOperations(
+  app: FastifyInstance,
+  deps: AppDeps,
+  metrics: ServiceMetrics,
+  /** Where the text of /metrics comes from: this app's registry, or the whole cluster's. */
+  metricsText: () => Promise<string> = () => metrics.registry.metrics(),
+): void {
   app.addHook("onRequest", async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
@@ -79,6 +85,13 @@ export function registerOperations(app: FastifyInstance, deps: AppDeps, metrics:
       return reply.code(401).send({ error: "unauthorized", message: "A bearer token is required." });
     }
     reply.header("cache-control", "no-store");
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    let text: string;
+    try {
+      text = await metricsText();
+    } catch (error) {
+      request.log.warn({ err: (error as Error).message }, "cluster metrics unavailable; this worker's own");
+      text = await metrics.registry.metrics();
+    }
+    return reply.type(metrics.registry.contentType).send(text);
   });
 }

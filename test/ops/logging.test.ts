@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
-import { buildApp, redactedPaths } from "../../src/app.js";
+import { buildApp, loggerOptions } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { openDatabase } from "../../src/db/connection.js";
 import { Client, createTestApp, generousLimits, type TestApp, tokenOf } from "../support/app.js";
@@ -26,8 +26,9 @@ function capture(): Writable {
   });
 }
 
+/** The service's own logger settings (redaction included), writing to the test's stream. */
 function loggerTo(stream: Writable) {
-  return { level: "trace", stream, redact: { paths: redactedPaths, censor: "[redacted]" } };
+  return { ...(loggerOptions("trace") as Record<string, unknown>), stream };
 }
 
 before(async () => {
@@ -114,6 +115,8 @@ test("one line per request with its id, route, path without query, status, durat
   assert.equal(dashboard.method, "GET");
   assert.equal(dashboard.status, 200);
   assert.equal(typeof dashboard.durationMs, "number");
+  assert.equal(dashboard.severity, "INFO", "Cloud Logging's severity beside pino's level");
+  assert.equal(dashboard.level, 30);
   assert.equal(typeof dashboard.userId, "number");
   const form = records.find((r) => r.route === "/signup/" && r.method === "GET" && r.path === "/signup/");
   assert.ok(form, "the query string (a referral token) is not logged");

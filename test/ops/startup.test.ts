@@ -106,7 +106,7 @@ describe("WEB_CONCURRENCY", () => {
     }
   });
 
-  test("WEB_CONCURRENCY=2 on PostgreSQL: two workers answer on one port, and SIGTERM stops them all with exit 0", {
+  test("WEB_CONCURRENCY=2 on PostgreSQL: two workers answer on one port, /metrics sums both, SIGTERM stops all with exit 0", {
     skip: onPostgres ? false : "needs PostgreSQL (set DATABASE_URL)",
   }, async () => {
     const database = await createTestDatabase();
