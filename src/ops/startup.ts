@@ -17,8 +17,7 @@ export function describeDatabaseUrl(raw: string): string {
     const url = new URL(raw);
     const user = url.username ? `${decodeURIComponent(url.username)}@` : "";
     const socket = url.searchParams.get("host");
-    const where = socket ? `${url.host}?host=${socket}` : url.host;
-    return `${url.protocol}//${user}${where}${url.pathname}`;
+    return `${url.protocol}//${user}${url.host}${url.pathname}${socket ? `?host=${socket}` : ""}`;
   } catch {
     return "(unparsable URL)";
   }
