@@ -22,6 +22,8 @@ async function postSignup(client: FetchClient, username: string, ref: string) {
       "Content-Type": "application/x-www-form-urlencoded",
     },
     body: form({ username, password1: "correct horse battery", password2: "correct horse battery" }),
+    // A request must never hang: a response or an error, well within the drain timeout.
+    signal: AbortSignal.timeout(60_000),
   });
 }
 
