@@ -58,8 +58,10 @@ export function registerOperations(
     };
     const userId = request.user?.id;
     if (userId !== undefined) line.userId = userId;
-    if (status >= 500) request.log.error(line, "request");
-    else if (quietRoutes.has(route) && status < 400) request.log.debug(line, "request");
+    const quiet = quietRoutes.has(route);
+    // A failing probe is expected during a database outage: a warning, not an error per probe.
+    if (status >= 500) request.log[quiet ? "warn" : "error"](line, "request");
+    else if (quiet && status < 400) request.log.debug(line, "request");
     else request.log.info(line, "request");
   });
 
