@@ -76,14 +76,19 @@ export async function startServerProcess(
     output += d;
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
     try {
       await fetch(`${baseUrl}/login/`);
       break;
     } catch {
-      if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+      if (Date.now() > deadline) {
+        // A server left running would keep this test file's process alive for ever.
+        child.kill("SIGKILL");
+        await database?.drop().catch(() => {});
+        throw new Error(`server did not start within 90 s:\n${output}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
