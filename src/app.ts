@@ -5,9 +5,12 @@ import { fileURLToPath } from "node:url";
 import fastifyCookie from "@fastify/cookie";
 import fastifyHelmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
 import { Throttle } from "./accounts/throttle.js";
+import { clusterMetricsSource } from "./ops/cluster-metrics.js";
+import { combineEvents, createMetrics } from "./ops/metrics.js";
+import { registerOperations, requestIdFor } from "./ops/operations.js";
 import type { AppDeps, RouteDeps } from "./web/app-deps.js";
 import { registerBodyParsers } from "./web/body-parsers.js";
 import { registerErrorHandling } from "./web/errors.js";
@@ -37,11 +40,33 @@ export const redactedPaths = [
   "body.password2",
 ];
 
+/** Cloud Logging reads `severity` from a JSON line; pino writes a number in `level`. Both are kept. */
+const severities: Record<string, string> = {
+  trace: "DEBUG",
+  debug: "DEBUG",
+  info: "INFO",
+  warn: "WARNING",
+  error: "ERROR",
+  fatal: "CRITICAL",
+};
+
 export function loggerOptions(level: string): FastifyServerOptions["logger"] {
-  return { level, redact: { paths: redactedPaths, censor: "[redacted]" } };
+  return {
+    level,
+    redact: { paths: redactedPaths, censor: "[redacted]" },
+    formatters: {
+      level: (label: string, number: number) => ({ level: number, severity: severities[label] ?? "DEFAULT" }),
+    },
+  };
 }
 
-export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerOptions["logger"] } = {}) {
+export interface BuildOptions {
+  logger?: FastifyServerOptions["logger"];
+  /** Workers of a cluster (WEB_CONCURRENCY > 1): /metrics shows the sum over all workers. */
+  clusterMetrics?: boolean;
+}
+
+export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   const { config } = deps;
   const app: FastifyInstance = Fastify({
     logger: options.logger ?? loggerOptions(config.logLevel),
@@ -50,10 +75,14 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     // A hop count is valid at run time; Fastify's types only list the other forms.
     trustProxy: config.trustProxy as boolean | string,
     return503OnClosing: true,
+    // One line per request, written by ops/operations.ts, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestIdFor,
   });
+  const metrics = createMetrics(deps.database);
 
   registerBodyParsers(app);
-  registerErrorHandling(app);
+  registerErrorHandling(app, { databaseUnavailable: metrics.databaseUnavailable });
   await app.register(fastifyCookie);
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
@@ -101,11 +130,19 @@ export async function buildApp(deps: AppDeps, options: { logger?: FastifyServerO
     maxAge: "1h",
   });
 
+  registerOperations(
+    app,
+    deps,
+    metrics,
+    options.clusterMetrics ? clusterMetricsSource(metrics.registry) : undefined,
+  );
+
+  const events = combineEvents(metrics.events, deps.events);
   const routeDeps: RouteDeps = {
     ...deps,
+    events,
     throttle:
-      deps.throttle ??
-      new Throttle(deps.db, config.throttle, Date.now, (kind) => deps.events?.throttled?.(kind)),
+      deps.throttle ?? new Throttle(deps.db, config.throttle, Date.now, (kind) => events.throttled(kind)),
   };
 
   // Expired sessions and throttle counters are deleted every ten minutes while the app runs.

@@ -1,5 +1,6 @@
 // Every error kind becomes HTTP here, and only here: JSON in JSON mode, a page in HTML mode.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { isDatabaseUnavailable, summarizeError } from "../db/availability.js";
 import { BadRequest, CsrfFailed, Forbidden, Throttled, Unauthorized, ValidationError } from "../errors.js";
 import { wantsJson } from "./negotiation.js";
 import { loginRedirect, sendPage } from "./respond.js";
@@ -13,6 +14,7 @@ const clientErrorTitles: Record<number, string> = {
   413: "Request too large",
   415: "Unsupported content type",
   429: "Too many attempts",
+  503: "Service unavailable",
 };
 
 function sendError(
@@ -27,7 +29,12 @@ function sendError(
   return sendPage(reply, errorPage(request.csrfToken, status, title, message), status);
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export interface ErrorHandlingOptions {
+  /** Called for each request answered 503 because the database is unreachable (metrics). */
+  databaseUnavailable?: () => void;
+}
+
+export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ValidationError) return reply.code(400).send(error.fields);
     if (error instanceof BadRequest) return sendError(request, reply, 400, error.code, error.message);
@@ -64,7 +71,20 @@ export function registerErrorHandling(app: FastifyInstance): void {
             : error.message;
       return sendError(request, reply, status, code, message);
     }
-    request.log.error({ err: error }, "request failed");
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: summarizeError(error) }, "database unavailable");
+      options.databaseUnavailable?.();
+      reply.header("retry-after", "5");
+      return sendError(
+        request,
+        reply,
+        503,
+        "database_unavailable",
+        "The service is briefly unavailable. Please try again in a few seconds.",
+      );
+    }
+    // Never the raw error: a failed query's message lists its parameters.
+    request.log.error({ err: summarizeError(error) }, "request failed");
     return sendError(
       request,
       reply,

@@ -22,10 +22,26 @@ export interface ServerProcess {
   baseUrl: string;
   child: ChildProcess;
   output: () => string;
+  /** The server's PostgreSQL database (a fresh one, or the one passed in); undefined on PGlite. */
+  databaseUrl: string | undefined;
+  /** The test's own connection to a fresh PostgreSQL database it created; undefined otherwise. */
+  database: TestDatabase | undefined;
+  /** PGlite's folder (read it once the process has exited); undefined on PostgreSQL. */
+  dataDir: string | undefined;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+export interface ServerProcessOptions {
+  /** Serve this PostgreSQL database (not dropped at stop) instead of a fresh one. */
+  databaseUrl?: string;
+}
+
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess> {
   const port = await freePort();
   let database: TestDatabase | undefined;
   let dataDir: string | undefined;
@@ -36,7 +52,9 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     LOG_LEVEL: "warn",
     ...env,
   };
-  if (process.env.DATABASE_URL) {
+  if (options.databaseUrl) {
+    childEnv.DATABASE_URL = options.databaseUrl;
+  } else if (process.env.DATABASE_URL) {
     database = await createTestDatabase();
     childEnv.DATABASE_URL = database.url;
   } else {
@@ -48,6 +66,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let output = "";
   child.stdout?.on("data", (d) => {
     output += d;
@@ -56,14 +75,19 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     output += d;
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
     try {
       await fetch(`${baseUrl}/login/`);
       break;
     } catch {
-      if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+      if (Date.now() > deadline) {
+        // A server left running would keep this test file's process alive for ever.
+        child.kill("SIGKILL");
+        await database?.drop().catch(() => {});
+        throw new Error(`server did not start within 90 s:\n${output}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -71,8 +95,12 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     baseUrl,
     child,
     output: () => output,
+    databaseUrl: childEnv.DATABASE_URL,
+    database,
+    dataDir,
+    exited,
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
         await exited;

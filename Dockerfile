@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# The referral service's container image: built in one stage with the dev dependencies, run from a
+# small second stage with only the compiled code, the runtime dependencies, the SQL migrations and
+# the static files, as the unprivileged `node` user. Listens on $PORT (Cloud Run sets it).
+
+# ---- build: compile TypeScript, then drop the dev dependencies ----
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# ---- runtime ----
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=8080 \
+    HOST=0.0.0.0 \
+    DATA_DIR=/app/data
+WORKDIR /app
+# Code and dependencies belong to root and are read-only for the service; only DATA_DIR (PGlite,
+# for trying the image without a database) is writable.
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY drizzle ./drizzle
+COPY public ./public
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "dist/healthcheck.js"]
+# Node as PID 1 receives SIGTERM directly and drains (SHUTDOWN_TIMEOUT_SECONDS) before exiting.
+CMD ["node", "dist/main.js"]

@@ -1,0 +1,219 @@
+// Start-up as an operator meets it: a bad DATABASE_URL fails fast with a readable message (no stack
+// trace, no password), WEB_CONCURRENCY is refused on PGlite and runs N workers on PostgreSQL, and
+// `npm run migrate` applies the migrations without starting the service.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { sql } from "drizzle-orm";
+import { openDatabase, queryRows } from "../../src/db/connection.js";
+import { createTestDatabase, onPostgres } from "../support/database.js";
+import { freePort } from "../support/server-process.js";
+
+interface Run {
+  code: number | null;
+  output: string;
+  ms: number;
+}
+
+/** Runs a script of the service (src/main.ts, src/migrate.ts) to its end, as `npm start` would. */
+function run(script: string, env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<Run> {
+  const started = Date.now();
+  const childEnv: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: "warn", ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: childEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (d) => {
+    output += d;
+  });
+  child.stderr.on("data", (d) => {
+    output += d;
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) =>
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output, ms: Date.now() - started });
+    }),
+  );
+}
+
+const noStackTrace = (output: string) => assert.ok(!/^\s+at /m.test(output), `a stack trace:\n${output}`);
+
+describe("a bad DATABASE_URL", () => {
+  test("nothing listening there: exits 1 within seconds, naming DATABASE_URL, without the password or a stack trace", async () => {
+    const port = await freePort();
+    const r = await run("src/main.ts", {
+      DATABASE_URL: `postgres://appuser:Very-Secret-Pw@127.0.0.1:${port}/referrals`,
+    });
+    assert.equal(r.code, 1, r.output);
+    assert.equal(
+      r.output.trim(),
+      `Could not start: cannot use the database in DATABASE_URL (postgres://appuser@127.0.0.1:${port}/referrals): ` +
+        `nothing is listening at 127.0.0.1:${port} (is PostgreSQL running there? are the host and port right?)`,
+    );
+    assert.ok(!r.output.includes("Very-Secret-Pw"));
+    noStackTrace(r.output);
+    // Node and tsx start-up included; the connection itself is refused at once.
+    assert.ok(r.ms < 20_000, `${r.ms} ms`);
+  });
+
+  test("not a postgres URL: a configuration error naming the variable", async () => {
+    const r = await run("src/main.ts", { DATABASE_URL: "mysql://root@localhost/referrals" });
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.output.trim(),
+      'Configuration error: DATABASE_URL: must start with postgres:// or postgresql://, got "mysql://"',
+    );
+  });
+
+  test("a database that does not exist on a running server: says so", {
+    skip: onPostgres ? false : "needs PostgreSQL (set DATABASE_URL)",
+  }, async () => {
+    const url = new URL(process.env.DATABASE_URL as string);
+    url.pathname = "/referral_no_such_database";
+    const r = await run("src/main.ts", { DATABASE_URL: url.toString() });
+    assert.equal(r.code, 1, r.output);
+    assert.match(
+      r.output,
+      /^Could not start: cannot use the database in DATABASE_URL \(.*\/referral_no_such_database\): database "referral_no_such_database" does not exist; create it first/,
+    );
+    noStackTrace(r.output);
+  });
+});
+
+describe("WEB_CONCURRENCY", () => {
+  test("above 1 without DATABASE_URL is refused: PGlite belongs to one process", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "referral-cluster-"));
+    try {
+      const r = await run("src/main.ts", {
+        WEB_CONCURRENCY: "2",
+        DATABASE_URL: undefined,
+        DATA_DIR: dataDir,
+      });
+      assert.equal(r.code, 1);
+      assert.match(
+        r.output,
+        /^Configuration error: WEB_CONCURRENCY: is 2, but several worker processes need PostgreSQL/,
+      );
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test("WEB_CONCURRENCY=2 on PostgreSQL: two workers answer on one port, /metrics sums both, SIGTERM stops all with exit 0", {
+    skip: onPostgres ? false : "needs PostgreSQL (set DATABASE_URL)",
+  }, async () => {
+    const database = await createTestDatabase();
+    const port = await freePort();
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        WEB_CONCURRENCY: "2",
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => {
+      output += d;
+    });
+    child.stderr.on("data", (d) => {
+      output += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      while ((output.match(/referral service ready/g) ?? []).length < 2) {
+        assert.ok(Date.now() < deadline, `workers did not start:\n${output}`);
+        assert.equal(child.exitCode, null, output);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const pids = new Set(
+        output
+          .split("\n")
+          .filter((l) => l.includes("referral service ready"))
+          .map((l) => JSON.parse(l).pid),
+      );
+      assert.equal(pids.size, 2);
+      assert.ok(!pids.has(child.pid), "the primary serves nothing itself");
+      for (let i = 0; i < 6; i++) {
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+        assert.equal(r.status, 200);
+      }
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0, output);
+      assert.match(output, /all workers stopped/);
+      assert.equal((output.match(/stopped cleanly/g) ?? []).length, 2, output);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await database.drop();
+    }
+  });
+});
+
+describe("npm run migrate", () => {
+  test("applies the migrations and exits without serving; running it again changes nothing", async () => {
+    let env: Record<string, string | undefined>;
+    let dataDir: string | undefined;
+    const database = onPostgres ? await createBareDatabase() : undefined;
+    if (database) env = { DATABASE_URL: database.url };
+    else {
+      dataDir = mkdtempSync(join(tmpdir(), "referral-migrate-"));
+      env = { DATABASE_URL: undefined, DATA_DIR: dataDir };
+    }
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await run("src/migrate.ts", env);
+        assert.equal(r.code, 0, r.output);
+        assert.match(r.output, /^Migrations applied \(1 in total\)/);
+      }
+      const handle = await openDatabase({ databaseUrl: database?.url, dataDir });
+      try {
+        const tables = await queryRows<{ name: string }>(
+          handle.db,
+          sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
+        );
+        assert.deepEqual(
+          tables.map((t) => t.name),
+          ["audit_log", "ledger_entries", "sessions", "throttle_counters", "users"],
+        );
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await database?.drop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** An empty PostgreSQL database (no migrations applied), dropped afterwards. */
+async function createBareDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const pg = (await import("pg")).default;
+  const base = process.env.DATABASE_URL as string;
+  const name = `referral_test_bare_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6)}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const dropper = new pg.Client({ connectionString: base });
+      await dropper.connect();
+      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropper.end();
+    },
+  };
+}
