@@ -36,7 +36,7 @@ export function hashSessionId(id: string): string {
 const sessionIdPattern = /^[A-Za-z0-9_-]{43}$/;
 
 export async function createSession(
-  db: Database,
+  db: Queryable,
   userId: number,
   policy: SessionPolicy,
   meta: { userAgent?: string | undefined; clientAddress?: string | undefined } = {},
@@ -105,7 +105,7 @@ export async function loadSession(
   return { idHash, user, lastSeenAt };
 }
 
-export async function deleteSession(db: Database, id: string): Promise<void> {
+export async function deleteSession(db: Queryable, id: string): Promise<void> {
   if (!sessionIdPattern.test(id)) return;
   await db.delete(sessions).where(eq(sessions.idHash, hashSessionId(id)));
 }

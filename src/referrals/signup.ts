@@ -6,7 +6,7 @@ import { messages } from "../accounts/messages.js";
 import { hashPassword } from "../accounts/password-hasher.js";
 import { usernameKey } from "../accounts/username.js";
 import type { ProgramConfig } from "../config.js";
-import type { Database } from "../db/connection.js";
+import type { Database, Transaction } from "../db/connection.js";
 import { ledgerEntries, users } from "../db/schema.js";
 import { ValidationError } from "../errors.js";
 import { rewardsFor } from "./rules.js";
@@ -39,10 +39,16 @@ export async function usernameTaken(db: Database, username: string): Promise<boo
 
 class UsernameRace extends Error {}
 
+/**
+ * Signs a person up, through a referral link when the token is valid. `alsoInTransaction` runs
+ * inside the sign-up's transaction once the user row exists (the web layer writes the new session
+ * there), so the account and its first session are committed together or not at all.
+ */
 export async function signUp(
   deps: SignupDeps,
   input: FormInput,
   referralToken: unknown,
+  alsoInTransaction?: (tx: Transaction, userId: number) => Promise<void>,
 ): Promise<SignupResult> {
   const { form, errors } = checkSignupForm(input);
   if (!errors.has("username") && typeof input.username === "string") {
@@ -86,6 +92,7 @@ export async function signUp(
       const invitee = created[0];
       // Another sign-up took the name between our check and our insert: roll everything back.
       if (!invitee) throw new UsernameRace();
+      await alsoInTransaction?.(tx, invitee.id);
 
       if (!inviter) {
         return {

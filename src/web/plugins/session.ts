@@ -11,7 +11,7 @@ import {
   type SessionPolicy,
   type SessionUser,
 } from "../../accounts/sessions.js";
-import type { Database } from "../../db/connection.js";
+import type { Database, Queryable } from "../../db/connection.js";
 import { isSecureRequest } from "./csrf.js";
 
 export const SESSION_COOKIE = "sessionid";
@@ -25,6 +25,14 @@ declare module "fastify" {
   interface FastifyReply {
     /** Starts a new session (a new id, never the old one) and sets its cookie. */
     logIn(userId: number): Promise<void>;
+    /**
+     * Writes a new session for `userId` through `q` (the caller's transaction, so the session is
+     * committed with whatever made the user) and ends the request's previous session there too.
+     * Call `adoptSession` with the id once the transaction has committed.
+     */
+    startSessionIn(q: Queryable, userId: number): Promise<string>;
+    /** Sets the cookie of a session written by startSessionIn. */
+    adoptSession(id: string): void;
     /** Ends this request's session and clears its cookie. */
     logOut(): Promise<void>;
     /** Ends every session of the logged-in user, on every device. */
@@ -41,23 +49,30 @@ export const sessionPlugin = fp<SessionPluginOptions>(async (app, { db, policy }
   app.decorateRequest("session", null);
   app.decorateRequest("user", null);
 
-  app.decorateReply("logIn", async function (this: FastifyReply, userId: number) {
+  app.decorateReply("startSessionIn", async function (this: FastifyReply, q: Queryable, userId: number) {
     const request = this.request;
     const previous = request.cookies[SESSION_COOKIE];
-    if (previous) await deleteSession(db, previous);
-    const id = await createSession(db, userId, policy, {
+    if (previous) await deleteSession(q, previous);
+    return createSession(q, userId, policy, {
       userAgent: request.headers["user-agent"],
       clientAddress: request.ip,
     });
+  });
+
+  app.decorateReply("adoptSession", function (this: FastifyReply, id: string) {
     this.setCookie(SESSION_COOKIE, id, {
       path: "/",
       httpOnly: true,
       sameSite: "lax",
-      secure: isSecureRequest(request),
+      secure: isSecureRequest(this.request),
       maxAge: policy.maxAgeSeconds,
     });
-    request.session = null;
-    request.user = null;
+    this.request.session = null;
+    this.request.user = null;
+  });
+
+  app.decorateReply("logIn", async function (this: FastifyReply, userId: number) {
+    this.adoptSession(await this.startSessionIn(db, userId));
   });
 
   app.decorateReply("logOut", async function (this: FastifyReply) {
