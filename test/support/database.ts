@@ -1,6 +1,8 @@
 // A fresh, migrated database per test file: PGlite in memory, or, when DATABASE_URL is set, a new
 // database on that PostgreSQL server, dropped afterwards.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { type DatabaseHandle, migrateDatabase, openDatabase } from "../../src/db/connection.js";
 
@@ -40,4 +42,12 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
       await dropper.end();
     },
   };
+}
+
+/** How many migrations drizzle/ holds (the journal drizzle-kit writes), for assertions on readiness. */
+export function migrationCount(): number {
+  const journal = JSON.parse(
+    readFileSync(fileURLToPath(new URL("../../drizzle/meta/_journal.json", import.meta.url)), "utf8"),
+  ) as { entries: unknown[] };
+  return journal.entries.length;
 }
