@@ -44,6 +44,12 @@ describe("bad bodies get clear 4xx answers and write nothing", () => {
     const response = await post("/signup/", "text/plain", "username=a");
     assert.equal(response.statusCode, 415);
     assert.match(response.json().message, /application\/x-www-form-urlencoded or application\/json/);
+    const multipart = await post(
+      "/signup/",
+      "multipart/form-data; boundary=x",
+      '--x\r\nContent-Disposition: form-data; name="username"\r\n\r\na\r\n--x--\r\n',
+    );
+    assert.equal(multipart.statusCode, 415);
   });
 
   test("malformed JSON, a JSON array, and invalid UTF-8 are 400", async () => {
