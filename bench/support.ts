@@ -3,13 +3,13 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon, { type Options, type Result } from "autocannon";
 import pg from "pg";
 import { type DatabaseHandle, migrateDatabase, openDatabase } from "../src/db/connection.js";
 import { defaultProgram } from "../src/referrals/rules.js";
+import { freePort } from "../test/support/server-process.js";
 import { type Run, runnerFor } from "./seed.js";
 
 export const root = new URL("..", import.meta.url).pathname;
@@ -19,17 +19,8 @@ export function build(): void {
   if (result.status !== 0) throw new Error("npm run build failed");
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A free loopback port: the tests' own helper. */
+export { freePort };
 
 // ---------------------------------------------------------------------------------------------
 // The database of one run: a fresh PostgreSQL database (DATABASE_URL) or a temporary PGlite folder.
