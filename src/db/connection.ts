@@ -47,8 +47,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
       idleTimeoutMillis: 30_000,
     });
-    // An idle client that loses its server must not crash the process; the pool replaces it.
+    // A client that loses its server must not crash the process. The pool hears an idle client's
+    // 'error' and replaces it; a checked-out client's 'error' has no listener of the pool's (it is
+    // removed at checkout), so Node would throw it. Every client gets a listener of its own for its
+    // whole life: the query in flight, or the next one, fails on its own and the request that
+    // holds the client answers 503 (test/ops/connection-loss.test.ts).
     pool.on("error", () => {});
+    pool.on("connect", (client) => {
+      client.on("error", () => {});
+    });
     const db = drizzlePg({ client: pool, schema }) as unknown as Database;
     return { db, kind: "postgres", pool, close: () => pool.end() };
   }
