@@ -3,7 +3,6 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyCookie from "@fastify/cookie";
-import fastifyHelmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
@@ -22,6 +21,7 @@ import { historyRoutes } from "./web/routes/history.js";
 import { loginRoutes } from "./web/routes/login.js";
 import { logoutRoutes } from "./web/routes/logout.js";
 import { signupRoutes } from "./web/routes/signup.js";
+import { registerSecurityHeaders } from "./web/security-headers.js";
 
 const require = createRequire(import.meta.url);
 const bootstrapDist = join(dirname(require.resolve("bootstrap/package.json")), "dist");
@@ -84,33 +84,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   registerBodyParsers(app);
   registerErrorHandling(app, { databaseUnavailable: metrics.databaseUnavailable });
   await app.register(fastifyCookie);
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
-        fontSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    referrerPolicy: { policy: "same-origin" },
-    // HSTS only over HTTPS: sent by the hook below, never on plain HTTP.
-    strictTransportSecurity: false,
-    crossOriginEmbedderPolicy: false,
-    frameguard: { action: "deny" },
-  });
-  app.addHook("onSend", async (request, reply) => {
-    if (request.protocol === "https") {
-      reply.header("strict-transport-security", "max-age=31536000; includeSubDomains");
-    }
-  });
+  registerSecurityHeaders(app);
 
   await app.register(fastifyStatic, {
     root: bootstrapDist,
