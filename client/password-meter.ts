@@ -20,7 +20,7 @@ function setUp(): void {
       return;
     }
     const problems = passwordProblems(value, { username: username.value });
-    const score = problems.length > 0 ? 0 : Math.max(1, strengthEstimator.check(value).score);
+    const score = problems.length > 0 ? 0 : Math.max(1, strengthEstimator().check(value).score);
     meter.hidden = false;
     meter.value = score;
     meter.dataset.score = String(score);
