@@ -83,6 +83,39 @@ describe("login throttling", () => {
     const purged = await (t.deps.throttle as Throttle).purgeExpired();
     assert.ok(purged >= 1);
   });
+
+  test("a right password clears the username's failures; a login with none to clear leaves the counters alone", async () => {
+    const userFailures = async () =>
+      (
+        await queryRows<{ hits: number }>(
+          t.deps.db,
+          sql`SELECT hits FROM throttle_counters WHERE bucket = 'login:user:bystander'`,
+        )
+      )[0]?.hits;
+    // Two failures from different addresses, then the right password: the count goes.
+    for (const address of ["10.1.0.1", "10.1.0.2"]) {
+      assert.equal((await loginFrom(address, "bystander", "wrong password")).statusCode, 400);
+    }
+    assert.equal(await userFailures(), 2);
+    assert.equal((await loginFrom("10.1.0.3", "bystander", "correct horse battery")).statusCode, 200);
+    assert.equal(await userFailures(), undefined);
+    // Two more failures would have reached the limit of 3 had the first two stayed.
+    for (const address of ["10.1.0.4", "10.1.0.5"]) {
+      assert.equal((await loginFrom(address, "bystander", "wrong password")).statusCode, 400);
+    }
+    assert.equal((await loginFrom("10.1.0.6", "bystander", "correct horse battery")).statusCode, 200);
+    // With nothing to clear, a login writes no counter at all.
+    const before = await queryRows(
+      t.deps.db,
+      sql`SELECT bucket, hits FROM throttle_counters ORDER BY bucket`,
+    );
+    assert.equal((await loginFrom("10.1.0.7", "bystander", "correct horse battery")).statusCode, 200);
+    const afterLogin = await queryRows(
+      t.deps.db,
+      sql`SELECT bucket, hits FROM throttle_counters ORDER BY bucket`,
+    );
+    assert.deepEqual(afterLogin, before);
+  });
 });
 
 describe("sign-up throttling", () => {

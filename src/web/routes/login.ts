@@ -25,9 +25,9 @@ export function loginRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const input = (request.body ?? {}) as FormInput;
     const username = typeof input.username === "string" ? input.username : "";
     try {
-      await deps.throttle.beforeLogin(username, request.ip);
+      const { usernameHasFailures } = await deps.throttle.beforeLogin(username, request.ip);
       const user = await authenticate(deps.db, input);
-      await deps.throttle.loginSucceeded(username);
+      if (usernameHasFailures) await deps.throttle.loginSucceeded(username);
       await reply.logIn(user.id);
       reply.rotateCsrfToken();
       request.log.info({ userId: user.id }, "logged in");
