@@ -1,14 +1,13 @@
 // What the benchmark scripts share: a throw-away database, the production server as a child
 // process, its memory, autocannon runs summarised, and the ledger check.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon, { type Options, type Result } from "autocannon";
-import pg from "pg";
 import { type DatabaseHandle, migrateDatabase, openDatabase } from "../src/db/connection.js";
 import { defaultProgram } from "../src/referrals/rules.js";
+import { createScratchDatabase } from "../test/support/database.js";
 import { freePort } from "../test/support/server-process.js";
 import { type Run, runnerFor } from "./seed.js";
 
@@ -50,23 +49,12 @@ export async function createBenchDatabase(label: string): Promise<BenchDatabase>
     };
   };
   if (baseUrl) {
-    const name = `referral_bench_${label}_${randomBytes(4).toString("hex")}`;
-    const admin = new pg.Client({ connectionString: baseUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(baseUrl);
-    url.pathname = `/${name}`;
+    const scratch = await createScratchDatabase(baseUrl, `referral_bench_${label}`);
     return {
       kind: "postgres",
-      serverEnv: { DATABASE_URL: url.toString() },
-      open: () => open({ databaseUrl: url.toString() }),
-      async drop() {
-        const dropper = new pg.Client({ connectionString: baseUrl });
-        await dropper.connect();
-        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await dropper.end();
-      },
+      serverEnv: { DATABASE_URL: scratch.url },
+      open: () => open({ databaseUrl: scratch.url }),
+      drop: scratch.drop,
     };
   }
   const dataDir = mkdtempSync(join(tmpdir(), `referral-bench-${label}-`));

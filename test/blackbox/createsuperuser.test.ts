@@ -1,7 +1,6 @@
 // `npm run createsuperuser` as an operator runs it (flags or environment, no terminal), and the
 // staff use case behind it.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +11,7 @@ import { ValidationError } from "../../src/errors.js";
 import { auditRows } from "../support/admin.js";
 import { Client, createTestApp, type TestApp } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { spawnTsx } from "../support/server-process.js";
 
 const PASSWORD = "plum tractor sunrise";
 
@@ -118,21 +118,9 @@ describe("npm run createsuperuser", () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  function run(args: string[], extraEnv: Record<string, string> = {}) {
-    return new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/createsuperuser.ts", ...args], {
-        env: { ...env, ...extraEnv },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let output = "";
-      child.stdout.on("data", (d) => {
-        output += d;
-      });
-      child.stderr.on("data", (d) => {
-        output += d;
-      });
-      child.on("close", (code) => resolve({ code, output }));
-    });
+  async function run(args: string[], extraEnv: Record<string, string> = {}) {
+    const script = spawnTsx("src/createsuperuser.ts", args, { ...env, ...extraEnv });
+    return { code: await script.closed, output: script.output() };
   }
 
   async function withDatabase<T>(use: (handle: DatabaseHandle) => Promise<T>): Promise<T> {

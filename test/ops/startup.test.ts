@@ -2,7 +2,6 @@
 // trace, no password), WEB_CONCURRENCY is refused on PGlite and runs N workers on PostgreSQL, and
 // `npm run migrate` applies the migrations without starting the service.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +9,7 @@ import { describe, test } from "node:test";
 import { sql } from "drizzle-orm";
 import { openDatabase, queryRows } from "../../src/db/connection.js";
 import { createTestDatabase, migrationCount, onPostgres } from "../support/database.js";
-import { freePort } from "../support/server-process.js";
+import { freePort, spawnTsx } from "../support/server-process.js";
 
 interface Run {
   code: number | null;
@@ -23,24 +22,12 @@ function run(script: string, env: Record<string, string | undefined>, timeoutMs 
   const started = Date.now();
   const childEnv: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: "warn", ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
-    env: childEnv,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (d) => {
-    output += d;
-  });
-  child.stderr.on("data", (d) => {
-    output += d;
-  });
+  const { child, closed, output } = spawnTsx(script, [], childEnv);
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  return new Promise((resolve) =>
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output, ms: Date.now() - started });
-    }),
-  );
+  return closed.then((code) => {
+    clearTimeout(timer);
+    return { code, output: output(), ms: Date.now() - started };
+  });
 }
 
 const noStackTrace = (output: string) => assert.ok(!/^\s+at /m.test(output), `a stack trace:\n${output}`);
@@ -111,34 +98,25 @@ describe("WEB_CONCURRENCY", () => {
   }, async () => {
     const database = await createTestDatabase();
     const port = await freePort();
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        WEB_CONCURRENCY: "2",
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const server = spawnTsx("src/main.ts", [], {
+      ...process.env,
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      WEB_CONCURRENCY: "2",
+      LOG_LEVEL: "info",
     });
-    let output = "";
-    child.stdout.on("data", (d) => {
-      output += d;
-    });
-    child.stderr.on("data", (d) => {
-      output += d;
-    });
-    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    const { child } = server;
     try {
       const deadline = Date.now() + 60_000;
-      while ((output.match(/referral service ready/g) ?? []).length < 2) {
-        assert.ok(Date.now() < deadline, `workers did not start:\n${output}`);
-        assert.equal(child.exitCode, null, output);
+      while ((server.output().match(/referral service ready/g) ?? []).length < 2) {
+        assert.ok(Date.now() < deadline, `workers did not start:\n${server.output()}`);
+        assert.equal(child.exitCode, null, server.output());
         await new Promise((r) => setTimeout(r, 100));
       }
       const pids = new Set(
-        output
+        server
+          .output()
           .split("\n")
           .filter((l) => l.includes("referral service ready"))
           .map((l) => JSON.parse(l).pid),
@@ -150,9 +128,9 @@ describe("WEB_CONCURRENCY", () => {
         assert.equal(r.status, 200);
       }
       child.kill("SIGTERM");
-      assert.equal(await exited, 0, output);
-      assert.match(output, /all workers stopped/);
-      assert.equal((output.match(/stopped cleanly/g) ?? []).length, 2, output);
+      assert.equal(await server.closed, 0, server.output());
+      assert.match(server.output(), /all workers stopped/);
+      assert.equal((server.output().match(/stopped cleanly/g) ?? []).length, 2, server.output());
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
       await database.drop();

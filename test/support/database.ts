@@ -22,20 +22,34 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
     await migrateDatabase(handle);
     return { handle, url: undefined, drop: () => handle.close() };
   }
-  const name = `referral_test_${randomBytes(6).toString("hex")}`;
+  const scratch = await createScratchDatabase(baseUrl, "referral_test");
+  const handle = await openDatabase({ databaseUrl: scratch.url, poolSize: options.poolSize ?? 20 });
+  await migrateDatabase(handle);
+  return {
+    handle,
+    url: scratch.url,
+    async drop() {
+      await handle.close();
+      await scratch.drop();
+    },
+  };
+}
+
+/** A new, empty database on the PostgreSQL server at baseUrl (tests, benchmarks): its URL, and its removal. */
+export async function createScratchDatabase(
+  baseUrl: string,
+  prefix: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
-  const handle = await openDatabase({ databaseUrl: url.toString(), poolSize: options.poolSize ?? 20 });
-  await migrateDatabase(handle);
   return {
-    handle,
     url: url.toString(),
     async drop() {
-      await handle.close();
       const dropper = new pg.Client({ connectionString: baseUrl });
       await dropper.connect();
       await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

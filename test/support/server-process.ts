@@ -18,6 +18,40 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A script of the service run under tsx, its stdout and stderr collected together. */
+export interface TsxProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+  /** Resolves with the exit code once the process has exited and its output streams are closed. */
+  closed: Promise<number | null>;
+}
+
+export function spawnTsx(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): TsxProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d) => {
+    output += d;
+  });
+  child.stderr?.on("data", (d) => {
+    output += d;
+  });
+  return {
+    child,
+    output: () => output,
+    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
+    closed: new Promise((resolve) => child.once("close", (code) => resolve(code))),
+  };
+}
+
 export interface ServerProcess {
   baseUrl: string;
   child: ChildProcess;
@@ -62,22 +96,11 @@ export async function startServerProcess(
     childEnv.DATA_DIR = dataDir;
     delete childEnv.DATABASE_URL;
   }
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    env: childEnv,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let output = "";
-  child.stdout?.on("data", (d) => {
-    output += d;
-  });
-  child.stderr?.on("data", (d) => {
-    output += d;
-  });
+  const { child, output: outputOf, exited } = spawnTsx("src/main.ts", [], childEnv);
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`server exited early:\n${outputOf()}`);
     try {
       await fetch(`${baseUrl}/login/`);
       break;
@@ -86,7 +109,7 @@ export async function startServerProcess(
         // A server left running would keep this test file's process alive for ever.
         child.kill("SIGKILL");
         await database?.drop().catch(() => {});
-        throw new Error(`server did not start within 90 s:\n${output}`);
+        throw new Error(`server did not start within 90 s:\n${outputOf()}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -94,7 +117,7 @@ export async function startServerProcess(
   return {
     baseUrl,
     child,
-    output: () => output,
+    output: outputOf,
     databaseUrl: childEnv.DATABASE_URL,
     database,
     dataDir,
