@@ -89,11 +89,15 @@ function sessionLookupStatement(db: Database) {
 
 type SessionRow = Awaited<ReturnType<ReturnType<typeof sessionLookupStatement>["execute"]>>[number];
 
+interface Waiter {
+  resolve: (row: SessionRow | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
 class SessionLookups {
   private readonly statement: ReturnType<typeof sessionLookupStatement>;
-  private waiting = new Map<string, ((row: SessionRow | undefined) => void)[]>();
-  private failures = new Map<string, ((error: unknown) => void)[]>();
-  private scheduled = false;
+  /** Session id hash → the lookups waiting for it (the same session may be asked for twice). */
+  private waiting = new Map<string, Waiter[]>();
 
   constructor(
     db: Database,
@@ -104,42 +108,30 @@ class SessionLookups {
 
   load(idHash: string): Promise<SessionRow | undefined> {
     return new Promise((resolve, reject) => {
-      const resolvers = this.waiting.get(idHash);
-      if (resolvers) {
-        resolvers.push(resolve);
-        this.failures.get(idHash)?.push(reject);
-      } else {
-        this.waiting.set(idHash, [resolve]);
-        this.failures.set(idHash, [reject]);
-      }
-      if (!this.scheduled) {
-        this.scheduled = true;
+      if (this.waiting.size === 0) {
         // After the sockets that are ready in this turn have all been read.
         setImmediate(() => this.flush());
       }
+      const waiters = this.waiting.get(idHash);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.waiting.set(idHash, [{ resolve, reject }]);
     });
   }
 
   private flush(): void {
-    this.scheduled = false;
     const waiting = this.waiting;
-    const failures = this.failures;
     this.waiting = new Map();
-    this.failures = new Map();
     const hashes = [...waiting.keys()];
     for (let i = 0; i < hashes.length; i += MAX_LOOKUPS_PER_QUERY) {
       const batch = hashes.slice(i, i + MAX_LOOKUPS_PER_QUERY);
+      const waitersOf = (hash: string) => waiting.get(hash) ?? [];
       this.statement.execute({ idHashes: batch, idleSeconds: this.idleSeconds }).then(
         (rows) => {
           const found = new Map(rows.map((row) => [row.idHash, row]));
-          for (const hash of batch) {
-            for (const resolve of waiting.get(hash) ?? []) resolve(found.get(hash));
-          }
+          for (const hash of batch) for (const waiter of waitersOf(hash)) waiter.resolve(found.get(hash));
         },
         (error: unknown) => {
-          for (const hash of batch) {
-            for (const reject of failures.get(hash) ?? []) reject(error);
-          }
+          for (const hash of batch) for (const waiter of waitersOf(hash)) waiter.reject(error);
         },
       );
     }

@@ -7,6 +7,7 @@ import { after, before, test } from "node:test";
 import { eq, sql } from "drizzle-orm";
 import {
   createSession,
+  hashSessionId,
   loadSession,
   MAX_LOOKUPS_PER_QUERY,
   type SessionPolicy,
@@ -93,7 +94,6 @@ test("expired, idle and deactivated sessions are not found, even batched with li
     string,
     string,
   ];
-  const { hashSessionId } = await import("../../src/accounts/sessions.js");
   await db
     .update(sessions)
     .set({ expiresAt: sql`now() - interval '1 second'` })

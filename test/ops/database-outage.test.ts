@@ -39,7 +39,7 @@ const bin = postgresBin();
 const asRoot = process.getuid?.() === 0;
 const owner = asRoot ? postgresUser() : undefined;
 // This test found a crash: a pooled connection that died while a request held it emitted an 'error'
-// nobody listened to, and the server exited (3 runs in 8 before the fix in db/connection.ts, 0 in 9
+// nobody listened to, and the server exited (3 runs in 8 before the fix in db/connection.ts, 0 in 11
 // after; test/ops/connection-loss.test.ts pins the cause down deterministically).
 const skip = !onPostgres
   ? "runs in the PostgreSQL pass (set DATABASE_URL); it starts its own throwaway PostgreSQL server"
