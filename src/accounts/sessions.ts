@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, eq, gt, lt, or, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/connection.js";
+import { type DependentWrite, runDependentWrites } from "../db/dependent-writes.js";
 import { sessions, users } from "../db/schema.js";
 
 export interface SessionPolicy {
@@ -35,21 +36,43 @@ export function hashSessionId(id: string): string {
 
 const sessionIdPattern = /^[A-Za-z0-9_-]{43}$/;
 
+export interface NewSession {
+  /** The cookie's value. */
+  id: string;
+  /** Writes the session for the row of `created` (see DependentWrite). */
+  write: DependentWrite;
+}
+
+/** A new session, to be written by the statement that makes or finds its user. */
+export function newSession(
+  policy: SessionPolicy,
+  meta: { userAgent?: string | undefined; clientAddress?: string | undefined } = {},
+): NewSession {
+  const id = randomBytes(32).toString("base64url");
+  const values = sql`${hashSessionId(id)}, now() + make_interval(secs => ${policy.maxAgeSeconds}),
+    ${meta.userAgent?.slice(0, 300) ?? null}, ${meta.clientAddress ?? null}`;
+  return {
+    id,
+    write: (created) => sql`INSERT INTO ${sessions} (id_hash, expires_at, user_agent, client_address, user_id)
+      SELECT ${values}, created.id FROM ${created}`,
+  };
+}
+
+/** Ends the session with cookie value `id` when the row of `created` is written (a new session replaces it). */
+export function endSessionWith(id: string): DependentWrite {
+  return (created) => sql`DELETE FROM ${sessions}
+    WHERE id_hash = ${hashSessionId(id)} AND EXISTS (SELECT 1 FROM ${created})`;
+}
+
 export async function createSession(
   db: Queryable,
   userId: number,
   policy: SessionPolicy,
   meta: { userAgent?: string | undefined; clientAddress?: string | undefined } = {},
 ): Promise<string> {
-  const id = randomBytes(32).toString("base64url");
-  await db.insert(sessions).values({
-    idHash: hashSessionId(id),
-    userId,
-    expiresAt: new Date(Date.now() + policy.maxAgeSeconds * 1000),
-    userAgent: meta.userAgent?.slice(0, 300) ?? null,
-    clientAddress: meta.clientAddress ?? null,
-  });
-  return id;
+  const session = newSession(policy, meta);
+  await runDependentWrites(db, userId, [session.write]);
+  return session.id;
 }
 
 /** Sessions looked up together at most; more wait for the next round trip. */

@@ -1,8 +1,9 @@
 // Throttling of credential guessing and mass sign-ups: fixed-window counters kept in the database,
 // so every server process shares them.
-import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { ThrottleConfig } from "../config.js";
-import type { Database } from "../db/connection.js";
+import { type Database, queryRows } from "../db/connection.js";
+import type { DependentWrite } from "../db/dependent-writes.js";
 import { throttleCounters } from "../db/schema.js";
 import { Throttled } from "../errors.js";
 import { usernameKey } from "./username.js";
@@ -52,16 +53,18 @@ export class Throttle {
     return new Map(rows.map((row) => [row.bucket, row.hits]));
   }
 
+  /** Counts one hit in the bucket's current window for each row of `from`. */
+  private countHit(bucket: string, from: SQL): SQL {
+    return sql`INSERT INTO ${throttleCounters} (bucket, window_start, hits)
+      SELECT ${bucket}, ${this.window().start.toISOString()}::timestamptz, 1 FROM ${from}
+      ON CONFLICT (bucket, window_start) DO UPDATE SET hits = ${throttleCounters}.hits + 1`;
+  }
+
   async record(bucket: string): Promise<number> {
-    const window = this.window();
-    const rows = await this.db
-      .insert(throttleCounters)
-      .values({ bucket, windowStart: window.start, hits: 1 })
-      .onConflictDoUpdate({
-        target: [throttleCounters.bucket, throttleCounters.windowStart],
-        set: { hits: sql`${throttleCounters.hits} + 1` },
-      })
-      .returning({ hits: throttleCounters.hits });
+    const rows = await queryRows<{ hits: number }>(
+      this.db,
+      sql`${this.countHit(bucket, sql`(SELECT 1) AS one`)} RETURNING hits`,
+    );
     return rows[0]?.hits ?? 1;
   }
 
@@ -110,8 +113,9 @@ export class Throttle {
     await this.refuseOver("signup", [buckets.signupAddress(address)], this.config.signupsPerWindow);
   }
 
-  async signedUp(address: string): Promise<void> {
-    await this.record(buckets.signupAddress(address));
+  /** Counts a sign-up from this address, in the sign-up's own statement (see DependentWrite). */
+  signupCounted(address: string): DependentWrite {
+    return (created) => this.countHit(buckets.signupAddress(address), created);
   }
 
   /** Drops counters of windows that have ended. */

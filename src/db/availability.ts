@@ -90,3 +90,12 @@ export function summarizeError(error: unknown): ErrorSummary {
   }
   return summary;
 }
+
+/** True when the error (or one of its causes) is a unique violation of the named constraint or index. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  return causes(error).some((e) => {
+    if (typeof e !== "object" || e === null) return false;
+    const { code, constraint: violated } = e as { code?: unknown; constraint?: unknown };
+    return code === "23505" && violated === constraint;
+  });
+}

@@ -1,15 +1,18 @@
-// Use case: sign up, with or without a referral token. One transaction writes the user, the
-// inviter's count, and every credit the sign-up causes, or nothing at all.
-import { and, eq, sql } from "drizzle-orm";
+// Use case: sign up, with or without a referral token. One statement writes the user, the
+// inviter's count, every credit the sign-up causes and the caller's dependent writes (the new
+// session, the throttle count), or nothing at all.
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { checkSignupForm, type FormInput } from "../accounts/forms.js";
 import { messages } from "../accounts/messages.js";
 import { hashPassword } from "../accounts/password-hasher.js";
 import { usernameKey } from "../accounts/username.js";
 import type { ProgramConfig } from "../config.js";
-import type { Database, Transaction } from "../db/connection.js";
+import { isUniqueViolation } from "../db/availability.js";
+import { type Database, type Queryable, queryRows } from "../db/connection.js";
+import { asCommonTableExpressions, type DependentWrite } from "../db/dependent-writes.js";
 import { ledgerEntries, users } from "../db/schema.js";
 import { ValidationError } from "../errors.js";
-import { rewardsFor } from "./rules.js";
+import { rewardSchedule } from "./rules.js";
 import { isWellFormedReferralToken, newReferralToken } from "./token.js";
 
 export interface SignupResult {
@@ -28,117 +31,184 @@ export interface SignupDeps {
   hashPassword?: (password: string) => Promise<string>;
 }
 
-export async function usernameTaken(db: Database, username: string): Promise<boolean> {
-  const rows = await db
-    .select({ id: users.id })
-    .from(users)
-    .where(eq(users.usernameKey, usernameKey(username)))
-    .limit(1);
-  return rows.length > 0;
+/**
+ * How many sign-ups through the same link may land between reading the inviter's count and writing
+ * ours before ours has to wait its turn under the row lock (see signUp).
+ */
+export const REFERRAL_COUNT_SPAN = 32;
+
+/** The inviter as read before hashing: whose count the sign-up's statement will move on. */
+interface InviterCount {
+  id: number;
+  referredCount: number;
 }
 
-class UsernameRace extends Error {}
+/** One query before the hash: is the name taken, and whose link is this (active users only)? */
+async function readBeforeHashing(
+  db: Database,
+  key: string,
+  token: string | null,
+): Promise<{ usernameTaken: boolean; inviter: InviterCount | null }> {
+  const [row] = await queryRows<{ taken: boolean; inviter_id: string | null; referred_count: number | null }>(
+    db,
+    sql`SELECT EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${key}) AS taken,
+               inviter.id AS inviter_id, inviter.referred_count
+        FROM (SELECT 1) AS one
+        LEFT JOIN ${users} AS inviter ON inviter.referral_token = ${token} AND inviter.is_active`,
+  );
+  return {
+    usernameTaken: row?.taken === true,
+    inviter:
+      row?.inviter_id != null
+        ? { id: Number(row.inviter_id), referredCount: Number(row.referred_count) }
+        : null,
+  };
+}
+
+interface NewAccount {
+  username: string;
+  usernameKey: string;
+  passwordHash: string;
+  referralToken: string;
+}
 
 /**
- * Signs a person up, through a referral link when the token is valid. `alsoInTransaction` runs
- * inside the sign-up's transaction once the user row exists (the web layer writes the new session
- * there), so the account and its first session are committed together or not at all.
+ * The sign-up as one statement. With an inviter, it counts the sign-up on the inviter only while
+ * their count is still in [countFrom, countFrom + span), credits what the rule pays at the count it
+ * reaches (from a schedule the rule worked out, so no rule lives in SQL), and creates the account
+ * only if that update happened: no row back means the count moved on, and nothing was written.
+ * A taken name fails the whole statement on the unique index, so nothing is written either.
+ */
+function signupStatement(
+  account: NewAccount,
+  referral: { inviter: InviterCount; span: number } | null,
+  program: ProgramConfig,
+  alsoWrite: readonly DependentWrite[],
+): SQL {
+  const bonus = referral ? program.inviteeRewardCents : 0;
+  const values = sql`${account.username}, ${account.usernameKey}, ${account.passwordHash}, ${account.referralToken}`;
+  const invitee = referral
+    ? sql`invitee AS (
+        INSERT INTO ${users} (username, username_key, password_hash, referral_token, invited_by_id, balance_cents)
+        SELECT ${values}, inviter.id, ${bonus} FROM inviter RETURNING id)`
+    : sql`invitee AS (
+        INSERT INTO ${users} (username, username_key, password_hash, referral_token, invited_by_id, balance_cents)
+        VALUES (${values}, NULL, 0) RETURNING id)`;
+  const dependents =
+    alsoWrite.length > 0
+      ? sql`, ${asCommonTableExpressions(alsoWrite, sql`invitee AS created`, "also")}`
+      : sql``;
+  if (!referral) {
+    return sql`WITH ${invitee}${dependents}
+      SELECT invitee.id AS user_id, NULL AS inviter_id, NULL AS referred_count, 0 AS inviter_reward_cents FROM invitee`;
+  }
+
+  const { inviter, span } = referral;
+  const schedule = rewardSchedule(inviter.referredCount, span, program).map((due) => ({
+    at_count: due.atCount,
+    amount_cents: due.amountCents,
+    referral_count: due.referralCount,
+  }));
+  const credits = [
+    ...(bonus > 0
+      ? [sql`SELECT invitee.id, ${bonus}::bigint, 'invitee_bonus', invitee.id, NULL::integer FROM invitee`]
+      : []),
+    sql`SELECT inviter.id, due.amount_cents, 'inviter_reward', invitee.id, due.referral_count
+        FROM inviter JOIN schedule AS due ON due.at_count = inviter.referred_count CROSS JOIN invitee`,
+  ];
+  return sql`WITH schedule AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(schedule)}::jsonb)
+        AS due(at_count integer, amount_cents bigint, referral_count integer)
+    ), inviter AS (
+      UPDATE ${users} SET referred_count = referred_count + 1,
+        balance_cents = balance_cents
+          + COALESCE((SELECT sum(due.amount_cents) FROM schedule AS due WHERE due.at_count = referred_count + 1), 0)
+      WHERE id = ${inviter.id} AND is_active
+        AND referred_count >= ${inviter.referredCount} AND referred_count < ${inviter.referredCount + span}
+      RETURNING id, referred_count
+    ), ${invitee}, credits AS (
+      INSERT INTO ${ledgerEntries} (user_id, amount_cents, kind, signup_user_id, referral_count)
+      ${sql.join(credits, sql` UNION ALL `)}
+    )${dependents}
+    SELECT invitee.id AS user_id, inviter.id AS inviter_id, inviter.referred_count,
+      COALESCE((SELECT sum(due.amount_cents) FROM schedule AS due WHERE due.at_count = inviter.referred_count), 0)
+        AS inviter_reward_cents
+    FROM invitee CROSS JOIN inviter`;
+}
+
+interface WrittenRow {
+  user_id: string;
+  inviter_id: string | null;
+  referred_count: number | null;
+  inviter_reward_cents: string | number;
+}
+
+/**
+ * Signs a person up, through a referral link when the token is an active user's. `alsoWrite` are
+ * the caller's writes that need the new user's id (its session, say): they are part of the same
+ * statement, so the account and its first session are committed together or not at all.
+ *
+ * Two round trips in all: one before the hash (name taken? inviter's count?), one after it that
+ * writes everything. A sign-up through a link whose count moved more than REFERRAL_COUNT_SPAN
+ * meanwhile (or whose owner was deactivated) is written again in a transaction that holds the
+ * inviter's row lock, so concurrent sign-ups through one link never lose an update.
  */
 export async function signUp(
   deps: SignupDeps,
   input: FormInput,
   referralToken: unknown,
-  alsoInTransaction?: (tx: Transaction, userId: number) => Promise<void>,
+  alsoWrite: readonly DependentWrite[] = [],
 ): Promise<SignupResult> {
   const { form, errors } = checkSignupForm(input);
+  const token = isWellFormedReferralToken(referralToken) ? referralToken : null;
+  let inviter: InviterCount | null = null;
   if (!errors.has("username") && typeof input.username === "string") {
     const candidate = form?.username ?? input.username.trim().normalize("NFKC");
-    if (await usernameTaken(deps.db, candidate)) errors.add("username", messages.usernameTaken);
+    const before = await readBeforeHashing(deps.db, usernameKey(candidate), token);
+    if (before.usernameTaken) errors.add("username", messages.usernameTaken);
+    inviter = before.inviter;
   }
   errors.throwIfAny();
   if (!form) throw new ValidationError(errors.fields);
 
-  // Hash before the transaction: it is the slow part, and it must not hold a connection or a lock.
-  const passwordHash = await (deps.hashPassword ?? hashPassword)(form.password);
-  const token = isWellFormedReferralToken(referralToken) ? referralToken : null;
-  const program = deps.program;
+  // Hash before writing: it is the slow part, and it must not hold a connection or a lock.
+  const account: NewAccount = {
+    username: form.username,
+    usernameKey: usernameKey(form.username),
+    passwordHash: await (deps.hashPassword ?? hashPassword)(form.password),
+    referralToken: newReferralToken(),
+  };
+  const write = (db: Queryable, referral: { inviter: InviterCount; span: number } | null) =>
+    queryRows<WrittenRow>(db, signupStatement(account, referral, deps.program, alsoWrite));
 
   try {
-    return await deps.db.transaction(async (tx) => {
-      // The row lock taken here serialises concurrent sign-ups through one link: no lost updates.
-      const inviter = token
-        ? (
-            await tx
-              .update(users)
-              .set({ referredCount: sql`${users.referredCount} + 1` })
-              .where(and(eq(users.referralToken, token), eq(users.isActive, true)))
-              .returning({ id: users.id, referredCount: users.referredCount })
-          )[0]
-        : undefined;
-      const inviteeRewardCents = inviter ? program.inviteeRewardCents : 0;
-
-      const created = await tx
-        .insert(users)
-        .values({
-          username: form.username,
-          usernameKey: usernameKey(form.username),
-          passwordHash,
-          referralToken: newReferralToken(),
-          invitedById: inviter?.id ?? null,
-          balanceCents: inviteeRewardCents,
-        })
-        .onConflictDoNothing({ target: users.usernameKey })
-        .returning({ id: users.id });
-      const invitee = created[0];
-      // Another sign-up took the name between our check and our insert: roll everything back.
-      if (!invitee) throw new UsernameRace();
-      await alsoInTransaction?.(tx, invitee.id);
-
-      if (!inviter) {
-        return {
-          userId: invitee.id,
-          username: form.username,
-          inviterId: null,
-          inviteeRewardCents: 0,
-          inviterRewardCents: 0,
-        };
-      }
-
-      const rewards = rewardsFor(inviter.referredCount - 1, inviter.referredCount, program);
-      const entries: (typeof ledgerEntries.$inferInsert)[] = rewards.map((reward) => ({
-        userId: inviter.id,
-        amountCents: reward.amountCents,
-        kind: "inviter_reward" as const,
-        signupUserId: invitee.id,
-        referralCount: reward.referralCount,
-      }));
-      if (inviteeRewardCents > 0) {
-        entries.unshift({
-          userId: invitee.id,
-          amountCents: inviteeRewardCents,
-          kind: "invitee_bonus",
-          signupUserId: invitee.id,
-        });
-      }
-      if (entries.length > 0) await tx.insert(ledgerEntries).values(entries);
-
-      const inviterRewardCents = rewards.reduce((sum, r) => sum + r.amountCents, 0);
-      if (inviterRewardCents > 0) {
-        await tx
-          .update(users)
-          .set({ balanceCents: sql`${users.balanceCents} + ${inviterRewardCents}` })
-          .where(eq(users.id, inviter.id));
-      }
-      return {
-        userId: invitee.id,
-        username: form.username,
-        inviterId: inviter.id,
-        inviteeRewardCents,
-        inviterRewardCents,
-      };
-    });
+    let [row] = await write(deps.db, inviter ? { inviter, span: REFERRAL_COUNT_SPAN } : null);
+    if (!row) {
+      [row] = await deps.db.transaction(async (tx) => {
+        const [locked] = await queryRows<{ id: string; referred_count: number }>(
+          tx,
+          sql`SELECT id, referred_count FROM ${users} WHERE referral_token = ${token} AND is_active FOR UPDATE`,
+        );
+        const current = locked
+          ? { id: Number(locked.id), referredCount: Number(locked.referred_count) }
+          : null;
+        return write(tx, current ? { inviter: current, span: 1 } : null);
+      });
+    }
+    if (!row) throw new Error("the sign-up wrote nothing while holding the inviter's row lock");
+    const inviterId = row.inviter_id === null ? null : Number(row.inviter_id);
+    return {
+      userId: Number(row.user_id),
+      username: form.username,
+      inviterId,
+      inviteeRewardCents: inviterId === null ? 0 : deps.program.inviteeRewardCents,
+      inviterRewardCents: Number(row.inviter_reward_cents),
+    };
   } catch (error) {
-    if (error instanceof UsernameRace) throw new ValidationError({ username: [messages.usernameTaken] });
+    // Another sign-up took the name between our check and our write: nothing was written.
+    if (isUniqueViolation(error, "users_username_key_uq")) {
+      throw new ValidationError({ username: [messages.usernameTaken] });
+    }
     throw error;
   }
 }

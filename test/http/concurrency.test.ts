@@ -1,7 +1,12 @@
-// One transaction per sign-up: concurrent sign-ups never lose or double a reward, and a race for
-// one username gives one success and clean 400s, never a 500.
+// One statement per sign-up: concurrent sign-ups never lose or double a reward, a race for one
+// username gives one success and clean 400s, never a 500, and a link that moved on while a sign-up
+// hashed is handled under the inviter's row lock.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { sql } from "drizzle-orm";
+import { hashPassword } from "../../src/accounts/password-hasher.js";
+import { queryRows } from "../../src/db/connection.js";
+import { REFERRAL_COUNT_SPAN } from "../../src/referrals/signup.js";
 import { Client, createTestApp, type TestApp, tokenOf } from "../support/app.js";
 import { onPostgres } from "../support/database.js";
 import { balanceMismatches, ledgerOf } from "../support/ledger.js";
@@ -66,4 +71,94 @@ test("a username race through a link rolls back the inviter's count with the use
   assert.equal(me.referred_count, 1);
   assert.equal(me.balance_cents, 0);
   assert.deepEqual(await balanceMismatches(t.deps.db), []);
+});
+
+/** An app whose hasher holds the sign-up with `slowPassword` until `release()`; `hashing` resolves when it starts. */
+async function appWithHeldHash(slowPassword: string) {
+  let started: () => void = () => {};
+  let release: () => void = () => {};
+  const hashing = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const app = await createTestApp(
+    {},
+    {
+      hashPassword: async (password) => {
+        if (password === slowPassword) {
+          started();
+          await released;
+        }
+        return hashPassword(password);
+      },
+    },
+  );
+  return { app, hashing, release };
+}
+
+test(`a sign-up whose inviter's count moved on by ${REFERRAL_COUNT_SPAN} while it hashed is counted under the row lock, exactly`, async () => {
+  const held = await appWithHeldHash("slow horse battery");
+  try {
+    const inviter = new Client(held.app.app);
+    await inviter.signUp("span_inviter");
+    const token = tokenOf((await inviter.dashboard()).referral_link);
+    const late = new Client(held.app.app);
+    await late.get("/signup/");
+    const lateResponse = late.signUp("span_late", "slow horse battery", token);
+    await held.hashing;
+
+    for (let i = 0; i < REFERRAL_COUNT_SPAN; i++) {
+      assert.equal(
+        (await new Client(held.app.app).signUp(`span_${i}`, "correct horse battery", token)).statusCode,
+        200,
+      );
+    }
+    held.release();
+    assert.equal((await lateResponse).statusCode, 200);
+
+    const count = REFERRAL_COUNT_SPAN + 1;
+    const me = await inviter.dashboard();
+    assert.equal(me.referred_count, count);
+    assert.equal(me.balance_cents, Math.floor(count / 5) * 1000);
+    assert.equal((await late.dashboard()).balance_cents, 1000);
+    const rewards = await ledgerOf(held.app.deps.db, "span_inviter");
+    assert.deepEqual(
+      rewards.map((r) => r.referralCount),
+      Array.from({ length: Math.floor(count / 5) }, (_, k) => 5 * (k + 1)),
+    );
+    assert.deepEqual(await balanceMismatches(held.app.deps.db), []);
+  } finally {
+    held.release();
+    await held.app.close();
+  }
+});
+
+test("a sign-up whose inviter was deactivated while it hashed goes ahead without the referral", async () => {
+  const held = await appWithHeldHash("slow horse battery");
+  try {
+    const inviter = new Client(held.app.app);
+    await inviter.signUp("gone_inviter");
+    const token = tokenOf((await inviter.dashboard()).referral_link);
+    const late = new Client(held.app.app);
+    await late.get("/signup/");
+    const lateResponse = late.signUp("gone_late", "slow horse battery", token);
+    await held.hashing;
+    await held.app.deps.db.execute(sql`UPDATE users SET is_active = false WHERE username = 'gone_inviter'`);
+    held.release();
+
+    assert.equal((await lateResponse).statusCode, 200);
+    assert.equal((await late.dashboard()).balance_cents, 0);
+    const [row] = await queryRows<{ invited_by_id: string | null; referred_count: number }>(
+      held.app.deps.db,
+      sql`SELECT (SELECT invited_by_id FROM users WHERE username = 'gone_late') AS invited_by_id,
+                 (SELECT referred_count FROM users WHERE username = 'gone_inviter') AS referred_count`,
+    );
+    assert.deepEqual(row, { invited_by_id: null, referred_count: 0 });
+    assert.deepEqual(await balanceMismatches(held.app.deps.db), []);
+  } finally {
+    held.release();
+    await held.app.close();
+  }
 });

@@ -3,15 +3,17 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import {
-  createSession,
   deleteSession,
   deleteUserSessions,
+  endSessionWith,
   type LoadedSession,
   loadSession,
+  newSession,
   type SessionPolicy,
   type SessionUser,
 } from "../../accounts/sessions.js";
-import type { Database, Queryable } from "../../db/connection.js";
+import type { Database } from "../../db/connection.js";
+import { type DependentWrite, runDependentWrites } from "../../db/dependent-writes.js";
 import { isSecureRequest } from "./csrf.js";
 
 export const SESSION_COOKIE = "sessionid";
@@ -26,12 +28,12 @@ declare module "fastify" {
     /** Starts a new session (a new id, never the old one) and sets its cookie. */
     logIn(userId: number): Promise<void>;
     /**
-     * Writes a new session for `userId` through `q` (the caller's transaction, so the session is
-     * committed with whatever made the user) and ends the request's previous session there too.
-     * Call `adoptSession` with the id once the transaction has committed.
+     * A new session and the writes that store it (and end the request's previous session), for the
+     * statement that makes the user, so the session is committed with it. Call `adoptSession` with
+     * the id once that statement has run.
      */
-    startSessionIn(q: Queryable, userId: number): Promise<string>;
-    /** Sets the cookie of a session written by startSessionIn. */
+    newSession(): { id: string; writes: DependentWrite[] };
+    /** Sets the cookie of a session written through newSession. */
     adoptSession(id: string): void;
     /** Ends this request's session and clears its cookie. */
     logOut(): Promise<void>;
@@ -49,14 +51,14 @@ export const sessionPlugin = fp<SessionPluginOptions>(async (app, { db, policy }
   app.decorateRequest("session", null);
   app.decorateRequest("user", null);
 
-  app.decorateReply("startSessionIn", async function (this: FastifyReply, q: Queryable, userId: number) {
+  app.decorateReply("newSession", function (this: FastifyReply) {
     const request = this.request;
-    const previous = request.cookies[SESSION_COOKIE];
-    if (previous) await deleteSession(q, previous);
-    return createSession(q, userId, policy, {
+    const session = newSession(policy, {
       userAgent: request.headers["user-agent"],
       clientAddress: request.ip,
     });
+    const previous = request.cookies[SESSION_COOKIE];
+    return { id: session.id, writes: previous ? [endSessionWith(previous), session.write] : [session.write] };
   });
 
   app.decorateReply("adoptSession", function (this: FastifyReply, id: string) {
@@ -72,7 +74,9 @@ export const sessionPlugin = fp<SessionPluginOptions>(async (app, { db, policy }
   });
 
   app.decorateReply("logIn", async function (this: FastifyReply, userId: number) {
-    this.adoptSession(await this.startSessionIn(db, userId));
+    const session = this.newSession();
+    await runDependentWrites(db, userId, session.writes);
+    this.adoptSession(session.id);
   });
 
   app.decorateReply("logOut", async function (this: FastifyReply) {

@@ -49,25 +49,19 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const token = referralTokenOf(request);
     await deps.throttle.beforeSignup(request.ip);
     try {
-      // The first session is written in the sign-up's own transaction: a committed account always
-      // comes with the cookie that logs its owner in.
-      let sessionId = "";
+      // The first session and the throttle count are written by the sign-up's own statement: a
+      // committed account always comes with the cookie that logs its owner in, and is counted.
+      const session = reply.newSession();
       const result = await signUp(
         { db, program: config.program, hashPassword: deps.hashPassword },
         input,
         token,
-        async (tx, userId) => {
-          sessionId = await reply.startSessionIn(tx, userId);
-        },
+        [...session.writes, deps.throttle.signupCounted(request.ip)],
       );
-      reply.adoptSession(sessionId);
+      reply.adoptSession(session.id);
       reply.rotateCsrfToken();
       request.log.info({ userId: result.userId, referred: result.inviterId !== null }, "signed up");
       deps.events?.signedUp(result);
-      // The account is committed: a failure to count it for throttling must not turn it into an error.
-      await deps.throttle.signedUp(request.ip).catch((error: unknown) => {
-        request.log.warn({ err: error }, "could not count the sign-up for throttling");
-      });
       if (wantsJson(request)) return reply.send({});
       return reply.redirect("/", 302);
     } catch (error) {

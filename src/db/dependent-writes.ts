@@ -1,0 +1,34 @@
+// Writes that belong to another write's statement: a new account's first session and its throttle
+// count are written by the sign-up's own statement, so they commit with the account or not at all.
+import { type SQL, sql } from "drizzle-orm";
+import type { Queryable } from "./connection.js";
+
+/**
+ * Given `created`, a FROM item aliased `created` whose `id` column holds the row just made (one row,
+ * or none when nothing was made), a statement that writes from it: `INSERT … SELECT … FROM created`,
+ * or a DELETE guarded by `EXISTS (SELECT 1 FROM created)`. So it takes effect only with that row.
+ */
+export type DependentWrite = (created: SQL) => SQL;
+
+/** The writes as common table expressions of one statement: `name0 AS (…), name1 AS (…)`. */
+export function asCommonTableExpressions(
+  writes: readonly DependentWrite[],
+  created: SQL,
+  prefix: string,
+): SQL {
+  return sql.join(
+    writes.map((write, i) => sql`${sql.identifier(`${prefix}${i}`)} AS (${write(created)})`),
+    sql`, `,
+  );
+}
+
+/** Runs the writes for an existing row (a login's new session, say), all in one statement. */
+export async function runDependentWrites(
+  db: Queryable,
+  id: number,
+  writes: readonly DependentWrite[],
+): Promise<void> {
+  if (writes.length === 0) return;
+  const created = sql`(SELECT ${id}::bigint AS id) AS created`;
+  await db.execute(sql`WITH ${asCommonTableExpressions(writes, created, "write")} SELECT 1`);
+}
