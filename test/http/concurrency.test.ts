@@ -73,8 +73,13 @@ test("a username race through a link rolls back the inviter's count with the use
   assert.deepEqual(await balanceMismatches(t.deps.db), []);
 });
 
-/** An app whose hasher holds the sign-up with `slowPassword` until `release()`; `hashing` resolves when it starts. */
-async function appWithHeldHash(slowPassword: string) {
+const SLOW_PASSWORD = "slow horse battery";
+
+/**
+ * An inviter, and a sign-up through their link whose hash is held: when this returns, the late
+ * sign-up has read the inviter's count and waits in the hasher until `release()`.
+ */
+async function signUpHeldInTheHasher(prefix: string) {
   let started: () => void = () => {};
   let release: () => void = () => {};
   const hashing = new Promise<void>((resolve) => {
@@ -83,11 +88,11 @@ async function appWithHeldHash(slowPassword: string) {
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const app = await createTestApp(
+  const held = await createTestApp(
     {},
     {
       hashPassword: async (password) => {
-        if (password === slowPassword) {
+        if (password === SLOW_PASSWORD) {
           started();
           await released;
         }
@@ -95,70 +100,69 @@ async function appWithHeldHash(slowPassword: string) {
       },
     },
   );
-  return { app, hashing, release };
+  const inviter = new Client(held.app);
+  await inviter.signUp(`${prefix}_inviter`);
+  const token = tokenOf((await inviter.dashboard()).referral_link);
+  const late = new Client(held.app);
+  await late.get("/signup/");
+  const lateResponse = late.signUp(`${prefix}_late`, SLOW_PASSWORD, token);
+  await hashing;
+  return {
+    ...held,
+    inviter,
+    token,
+    late,
+    lateResponse,
+    release,
+    async close() {
+      release();
+      await held.close();
+    },
+  };
 }
 
 test(`a sign-up whose inviter's count moved on by ${REFERRAL_COUNT_SPAN} while it hashed is counted under the row lock, exactly`, async () => {
-  const held = await appWithHeldHash("slow horse battery");
+  const held = await signUpHeldInTheHasher("span");
   try {
-    const inviter = new Client(held.app.app);
-    await inviter.signUp("span_inviter");
-    const token = tokenOf((await inviter.dashboard()).referral_link);
-    const late = new Client(held.app.app);
-    await late.get("/signup/");
-    const lateResponse = late.signUp("span_late", "slow horse battery", token);
-    await held.hashing;
-
     for (let i = 0; i < REFERRAL_COUNT_SPAN; i++) {
-      assert.equal(
-        (await new Client(held.app.app).signUp(`span_${i}`, "correct horse battery", token)).statusCode,
-        200,
-      );
+      const response = await new Client(held.app).signUp(`span_${i}`, "correct horse battery", held.token);
+      assert.equal(response.statusCode, 200);
     }
     held.release();
-    assert.equal((await lateResponse).statusCode, 200);
+    assert.equal((await held.lateResponse).statusCode, 200);
 
     const count = REFERRAL_COUNT_SPAN + 1;
-    const me = await inviter.dashboard();
+    const me = await held.inviter.dashboard();
     assert.equal(me.referred_count, count);
     assert.equal(me.balance_cents, Math.floor(count / 5) * 1000);
-    assert.equal((await late.dashboard()).balance_cents, 1000);
-    const rewards = await ledgerOf(held.app.deps.db, "span_inviter");
+    assert.equal((await held.late.dashboard()).balance_cents, 1000);
+    const rewards = await ledgerOf(held.deps.db, "span_inviter");
     assert.deepEqual(
       rewards.map((r) => r.referralCount),
       Array.from({ length: Math.floor(count / 5) }, (_, k) => 5 * (k + 1)),
     );
-    assert.deepEqual(await balanceMismatches(held.app.deps.db), []);
+    assert.deepEqual(await balanceMismatches(held.deps.db), []);
   } finally {
-    held.release();
-    await held.app.close();
+    await held.close();
   }
 });
 
 test("a sign-up whose inviter was deactivated while it hashed goes ahead without the referral", async () => {
-  const held = await appWithHeldHash("slow horse battery");
+  const held = await signUpHeldInTheHasher("gone");
   try {
-    const inviter = new Client(held.app.app);
-    await inviter.signUp("gone_inviter");
-    const token = tokenOf((await inviter.dashboard()).referral_link);
-    const late = new Client(held.app.app);
-    await late.get("/signup/");
-    const lateResponse = late.signUp("gone_late", "slow horse battery", token);
-    await held.hashing;
-    await held.app.deps.db.execute(sql`UPDATE users SET is_active = false WHERE username = 'gone_inviter'`);
+    await held.deps.db.execute(sql`UPDATE users SET is_active = false WHERE username = 'gone_inviter'`);
     held.release();
 
-    assert.equal((await lateResponse).statusCode, 200);
-    assert.equal((await late.dashboard()).balance_cents, 0);
+    assert.equal((await held.lateResponse).statusCode, 200);
+    assert.equal((await held.late.dashboard()).balance_cents, 0);
     const [row] = await queryRows<{ invited_by_id: string | null; referred_count: number }>(
-      held.app.deps.db,
+      held.deps.db,
       sql`SELECT (SELECT invited_by_id FROM users WHERE username = 'gone_late') AS invited_by_id,
                  (SELECT referred_count FROM users WHERE username = 'gone_inviter') AS referred_count`,
     );
     assert.deepEqual(row, { invited_by_id: null, referred_count: 0 });
-    assert.deepEqual(await balanceMismatches(held.app.deps.db), []);
+    assert.deepEqual(await balanceMismatches(held.deps.db), []);
   } finally {
-    held.release();
-    await held.app.close();
+    await held.close();
   }
 });
