@@ -74,9 +74,10 @@ interface NewAccount {
 
 /**
  * The sign-up as one statement. With an inviter, it counts the sign-up on the inviter only while
- * their count is still in [countFrom, countFrom + span), credits what the rule pays at the count it
- * reaches (from a schedule the rule worked out, so no rule lives in SQL), and creates the account
- * only if that update happened: no row back means the count moved on, and nothing was written.
+ * their count is still within `span` of the count read before hashing, credits what the rule pays
+ * at the count it reaches (from a schedule the rule worked out, so no rule lives in SQL), and
+ * creates the account only if that update happened: no row back means the count moved on (or the
+ * inviter was deactivated), and nothing was written.
  * A taken name fails the whole statement on the unique index, so nothing is written either.
  */
 function signupStatement(
@@ -122,7 +123,7 @@ function signupStatement(
     ), inviter AS (
       UPDATE ${users} SET referred_count = referred_count + 1,
         balance_cents = balance_cents
-          + COALESCE((SELECT sum(due.amount_cents) FROM schedule AS due WHERE due.at_count = referred_count + 1), 0)
+          + COALESCE((SELECT sum(due.amount_cents) FROM schedule AS due WHERE due.at_count = ${users}.referred_count + 1), 0)
       WHERE id = ${inviter.id} AND is_active
         AND referred_count >= ${inviter.referredCount} AND referred_count < ${inviter.referredCount + span}
       RETURNING id, referred_count
