@@ -23,7 +23,11 @@ test("a sign-up whose session cannot be written is rolled back whole, and the re
     const failed = await bob.signUp("bob", "correct horse battery", tokenOf(link));
     assert.ok(failed.statusCode >= 500, `${failed.statusCode} ${failed.body}`);
     assert.equal(bob.cookies.get("sessionid"), undefined, "no cookie for a session that does not exist");
-    assert.deepEqual(await countRows(t.deps.db), before, "no user, ledger entry or session was left behind");
+    assert.deepEqual(
+      await countRows(t.deps.db),
+      before,
+      "no user, ledger entry, session or throttle count was left behind",
+    );
     assert.equal((await alice.dashboard()).referred_count, 0, "the referral was not counted");
 
     await t.deps.db.execute(sql`DROP TRIGGER refuse_sessions ON sessions`);
@@ -31,6 +35,11 @@ test("a sign-up whose session cannot be written is rolled back whole, and the re
     assert.equal(retry.statusCode, 200, "the name is still free: the failed attempt left nothing");
     assert.equal((await bob.dashboard()).balance_cents, 1000);
     assert.equal((await alice.dashboard()).referred_count, 1);
+    assert.equal(
+      (await countRows(t.deps.db)).signupsCounted,
+      before.signupsCounted + 1,
+      "counted once, with the account",
+    );
     assert.deepEqual(await balanceMismatches(t.deps.db), []);
   } finally {
     await t.close();

@@ -24,6 +24,8 @@ export interface RowCounts {
   users: number;
   ledger: number;
   sessions: number;
+  /** Sign-ups counted for throttling, over every address and window. */
+  signupsCounted: number;
 }
 
 export async function countRows(db: Database): Promise<RowCounts> {
@@ -31,7 +33,9 @@ export async function countRows(db: Database): Promise<RowCounts> {
     db,
     sql`SELECT (SELECT count(*) FROM users)::int AS users,
                (SELECT count(*) FROM ledger_entries)::int AS ledger,
-               (SELECT count(*) FROM sessions)::int AS sessions`,
+               (SELECT count(*) FROM sessions)::int AS sessions,
+               (SELECT coalesce(sum(hits), 0) FROM throttle_counters WHERE bucket LIKE 'signup:%')::int
+                 AS "signupsCounted"`,
   );
   const counts = rows[0];
   if (!counts) throw new Error("count query returned no row");
