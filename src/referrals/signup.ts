@@ -1,7 +1,7 @@
 // Use case: sign up, with or without a referral token. One statement writes the user, the
 // inviter's count, every credit the sign-up causes and the caller's dependent writes (the new
 // session, the throttle count), or nothing at all.
-import { and, eq, type SQL, sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { checkSignupForm, type FormInput } from "../accounts/forms.js";
 import { messages } from "../accounts/messages.js";
 import { hashPassword } from "../accounts/password-hasher.js";
@@ -43,26 +43,31 @@ interface InviterCount {
   referredCount: number;
 }
 
-/** One query before the hash: is the name taken, and whose link is this (active users only)? */
+/** Whose link this is: the active user with that referral token (inactive users' links pay nothing). */
+function ownerOfLink(token: string | null): SQL {
+  return sql`${users.referralToken} = ${token} AND ${users.isActive}`;
+}
+
+function inviterCountOf(
+  row: { id: string | number | null; referred_count: number | null } | undefined,
+): InviterCount | null {
+  return row?.id != null ? { id: Number(row.id), referredCount: Number(row.referred_count) } : null;
+}
+
+/** One query before the hash: is the name taken, and whose link is this? */
 async function readBeforeHashing(
   db: Database,
   key: string,
   token: string | null,
 ): Promise<{ usernameTaken: boolean; inviter: InviterCount | null }> {
-  const [row] = await queryRows<{ taken: boolean; inviter_id: string | null; referred_count: number | null }>(
+  const [row] = await queryRows<{ taken: boolean; id: string | null; referred_count: number | null }>(
     db,
     sql`SELECT EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${key}) AS taken,
-               inviter.id AS inviter_id, inviter.referred_count
+               inviter.id, inviter.referred_count
         FROM (SELECT 1) AS one
-        LEFT JOIN ${users} AS inviter ON inviter.referral_token = ${token} AND inviter.is_active`,
+        LEFT JOIN (SELECT id, referred_count FROM ${users} WHERE ${ownerOfLink(token)}) AS inviter ON true`,
   );
-  return {
-    usernameTaken: row?.taken === true,
-    inviter:
-      row?.inviter_id != null
-        ? { id: Number(row.inviter_id), referredCount: Number(row.referred_count) }
-        : null,
-  };
+  return { usernameTaken: row?.taken === true, inviter: inviterCountOf(row) };
 }
 
 interface NewAccount {
@@ -88,13 +93,10 @@ function signupStatement(
 ): SQL {
   const bonus = referral ? program.inviteeRewardCents : 0;
   const values = sql`${account.username}, ${account.usernameKey}, ${account.passwordHash}, ${account.referralToken}`;
-  const invitee = referral
-    ? sql`invitee AS (
-        INSERT INTO ${users} (username, username_key, password_hash, referral_token, invited_by_id, balance_cents)
-        SELECT ${values}, inviter.id, ${bonus} FROM inviter RETURNING id)`
-    : sql`invitee AS (
-        INSERT INTO ${users} (username, username_key, password_hash, referral_token, invited_by_id, balance_cents)
-        VALUES (${values}, NULL, 0) RETURNING id)`;
+  const invitee = sql`invitee AS (
+      INSERT INTO ${users} (username, username_key, password_hash, referral_token, invited_by_id, balance_cents)
+      ${referral ? sql`SELECT ${values}, inviter.id, ${bonus} FROM inviter` : sql`VALUES (${values}, NULL, 0)`}
+      RETURNING id)`;
   const dependents =
     alsoWrite.length > 0
       ? sql`, ${asCommonTableExpressions(alsoWrite, sql`invitee AS created`, "also")}`
@@ -188,11 +190,9 @@ export async function signUp(
       [row] = await deps.db.transaction(async (tx) => {
         const [locked] = await queryRows<{ id: string; referred_count: number }>(
           tx,
-          sql`SELECT id, referred_count FROM ${users} WHERE referral_token = ${token} AND is_active FOR UPDATE`,
+          sql`SELECT id, referred_count FROM ${users} WHERE ${ownerOfLink(token)} FOR UPDATE`,
         );
-        const current = locked
-          ? { id: Number(locked.id), referredCount: Number(locked.referred_count) }
-          : null;
+        const current = inviterCountOf(locked);
         return write(tx, current ? { inviter: current, span: 1 } : null);
       });
     }
@@ -223,7 +223,7 @@ export async function findInviterByToken(
   const rows = await db
     .select({ id: users.id, username: users.username })
     .from(users)
-    .where(and(eq(users.referralToken, token), eq(users.isActive, true)))
+    .where(ownerOfLink(token))
     .limit(1);
   return rows[0] ?? null;
 }
