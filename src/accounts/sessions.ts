@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, eq, gt, lt, or, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/connection.js";
-import { type DependentWrite, runDependentWrites } from "../db/dependent-writes.js";
+import type { DependentWrite } from "../db/dependent-writes.js";
 import { sessions, users } from "../db/schema.js";
 
 export interface SessionPolicy {
@@ -62,17 +62,6 @@ export function newSession(
 export function endSessionWith(id: string): DependentWrite {
   return (created) => sql`DELETE FROM ${sessions}
     WHERE id_hash = ${hashSessionId(id)} AND EXISTS (SELECT 1 FROM ${created})`;
-}
-
-export async function createSession(
-  db: Queryable,
-  userId: number,
-  policy: SessionPolicy,
-  meta: { userAgent?: string | undefined; clientAddress?: string | undefined } = {},
-): Promise<string> {
-  const session = newSession(policy, meta);
-  await runDependentWrites(db, userId, [session.write]);
-  return session.id;
 }
 
 /** Sessions looked up together at most; more wait for the next round trip. */

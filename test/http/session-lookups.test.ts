@@ -6,13 +6,14 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { eq, sql } from "drizzle-orm";
 import {
-  createSession,
   hashSessionId,
   loadSession,
   MAX_LOOKUPS_PER_QUERY,
+  newSession,
   type SessionPolicy,
 } from "../../src/accounts/sessions.js";
 import { openDatabase } from "../../src/db/connection.js";
+import { runDependentWrites } from "../../src/db/dependent-writes.js";
 import { sessions, users } from "../../src/db/schema.js";
 import { createTestDatabase, onPostgres, type TestDatabase } from "../support/database.js";
 
@@ -38,7 +39,11 @@ before(async () => {
       })),
     )
     .returning({ id: users.id, username: users.username });
-  for (const user of created) owners.set(await createSession(db, user.id, policy), user.username);
+  for (const user of created) {
+    const session = newSession(policy);
+    await runDependentWrites(db, user.id, [session.write]);
+    owners.set(session.id, user.username);
+  }
 });
 after(async () => database.drop());
 
