@@ -1,8 +1,8 @@
 // Throttling of credential guessing and mass sign-ups: fixed-window counters kept in the database,
 // so every server process shares them.
-import { and, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { eq, lt, type SQL, sql } from "drizzle-orm";
 import type { ThrottleConfig } from "../config.js";
-import { type Database, queryRows } from "../db/connection.js";
+import { type Database, queryPreparedRows, queryRows } from "../db/connection.js";
 import type { DependentWrite } from "../db/dependent-writes.js";
 import { throttleCounters } from "../db/schema.js";
 import { Throttled } from "../errors.js";
@@ -43,13 +43,11 @@ export class Throttle {
 
   /** This window's count in each of the buckets (absent: none). */
   async hits(bucketNames: string[]): Promise<Map<string, number>> {
-    const window = this.window();
-    const rows = await this.db
-      .select({ bucket: throttleCounters.bucket, hits: throttleCounters.hits })
-      .from(throttleCounters)
-      .where(
-        and(inArray(throttleCounters.bucket, bucketNames), eq(throttleCounters.windowStart, window.start)),
-      );
+    const rows = await queryPreparedRows<{ bucket: string; hits: number }>(
+      this.db,
+      sql`SELECT bucket, hits FROM ${throttleCounters}
+        WHERE bucket = ANY(${sql.param(bucketNames)}::text[]) AND window_start = ${this.window().start.toISOString()}::timestamptz`,
+    );
     return new Map(rows.map((row) => [row.bucket, row.hits]));
   }
 

@@ -1,5 +1,6 @@
 // Opens the database: a node-postgres pool when DATABASE_URL is set, embedded PGlite otherwise.
 // Both speak the same SQL and run the same migrations.
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -7,7 +8,7 @@ import type { ExtractTablesWithRelations, SQL } from "drizzle-orm";
 import { sql } from "drizzle-orm";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
-import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import { type PgDatabase, PgDialect, type PgQueryResultHKT, type PgTransaction } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
@@ -87,6 +88,23 @@ export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
 /** Runs raw SQL and returns its rows, the same way on both drivers. */
 export async function queryRows<T>(db: Queryable, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+const dialect = new PgDialect();
+
+/**
+ * queryRows for a statement on a hot path whose text is one of a few fixed shapes (values are
+ * parameters, never spliced in). On PostgreSQL it runs as a named prepared statement, named after its
+ * text: each connection parses and plans it once instead of on every call, which was half of
+ * PostgreSQL's work in a sign-up (bench/README.md). PGlite runs it as it runs any other statement.
+ * Never for text that varies with the input (an IN list, say): every new text stays prepared on
+ * each connection for the connection's life.
+ */
+export async function queryPreparedRows<T>(db: Queryable, query: SQL): Promise<T[]> {
+  const built = dialect.sqlToQuery(query);
+  const name = `q_${createHash("sha256").update(built.sql).digest("base64url").slice(0, 24)}`;
+  const result = (await db._.session.prepareQuery(built, undefined, name, false).execute()) as { rows: T[] };
   return result.rows;
 }
 

@@ -8,7 +8,7 @@ import { hashPassword } from "../accounts/password-hasher.js";
 import { usernameKey } from "../accounts/username.js";
 import type { ProgramConfig } from "../config.js";
 import { isUniqueViolation } from "../db/availability.js";
-import { type Database, type Queryable, queryRows } from "../db/connection.js";
+import { type Database, type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
 import { asCommonTableExpressions, type DependentWrite } from "../db/dependent-writes.js";
 import { ledgerEntries, users } from "../db/schema.js";
 import { ValidationError } from "../errors.js";
@@ -60,7 +60,7 @@ async function readBeforeHashing(
   key: string,
   token: string | null,
 ): Promise<{ usernameTaken: boolean; inviter: InviterCount | null }> {
-  const [row] = await queryRows<{ taken: boolean; id: string | null; referred_count: number | null }>(
+  const [row] = await queryPreparedRows<{ taken: boolean; id: string | null; referred_count: number | null }>(
     db,
     sql`SELECT EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${key}) AS taken,
                inviter.id, inviter.referred_count
@@ -182,7 +182,7 @@ export async function signUp(
     referralToken: newReferralToken(),
   };
   const write = (db: Queryable, referral: { inviter: InviterCount; span: number } | null) =>
-    queryRows<WrittenRow>(db, signupStatement(account, referral, deps.program, alsoWrite));
+    queryPreparedRows<WrittenRow>(db, signupStatement(account, referral, deps.program, alsoWrite));
 
   try {
     let [row] = await write(deps.db, inviter ? { inviter, span: REFERRAL_COUNT_SPAN } : null);
