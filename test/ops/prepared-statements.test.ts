@@ -1,0 +1,80 @@
+// The sign-up's statements run as named prepared statements on PostgreSQL: each connection parses
+// and plans them once (bench/README.md measures what that saves). On PGlite they run as any other.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { sql } from "drizzle-orm";
+import { Throttle } from "../../src/accounts/throttle.js";
+import { loadConfig } from "../../src/config.js";
+import { queryPreparedRows, queryRows } from "../../src/db/connection.js";
+import { signUp } from "../../src/referrals/signup.js";
+import { createTestDatabase, onPostgres, type TestDatabase } from "../support/database.js";
+
+let database: TestDatabase;
+// One connection, so the statements it has prepared are the ones the use cases prepared.
+before(async () => {
+  database = await createTestDatabase({ poolSize: 1 });
+});
+after(() => database.drop());
+
+const config = loadConfig({ NODE_ENV: "test" });
+const fastHash = async (password: string) => `not-a-hash:${password.length}`;
+
+test("a prepared query returns what the same query returns unprepared", async () => {
+  const { db } = database.handle;
+  const query = sql`SELECT ${7}::int AS n, ${"seven"}::text AS word`;
+  assert.deepEqual(await queryPreparedRows(db, query), await queryRows(db, query));
+  assert.deepEqual(await queryPreparedRows(db, sql`SELECT ${8}::int AS n, ${"eight"}::text AS word`), [
+    { n: 8, word: "eight" },
+  ]);
+});
+
+test("on PostgreSQL, sign-ups and the throttle check prepare each statement once per connection", {
+  skip: onPostgres ? false : "prepared statements are PostgreSQL's (set DATABASE_URL)",
+}, async () => {
+  const { db } = database.handle;
+  const prepared = async () =>
+    queryRows<{ name: string; statement: string }>(
+      db,
+      sql`SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'q\\_%'`,
+    );
+  const deps = { db, program: config.program, hashPassword: fastHash };
+  const throttle = new Throttle(db, config.throttle);
+  const signUpOnce = async (username: string, token: string | null) => {
+    await throttle.beforeSignup("192.0.2.1");
+    return signUp(
+      deps,
+      { username, password1: "plum-Orbit-74-lantern", password2: "plum-Orbit-74-lantern" },
+      token,
+    );
+  };
+
+  const inviter = await signUpOnce("prepared_inviter", null);
+  const [row] = await queryRows<{ referral_token: string }>(
+    db,
+    sql`SELECT referral_token FROM users WHERE id = ${inviter.userId}`,
+  );
+  const token = row?.referral_token ?? null;
+  await signUpOnce("prepared_first", token);
+  const afterFirst = await prepared();
+  for (let i = 0; i < 5; i++) await signUpOnce(`prepared_more_${i}`, token);
+  const afterMore = await prepared();
+
+  const statements = afterFirst.map((statement) => statement.statement);
+  assert.ok(
+    statements.some((text) => text.includes("WITH schedule AS")),
+    "the referred sign-up's write",
+  );
+  assert.ok(
+    statements.some((text) => text.includes("AS taken")),
+    "the read before the hash",
+  );
+  assert.ok(
+    statements.some((text) => text.includes("throttle_counters")),
+    "the throttle check",
+  );
+  // Later sign-ups through the link reuse them: nothing new was prepared.
+  assert.deepEqual(
+    afterMore.map((statement) => statement.name).sort(),
+    afterFirst.map((statement) => statement.name).sort(),
+  );
+});
