@@ -9,7 +9,7 @@
 //   environment passed to the server: WEB_CONCURRENCY, DATABASE_POOL_SIZE, UV_THREADPOOL_SIZE …
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AutocannonRequest } from "autocannon";
@@ -75,6 +75,8 @@ export interface BenchResult {
   /**
    * hashesPerSecond is the mean of two measurements, `before` the scenarios and `after` the last
    * one that hashes: the machine's speed drifts, and the ratios should not depend on when it was read.
+   * Each measurement is the hasher's best (see hasherReference); `threads` is the count that gave it,
+   * and `readings` keeps every count's figure, before and after.
    */
   hasher: {
     hashesPerSecond: number;
@@ -82,6 +84,7 @@ export interface BenchResult {
     after: number | null;
     threads: number;
     inFlight: number;
+    readings: HasherReading[];
   } | null;
   bare: (LoadFigures & { memory: MemoryPeak }) | null;
   rows: Row[];
@@ -174,15 +177,35 @@ function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
-async function hasherReference(
-  seconds: number,
-): Promise<{ hashesPerSecond: number; threads: number; inFlight: number }> {
-  log(`reference: argon2id hasher, ${seconds} s`);
+export interface HasherReading {
+  hashesPerSecond: number;
+  threads: number;
+  inFlight: number;
+}
+
+function hasherReading(seconds: number, threads: number): HasherReading {
+  log(`reference: argon2id hasher on ${threads} threads, ${seconds} s`);
   const out = execFileSync(process.execPath, ["bench/hasher.mjs", String(seconds), "16"], {
     cwd: root,
     encoding: "utf8",
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) },
   });
-  return JSON.parse(out.trim().split("\n").pop() ?? "{}");
+  const reading: HasherReading = JSON.parse(out.trim().split("\n").pop() ?? "{}");
+  log(`  ${reading.hashesPerSecond.toFixed(1)} hashes/s`);
+  return reading;
+}
+
+/**
+ * The sign-up limit: the hasher's best on this machine, read on libuv's whole pool
+ * (UV_THREADPOOL_SIZE, 4 by default) and on one thread per core (the service's own hash slots), the
+ * faster counting. On 2 cores, 4 threads hash about a fifth slower than 2: measured against the
+ * pool alone, every sign-up ratio would look a fifth better than it is.
+ */
+function hasherReference(seconds: number): { best: HasherReading; readings: HasherReading[] } {
+  const counts = [...new Set([Number(process.env.UV_THREADPOOL_SIZE ?? 4), availableParallelism()])];
+  const readings = counts.map((threads) => hasherReading(seconds, threads));
+  const best = readings.reduce((a, b) => (b.hashesPerSecond > a.hashesPerSecond ? b : a));
+  return { best, readings };
 }
 
 async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ value: T; memory: MemoryPeak }> {
@@ -249,9 +272,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       throw new Error(`GET / with a seeded session answered ${first.status}: ${body}`);
 
     if (options.references) {
-      const { hashesPerSecond, threads, inFlight } = await hasherReference(duration);
-      result.hasher = { hashesPerSecond, before: hashesPerSecond, after: null, threads, inFlight };
-      log(`  ${hashesPerSecond.toFixed(1)} hashes/s`);
+      const { best, readings } = hasherReference(duration);
+      result.hasher = { ...best, before: best.hashesPerSecond, after: null, readings };
 
       log(`reference: bare node:http, 64 connections, ${duration} s`);
       const bare = await startChild(["bench/bare-server.mjs"], { BENCH_BODY: body }, "/");
@@ -359,7 +381,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const hasher = result.hasher;
     const hashing = result.rows.filter((row) => row.reference === "argon2id hasher");
     if (hasher && hashing.length > 0) {
-      hasher.after = (await hasherReference(duration)).hashesPerSecond;
+      const again = hasherReference(duration);
+      hasher.after = again.best.hashesPerSecond;
+      hasher.readings.push(...again.readings);
       hasher.hashesPerSecond = (hasher.before + hasher.after) / 2;
       log(`  ${hasher.after.toFixed(1)} hashes/s (mean of both: ${hasher.hashesPerSecond.toFixed(1)})`);
     }
@@ -422,10 +446,14 @@ export function formatResult(result: BenchResult): string {
   }
   if (result.hasher) {
     const h = result.hasher;
+    const others = h.readings
+      .filter((r) => r.threads !== h.threads)
+      .map((r) => `${r.hashesPerSecond.toFixed(1)} on ${r.threads}`);
+    const slower = others.length ? `; slower: ${others.join(", ")}` : "";
     rows.push([
       h.after === null
-        ? `reference: argon2id hasher (${h.threads} threads)`
-        : `reference: argon2id hasher (${h.threads} threads), mean of ${h.before.toFixed(1)} before and ${h.after.toFixed(1)} after`,
+        ? `reference: argon2id hasher at its best, ${h.threads} threads${slower}`
+        : `reference: argon2id hasher at its best, ${h.threads} threads: mean of ${h.before.toFixed(1)} before and ${h.after.toFixed(1)} after${slower}`,
       `${h.inFlight} in flight`,
       h.hashesPerSecond.toFixed(1),
       "",
@@ -476,7 +504,7 @@ export function formatResult(result: BenchResult): string {
       get && get.ratio !== null ? get.ratio >= 0.25 && get.figures.p99 <= 25 && errorsFor(get) === 0 : null,
     ],
     [
-      "sign-ups ≥ 80% of the hasher, no errors, exact ledger",
+      `sign-ups ≥ 80% of the hasher, no errors, exact ledger${signup ? ratiosPerThreadCount(result, signup) : ""}`,
       signup && signup.ratio !== null
         ? signup.ratio >= 0.8 && errorsFor(signup) === 0 && result.ledger?.exact === true
         : null,
@@ -491,6 +519,20 @@ export function formatResult(result: BenchResult): string {
   for (const [name, ok] of targets)
     lines.push(`${ok === null ? "  n/a" : ok ? "  met" : "  MISSED"}  ${name}`);
   return lines.join("\n");
+}
+
+/** ": 78% of the hasher on 4 threads, 63% on 2": the sign-ups' ratio to each thread count's mean reading. */
+function ratiosPerThreadCount(result: BenchResult, row: Row): string {
+  const byThreads = new Map<number, number[]>();
+  for (const r of result.hasher?.readings ?? []) {
+    byThreads.set(r.threads, [...(byThreads.get(r.threads) ?? []), r.hashesPerSecond]);
+  }
+  if (byThreads.size < 2) return "";
+  const parts = [...byThreads].map(([threads, figures]) => {
+    const mean = figures.reduce((a, b) => a + b, 0) / figures.length;
+    return `${((100 * row.figures.requestsPerSecond) / mean).toFixed(0)}% on ${threads}`;
+  });
+  return `: ${parts.join(", ").replace("%", "% of the hasher")} threads`;
 }
 
 export function saveResult(result: BenchResult, name: string): string {
