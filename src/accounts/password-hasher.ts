@@ -29,15 +29,16 @@ interface Reply {
   error?: string;
 }
 
+const argon2Url = pathToFileURL(createRequire(import.meta.url).resolve("@node-rs/argon2")).href;
+
 /**
  * A hashing thread takes its jobs in the order given and starts the next the moment one is done.
  * Handing each finished hash back to the event loop before the next could start (libuv's pool behind
- * a queue of our own, as before) left the cores idle between hashes: sign-ups ran at 79% of the
- * hasher's speed where these threads reach 92% (bench/README.md).
+ * a queue of our own, as before) left a core idle between hashes: a server that did nothing but hash
+ * reached 77–79% of the hasher's speed that way, and 92–94% with these threads (bench/README.md).
+ * Its modules are loaded with import(), which works whether Node evaluates the source as a script
+ * or as a module (--input-type=module is inherited by worker threads).
  */
-const argon2Url = pathToFileURL(createRequire(import.meta.url).resolve("@node-rs/argon2")).href;
-// Loaded with import(), which works whether Node evaluates it as a script or as a module
-// (--input-type=module is inherited by worker threads).
 const hashingThreadSource = `
 Promise.all([import("node:worker_threads"), import(${JSON.stringify(argon2Url)})]).then(([threads, argon2]) => {
   const { hashSync, verifySync } = argon2.default ?? argon2;
@@ -110,7 +111,7 @@ function onHashingThread(job: Job): Promise<string | boolean> {
   return least.run(nextJob++, job);
 }
 
-/** The hashing threads' workers (tests, metrics). */
+/** The hashing threads' workers, for tests. */
 export function hashingThreads(): readonly Worker[] {
   return threads.map((thread) => thread.worker);
 }
