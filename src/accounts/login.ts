@@ -1,7 +1,7 @@
 // Use case: log in. Unknown usernames cost the same as wrong passwords (a dummy hash is verified),
 // and a hash made with weaker parameters is upgraded on the way.
-import { eq } from "drizzle-orm";
-import type { Database } from "../db/connection.js";
+import { eq, sql } from "drizzle-orm";
+import { type Database, queryPreparedRows } from "../db/connection.js";
 import { users } from "../db/schema.js";
 import { ValidationError } from "../errors.js";
 import { checkLoginForm, type FormInput } from "./forms.js";
@@ -19,17 +19,22 @@ export async function authenticate(db: Database, input: FormInput): Promise<Auth
   errors.throwIfAny();
   if (!form) throw new ValidationError(errors.fields);
 
-  const rows = await db
-    .select({
-      id: users.id,
-      username: users.username,
-      passwordHash: users.passwordHash,
-      isActive: users.isActive,
-    })
-    .from(users)
-    .where(eq(users.usernameKey, usernameKey(form.username)))
-    .limit(1);
-  const user = rows[0];
+  const [row] = await queryPreparedRows<{
+    id: string | number;
+    username: string;
+    password_hash: string;
+    is_active: boolean;
+  }>(
+    db,
+    sql`SELECT id, username, password_hash, is_active FROM ${users}
+      WHERE username_key = ${usernameKey(form.username)} LIMIT 1`,
+  );
+  const user = row && {
+    id: Number(row.id),
+    username: row.username,
+    passwordHash: row.password_hash,
+    isActive: row.is_active,
+  };
   const valid = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), form.password);
   if (!user || !valid || !user.isActive) {
     throw new ValidationError({ __all__: [messages.invalidLogin] });

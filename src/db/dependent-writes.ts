@@ -1,7 +1,7 @@
 // Writes that belong to another write's statement: a new account's first session and its throttle
 // count are written by the sign-up's own statement, so they commit with the account or not at all.
 import { type SQL, sql } from "drizzle-orm";
-import type { Queryable } from "./connection.js";
+import { type Queryable, queryPreparedRows } from "./connection.js";
 
 /**
  * Given `created`, a FROM item aliased `created` whose `id` column holds the row just made (one row,
@@ -30,5 +30,6 @@ export async function runDependentWrites(
 ): Promise<void> {
   if (writes.length === 0) return;
   const created = sql`(SELECT ${id}::bigint AS id) AS created`;
-  await db.execute(sql`WITH ${asCommonTableExpressions(writes, created, "write")} SELECT 1`);
+  // A login's writes come in two shapes (a new session, or one replacing the old): prepared.
+  await queryPreparedRows(db, sql`WITH ${asCommonTableExpressions(writes, created, "write")} SELECT 1`);
 }

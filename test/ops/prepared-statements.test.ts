@@ -1,11 +1,16 @@
-// The sign-up's statements run as named prepared statements on PostgreSQL: each connection parses
-// and plans them once (bench/README.md measures what that saves). On PGlite they run as any other.
+// The sign-up's and the login's statements run as named prepared statements on PostgreSQL: each
+// connection parses and plans them once (bench/README.md measures what that saves). On PGlite they
+// run as any other.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
+import { authenticate } from "../../src/accounts/login.js";
+import { hashPassword } from "../../src/accounts/password-hasher.js";
+import { endSessionWith, newSession } from "../../src/accounts/sessions.js";
 import { Throttle } from "../../src/accounts/throttle.js";
 import { loadConfig } from "../../src/config.js";
 import { queryPreparedRows, queryRows } from "../../src/db/connection.js";
+import { runDependentWrites } from "../../src/db/dependent-writes.js";
 import { signUp } from "../../src/referrals/signup.js";
 import { createTestDatabase, onPostgres, type TestDatabase } from "../support/database.js";
 
@@ -77,4 +82,53 @@ test("on PostgreSQL, sign-ups and the throttle check prepare each statement once
     afterMore.map((statement) => statement.name).sort(),
     afterFirst.map((statement) => statement.name).sort(),
   );
+});
+
+test("on PostgreSQL, logins prepare the user lookup and the session write once per connection", {
+  skip: onPostgres ? false : "prepared statements are PostgreSQL's (set DATABASE_URL)",
+}, async () => {
+  const { db } = database.handle;
+  const password = "plum-Orbit-74-lantern";
+  await signUp(
+    { db, program: config.program, hashPassword: fastHash },
+    { username: "prepared_login", password1: password, password2: password },
+    null,
+  );
+  // The fast hash above is not argon2id: store a real one to log in with.
+  const real = await hashPassword(password);
+  await queryRows(db, sql`UPDATE users SET password_hash = ${real} WHERE username = 'prepared_login'`);
+  const names = async () =>
+    (
+      await queryRows<{ name: string; statement: string }>(
+        db,
+        sql`SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'q\\_%'`,
+      )
+    ).map((row) => row.statement);
+
+  const logIn = async (previous: string | null) => {
+    const user = await authenticate(db, { username: "prepared_login", password });
+    const session = newSession(config.session);
+    await runDependentWrites(
+      db,
+      user.id,
+      previous ? [endSessionWith(previous), session.write] : [session.write],
+    );
+    return session.id;
+  };
+  const first = await logIn(null);
+  await logIn(first);
+  const afterTwo = await names();
+  let last = first;
+  for (let i = 0; i < 4; i++) last = await logIn(last);
+
+  assert.ok(
+    afterTwo.some((text) => text.includes("password_hash, is_active FROM")),
+    "the user lookup",
+  );
+  assert.ok(
+    afterTwo.some((text) => text.includes('INSERT INTO "sessions"')),
+    "the session write",
+  );
+  // Later logins reuse them: nothing new was prepared.
+  assert.deepEqual((await names()).sort(), afterTwo.sort());
 });
