@@ -1,6 +1,7 @@
 // Start-up: read the configuration, open and migrate the database, listen, and shut down cleanly.
 // WEB_CONCURRENCY=N (PostgreSQL only) runs N worker processes on one port with node:cluster.
 import cluster from "node:cluster";
+import { shareCoresWith } from "./accounts/password-hasher.js";
 import { buildApp } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { serveClusterMetrics } from "./ops/cluster-metrics.js";
@@ -16,6 +17,8 @@ function logLine(level: "info" | "warn" | "error", msg: string, extra: Record<st
 
 /** One server process: open the database, optionally migrate, listen, and drain on SIGTERM. */
 async function runServer(config: Config, options: { migrate: boolean }): Promise<void> {
+  // WEB_CONCURRENCY processes share the cores: more hashes at once than cores only hash slower.
+  shareCoresWith(config.webConcurrency);
   const database = await openDatabaseOrExplain(config, options);
   const app = await buildApp({ db: database.db, config, database }, { clusterMetrics: cluster.isWorker });
 

@@ -20,7 +20,20 @@ export const recommendedParameters: HashParameters = { memoryCost: 19_456, timeC
  * of memory each and takes CPU from the event loop, without hashing any faster: on 2 cores, 4
  * threads hash about a fifth slower than 2 (bench/README.md).
  */
-export const maxConcurrentHashes = availableParallelism();
+let threadLimit = availableParallelism();
+
+/** The hashing threads this process may run. */
+export function hashingThreadLimit(): number {
+  return threadLimit;
+}
+
+/**
+ * For a process that shares the machine's cores with others (node:cluster's workers): its share,
+ * at least one thread. Called at start, before the first hash.
+ */
+export function shareCoresWith(processes: number): void {
+  threadLimit = Math.max(1, Math.floor(availableParallelism() / Math.max(1, processes)));
+}
 
 type Job = { password: string } & ({ options: Options } | { encoded: string });
 interface Reply {
@@ -98,9 +111,9 @@ class HashingThread {
 let threads: HashingThread[] = [];
 let nextJob = 0;
 
-/** Gives the job to the thread with the fewest waiting; starts threads up to one per core. */
+/** Gives the job to the thread with the fewest waiting; starts threads up to the limit. */
 function onHashingThread(job: Job): Promise<string | boolean> {
-  if (threads.length < maxConcurrentHashes) {
+  if (threads.length < threadLimit) {
     threads.push(
       new HashingThread((stopped) => {
         threads = threads.filter((thread) => thread !== stopped);
@@ -114,6 +127,11 @@ function onHashingThread(job: Job): Promise<string | boolean> {
 /** The hashing threads' workers, for tests. */
 export function hashingThreads(): readonly Worker[] {
   return threads.map((thread) => thread.worker);
+}
+
+/** Hashes and verifies given to the hashing threads and not yet answered (running or waiting). */
+export function hashesInFlight(): number {
+  return threads.reduce((sum, thread) => sum + thread.waiting.size, 0);
 }
 
 export async function hashPassword(password: string, params: HashParameters = recommendedParameters) {

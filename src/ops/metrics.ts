@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client): requests by route and status, the programme's own counts,
 // the database pool, and Node's defaults (event-loop lag, memory, GC). One registry per app.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { hashesInFlight, hashingThreadLimit } from "../accounts/password-hasher.js";
 import type { DatabaseHandle } from "../db/connection.js";
 import type { SignupResult } from "../referrals/signup.js";
 import type { ServiceEvents } from "../web/app-deps.js";
@@ -73,6 +74,23 @@ export function createMetrics(database?: DatabaseHandle): ServiceMetrics {
     rewardCents.inc({ kind }, 0);
   }
   for (const kind of ["login", "signup"]) throttled.inc({ kind }, 0);
+
+  new Gauge({
+    name: "password_hashing_threads",
+    help: "Password hashing threads this process may run (one per core, shared among WEB_CONCURRENCY processes).",
+    registers: [registry],
+    collect() {
+      this.set(hashingThreadLimit());
+    },
+  });
+  new Gauge({
+    name: "password_hashes_in_flight",
+    help: "Password hashes and verifications running or waiting for a hashing thread.",
+    registers: [registry],
+    collect() {
+      this.set(hashesInFlight());
+    },
+  });
 
   const pool = database?.pool;
   if (pool) {

@@ -3,7 +3,7 @@
 // `npm run migrate` applies the migrations without starting the service.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { sql } from "drizzle-orm";
@@ -127,6 +127,10 @@ describe("WEB_CONCURRENCY", () => {
         const r = await fetch(`http://127.0.0.1:${port}/readyz`);
         assert.equal(r.status, 200);
       }
+      // The two workers share the cores for hashing: together no more threads than cores (or one each).
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const threads = Number(/^password_hashing_threads (\d+)$/m.exec(metrics)?.[1]);
+      assert.equal(threads, 2 * Math.max(1, Math.floor(availableParallelism() / 2)), metrics);
       child.kill("SIGTERM");
       assert.equal(await server.closed, 0, server.output());
       assert.match(server.output(), /all workers stopped/);

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { describe, test } from "node:test";
 import {
+  hashesInFlight,
+  hashingThreadLimit,
   hashingThreads,
   hashPassword,
-  maxConcurrentHashes,
+  shareCoresWith,
   verifyPassword,
 } from "../../src/accounts/password-hasher.js";
 
@@ -12,14 +15,34 @@ const cheap = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 describe("password hashing threads", () => {
   test("a burst of hashes runs on one thread per core at most, and every hash verifies", async () => {
-    const count = maxConcurrentHashes * 3 + 1;
+    const count = hashingThreadLimit() * 3 + 1;
     const hashes = await Promise.all(Array.from({ length: count }, (_, i) => hashPassword(`pw-${i}`, cheap)));
     assert.equal(new Set(hashes).size, count);
-    assert.equal(hashingThreads().length, maxConcurrentHashes);
+    assert.equal(hashingThreads().length, hashingThreadLimit());
     const results = await Promise.all(hashes.map((h, i) => verifyPassword(h, `pw-${i}`)));
     assert.deepEqual(results, Array(count).fill(true));
     assert.equal(await verifyPassword(hashes[0] as string, "wrong"), false);
     assert.equal(await verifyPassword("not a hash at all", "pw-0"), false);
+  });
+
+  test("hashes in flight count what was given to the threads and not yet answered", async () => {
+    const burst = Array.from({ length: 5 }, (_, i) => hashPassword(`flight-${i}`, cheap));
+    assert.equal(hashesInFlight(), 5);
+    await Promise.all(burst);
+    assert.equal(hashesInFlight(), 0);
+  });
+
+  test("processes that share the cores (WEB_CONCURRENCY) each get their share of threads, at least one", () => {
+    const cores = availableParallelism();
+    try {
+      shareCoresWith(2);
+      assert.equal(hashingThreadLimit(), Math.max(1, Math.floor(cores / 2)));
+      shareCoresWith(cores * 4);
+      assert.equal(hashingThreadLimit(), 1);
+    } finally {
+      shareCoresWith(1);
+    }
+    assert.equal(hashingThreadLimit(), cores);
   });
 
   test("a hash that fails rejects, and its thread goes on hashing", async () => {
@@ -34,7 +57,7 @@ describe("password hashing threads", () => {
     assert.ok(doomed);
     const slow = { memoryCost: 65_536, timeCost: 3, parallelism: 1 };
     // Jobs go to the least busy thread, so a burst puts some on every thread, the doomed one too.
-    const burst = Array.from({ length: maxConcurrentHashes * 2 }, (_, i) =>
+    const burst = Array.from({ length: hashingThreadLimit() * 2 }, (_, i) =>
       hashPassword(`slow-${i}`, slow).then(
         () => "hashed",
         (error: Error) => error.message,
@@ -49,7 +72,7 @@ describe("password hashing threads", () => {
     assert.ok(!hashingThreads().includes(doomed));
     const hash = await hashPassword("after the loss", cheap);
     assert.equal(await verifyPassword(hash, "after the loss"), true);
-    assert.equal(hashingThreads().length, maxConcurrentHashes);
+    assert.equal(hashingThreads().length, hashingThreadLimit());
   });
 });
 
