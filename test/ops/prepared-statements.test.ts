@@ -24,6 +24,25 @@ after(() => database.drop());
 const config = loadConfig({ NODE_ENV: "test" });
 const fastHash = async (password: string) => `not-a-hash:${password.length}`;
 
+/** The texts of the statements this connection has prepared by name (queryPreparedRows: q_…). */
+async function preparedStatements(): Promise<string[]> {
+  const rows = await queryRows<{ statement: string }>(
+    database.handle.db,
+    sql`SELECT statement FROM pg_prepared_statements WHERE name LIKE 'q\\_%' ORDER BY statement`,
+  );
+  return rows.map((row) => row.statement);
+}
+
+/** Each of `expected` (what → a piece of its SQL) is among the prepared statements. */
+function assertPrepared(statements: string[], expected: Record<string, string>): void {
+  for (const [what, piece] of Object.entries(expected)) {
+    assert.ok(
+      statements.some((text) => text.includes(piece)),
+      what,
+    );
+  }
+}
+
 test("a prepared query returns what the same query returns unprepared", async () => {
   const { db } = database.handle;
   const query = sql`SELECT ${7}::int AS n, ${"seven"}::text AS word`;
@@ -37,11 +56,6 @@ test("on PostgreSQL, sign-ups and the throttle check prepare each statement once
   skip: onPostgres ? false : "prepared statements are PostgreSQL's (set DATABASE_URL)",
 }, async () => {
   const { db } = database.handle;
-  const prepared = async () =>
-    queryRows<{ name: string; statement: string }>(
-      db,
-      sql`SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'q\\_%'`,
-    );
   const deps = { db, program: config.program, hashPassword: fastHash };
   const throttle = new Throttle(db, config.throttle);
   const signUpOnce = async (username: string, token: string | null) => {
@@ -60,28 +74,17 @@ test("on PostgreSQL, sign-ups and the throttle check prepare each statement once
   );
   const token = row?.referral_token ?? null;
   await signUpOnce("prepared_first", token);
-  const afterFirst = await prepared();
+  const afterFirst = await preparedStatements();
   for (let i = 0; i < 5; i++) await signUpOnce(`prepared_more_${i}`, token);
-  const afterMore = await prepared();
+  const afterMore = await preparedStatements();
 
-  const statements = afterFirst.map((statement) => statement.statement);
-  assert.ok(
-    statements.some((text) => text.includes("WITH schedule AS")),
-    "the referred sign-up's write",
-  );
-  assert.ok(
-    statements.some((text) => text.includes("AS taken")),
-    "the read before the hash",
-  );
-  assert.ok(
-    statements.some((text) => text.includes("throttle_counters")),
-    "the throttle check",
-  );
+  assertPrepared(afterFirst, {
+    "the referred sign-up's write": "WITH schedule AS",
+    "the read before the hash": "AS taken",
+    "the throttle check": "throttle_counters",
+  });
   // Later sign-ups through the link reuse them: nothing new was prepared.
-  assert.deepEqual(
-    afterMore.map((statement) => statement.name).sort(),
-    afterFirst.map((statement) => statement.name).sort(),
-  );
+  assert.deepEqual(afterMore, afterFirst);
 });
 
 test("on PostgreSQL, logins prepare the user lookup and the session write once per connection", {
@@ -97,14 +100,6 @@ test("on PostgreSQL, logins prepare the user lookup and the session write once p
   // The fast hash above is not argon2id: store a real one to log in with.
   const real = await hashPassword(password);
   await queryRows(db, sql`UPDATE users SET password_hash = ${real} WHERE username = 'prepared_login'`);
-  const names = async () =>
-    (
-      await queryRows<{ name: string; statement: string }>(
-        db,
-        sql`SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'q\\_%'`,
-      )
-    ).map((row) => row.statement);
-
   const logIn = async (previous: string | null) => {
     const user = await authenticate(db, { username: "prepared_login", password });
     const session = newSession(config.session);
@@ -117,18 +112,14 @@ test("on PostgreSQL, logins prepare the user lookup and the session write once p
   };
   const first = await logIn(null);
   await logIn(first);
-  const afterTwo = await names();
+  const afterTwo = await preparedStatements();
   let last = first;
   for (let i = 0; i < 4; i++) last = await logIn(last);
 
-  assert.ok(
-    afterTwo.some((text) => text.includes("password_hash, is_active FROM")),
-    "the user lookup",
-  );
-  assert.ok(
-    afterTwo.some((text) => text.includes('INSERT INTO "sessions"')),
-    "the session write",
-  );
+  assertPrepared(afterTwo, {
+    "the user lookup": "password_hash, is_active FROM",
+    "the session write": 'INSERT INTO "sessions"',
+  });
   // Later logins reuse them: nothing new was prepared.
-  assert.deepEqual((await names()).sort(), afterTwo.sort());
+  assert.deepEqual(await preparedStatements(), afterTwo);
 });
