@@ -12,7 +12,7 @@ import { type Database, type Queryable, queryPreparedRows, queryRows } from "../
 import { asCommonTableExpressions, type DependentWrite } from "../db/dependent-writes.js";
 import { ledgerEntries, users } from "../db/schema.js";
 import { ValidationError } from "../errors.js";
-import { rewardSchedule } from "./rules.js";
+import { rewardSchedule, rewardsFor } from "./rules.js";
 import { isWellFormedReferralToken, newReferralToken } from "./token.js";
 
 export interface SignupResult {
@@ -103,7 +103,7 @@ function signupStatement(
       : sql``;
   if (!referral) {
     return sql`WITH ${invitee}${dependents}
-      SELECT invitee.id AS user_id, NULL AS inviter_id, NULL AS referred_count, 0 AS inviter_reward_cents FROM invitee`;
+      SELECT invitee.id AS user_id, NULL AS inviter_id, NULL AS referred_count FROM invitee`;
   }
 
   const { inviter, span } = referral;
@@ -133,17 +133,15 @@ function signupStatement(
       INSERT INTO ${ledgerEntries} (user_id, amount_cents, kind, signup_user_id, referral_count)
       ${sql.join(credits, sql` UNION ALL `)}
     )${dependents}
-    SELECT invitee.id AS user_id, inviter.id AS inviter_id, inviter.referred_count,
-      COALESCE((SELECT sum(due.amount_cents) FROM schedule AS due WHERE due.at_count = inviter.referred_count), 0)
-        AS inviter_reward_cents
+    SELECT invitee.id AS user_id, inviter.id AS inviter_id, inviter.referred_count
     FROM invitee CROSS JOIN inviter`;
 }
 
 interface WrittenRow {
   user_id: string;
   inviter_id: string | null;
+  /** The inviter's count after this sign-up. */
   referred_count: number | null;
-  inviter_reward_cents: string | number;
 }
 
 /**
@@ -198,12 +196,14 @@ export async function signUp(
     }
     if (!row) throw new Error("the sign-up wrote nothing while holding the inviter's row lock");
     const inviterId = row.inviter_id === null ? null : Number(row.inviter_id);
+    const reached = Number(row.referred_count);
+    const inviterRewards = inviterId === null ? [] : rewardsFor(reached - 1, reached, deps.program);
     return {
       userId: Number(row.user_id),
       username: form.username,
       inviterId,
       inviteeRewardCents: inviterId === null ? 0 : deps.program.inviteeRewardCents,
-      inviterRewardCents: Number(row.inviter_reward_cents),
+      inviterRewardCents: inviterRewards.reduce((sum, reward) => sum + reward.amountCents, 0),
     };
   } catch (error) {
     // Another sign-up took the name between our check and our write: nothing was written.
