@@ -41,12 +41,17 @@ export class Throttle {
     return currentWindow(this.clock(), this.config.windowSeconds);
   }
 
+  /** The current window's start, as a timestamptz parameter. */
+  private windowStart(): SQL {
+    return sql`${this.window().start.toISOString()}::timestamptz`;
+  }
+
   /** This window's count in each of the buckets (absent: none). */
   async hits(bucketNames: string[]): Promise<Map<string, number>> {
     const rows = await queryPreparedRows<{ bucket: string; hits: number }>(
       this.db,
       sql`SELECT bucket, hits FROM ${throttleCounters}
-        WHERE bucket = ANY(${sql.param(bucketNames)}::text[]) AND window_start = ${this.window().start.toISOString()}::timestamptz`,
+        WHERE bucket = ANY(${sql.param(bucketNames)}::text[]) AND window_start = ${this.windowStart()}`,
     );
     return new Map(rows.map((row) => [row.bucket, row.hits]));
   }
@@ -54,7 +59,7 @@ export class Throttle {
   /** Counts one hit in the bucket's current window for each row of `from`. */
   private countHit(bucket: string, from: SQL): SQL {
     return sql`INSERT INTO ${throttleCounters} (bucket, window_start, hits)
-      SELECT ${bucket}, ${this.window().start.toISOString()}::timestamptz, 1 FROM ${from}
+      SELECT ${bucket}, ${this.windowStart()}, 1 FROM ${from}
       ON CONFLICT (bucket, window_start) DO UPDATE SET hits = ${throttleCounters}.hits + 1`;
   }
 
