@@ -50,7 +50,7 @@ const argon2Url = pathToFileURL(createRequire(import.meta.url).resolve("@node-rs
  * a queue of our own, as before) left a core idle between hashes: a server that did nothing but hash
  * reached 77–79% of the hasher's speed that way, and 92–94% with these threads (bench/README.md).
  * Its modules are loaded with import(), which works whether Node evaluates the source as a script
- * or as a module (--input-type=module is inherited by worker threads).
+ * or as a module.
  */
 const hashingThreadSource = `
 Promise.all([import("node:worker_threads"), import(${JSON.stringify(argon2Url)})]).then(([threads, argon2]) => {
@@ -72,7 +72,10 @@ interface Waiting {
 }
 
 class HashingThread {
-  readonly worker = new Worker(hashingThreadSource, { eval: true });
+  // No inherited Node options: a loader given with --import (tsx in the tests) would be registered
+  // again inside each thread, where Node 20's module hooks can deadlock it at start, and
+  // --input-type=module would change how the source is read.
+  readonly worker = new Worker(hashingThreadSource, { eval: true, execArgv: [] });
   /** Jobs given and not yet answered, by id. */
   readonly waiting = new Map<number, Waiting>();
 
