@@ -1,5 +1,7 @@
 // Writes that belong to another write's statement: a new account's first session and its throttle
 // count are written by the sign-up's own statement, so they commit with the account or not at all.
+// And checks that ride on another statement's read: the sign-up limit is read by the sign-up's own
+// read before the hash, so it costs no round trip of its own.
 import { type SQL, sql } from "drizzle-orm";
 import { type Queryable, queryPreparedRows } from "./connection.js";
 
@@ -9,6 +11,15 @@ import { type Queryable, queryPreparedRows } from "./connection.js";
  * or a DELETE guarded by `EXISTS (SELECT 1 FROM created)`. So it takes effect only with that row.
  */
 export type DependentWrite = (created: SQL) => SQL;
+
+/**
+ * A check read beside another statement's own columns: `value` is a scalar expression (a subquery,
+ * say) whose result, a number, goes to `enforce`, which throws when it refuses the request.
+ */
+export interface DependentCheck {
+  value: SQL;
+  enforce(value: number): void;
+}
 
 /** The writes as common table expressions of one statement: `name0 AS (…), name1 AS (…)`. */
 export function asCommonTableExpressions(

@@ -9,7 +9,11 @@ import { usernameKey } from "../accounts/username.js";
 import type { ProgramConfig } from "../config.js";
 import { isUniqueViolation } from "../db/availability.js";
 import { type Database, type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
-import { asCommonTableExpressions, type DependentWrite } from "../db/dependent-writes.js";
+import {
+  asCommonTableExpressions,
+  type DependentCheck,
+  type DependentWrite,
+} from "../db/dependent-writes.js";
 import { ledgerEntries, users } from "../db/schema.js";
 import { ValidationError } from "../errors.js";
 import { rewardSchedule, rewardsFor } from "./rules.js";
@@ -54,20 +58,33 @@ function inviterCountOf(
   return row?.id != null ? { id: Number(row.id), referredCount: Number(row.referred_count) } : null;
 }
 
-/** One query before the hash: is the name taken, and whose link is this? */
+/**
+ * One query before the hash: is the name taken (when there is a name to look up), whose link is
+ * this, and the value of the caller's check (see DependentCheck).
+ */
 async function readBeforeHashing(
   db: Database,
-  key: string,
+  key: string | null,
   token: string | null,
-): Promise<{ usernameTaken: boolean; inviter: InviterCount | null }> {
-  const [row] = await queryPreparedRows<{ taken: boolean; id: string | null; referred_count: number | null }>(
+  check: DependentCheck | undefined,
+): Promise<{ usernameTaken: boolean; inviter: InviterCount | null; checked: number }> {
+  const [row] = await queryPreparedRows<{
+    taken: boolean;
+    id: string | null;
+    referred_count: number | null;
+    checked: number | string | null;
+  }>(
     db,
     sql`SELECT EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${key}) AS taken,
-               inviter.id, inviter.referred_count
+               inviter.id, inviter.referred_count, ${check ? check.value : sql`NULL`} AS checked
         FROM (SELECT 1) AS one
         LEFT JOIN (SELECT id, referred_count FROM ${users} WHERE ${ownerOfLink(token)}) AS inviter ON true`,
   );
-  return { usernameTaken: row?.taken === true, inviter: inviterCountOf(row) };
+  return {
+    usernameTaken: row?.taken === true,
+    inviter: inviterCountOf(row),
+    checked: Number(row?.checked ?? 0),
+  };
 }
 
 interface NewAccount {
@@ -145,27 +162,38 @@ interface WrittenRow {
 }
 
 /**
- * Signs a person up, through a referral link when the token is an active user's. `alsoWrite` are
+ * Signs a person up, through a referral link when the token is an active user's. `along.writes` are
  * the caller's writes that need the new user's id (its session, say): they are part of the same
  * statement, so the account and its first session are committed together or not at all.
+ * `along.check` is the caller's gate (the sign-up limit): read by the read before the hash, and
+ * enforced before anything else is reported.
  *
- * Two round trips in all: one before the hash (name taken? inviter's count?), one after it that
- * writes everything. A sign-up through a link whose count moved more than REFERRAL_COUNT_SPAN
- * meanwhile (or whose owner was deactivated) is written again in a transaction that holds the
- * inviter's row lock, so concurrent sign-ups through one link never lose an update.
+ * Two round trips in all: one before the hash (name taken? inviter's count? the check), one after
+ * it that writes everything. A sign-up through a link whose count moved more than
+ * REFERRAL_COUNT_SPAN meanwhile (or whose owner was deactivated) is written again in a transaction
+ * that holds the inviter's row lock, so concurrent sign-ups through one link never lose an update.
  */
 export async function signUp(
   deps: SignupDeps,
   input: FormInput,
   referralToken: unknown,
-  alsoWrite: readonly DependentWrite[] = [],
+  along: { writes?: readonly DependentWrite[]; check?: DependentCheck } = {},
 ): Promise<SignupResult> {
   const { form, errors } = checkSignupForm(input);
   const token = isWellFormedReferralToken(referralToken) ? referralToken : null;
+  const candidate =
+    errors.has("username") || typeof input.username !== "string"
+      ? null
+      : (form?.username ?? input.username.trim().normalize("NFKC"));
   let inviter: InviterCount | null = null;
-  if (!errors.has("username") && typeof input.username === "string") {
-    const candidate = form?.username ?? input.username.trim().normalize("NFKC");
-    const before = await readBeforeHashing(deps.db, usernameKey(candidate), token);
+  if (candidate !== null || along.check) {
+    const before = await readBeforeHashing(
+      deps.db,
+      candidate === null ? null : usernameKey(candidate),
+      token,
+      along.check,
+    );
+    along.check?.enforce(before.checked);
     if (before.usernameTaken) errors.add("username", messages.usernameTaken);
     inviter = before.inviter;
   }
@@ -180,7 +208,7 @@ export async function signUp(
     referralToken: newReferralToken(),
   };
   const write = (db: Queryable, referral: { inviter: InviterCount; span: number } | null) =>
-    queryPreparedRows<WrittenRow>(db, signupStatement(account, referral, deps.program, alsoWrite));
+    queryPreparedRows<WrittenRow>(db, signupStatement(account, referral, deps.program, along.writes ?? []));
 
   try {
     let [row] = await write(deps.db, inviter ? { inviter, span: REFERRAL_COUNT_SPAN } : null);

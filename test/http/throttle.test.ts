@@ -126,6 +126,19 @@ describe("sign-up throttling", () => {
       statuses.push(r.statusCode);
     }
     assert.deepEqual(statuses, [200, 200, 429]);
+    // Over the limit, the refusal comes first, whatever else is wrong with the form.
+    const invalid = await new Client(t.app, "json", "198.51.100.7").post("/signup/", {
+      username: "no spaces allowed",
+      password1: "x",
+      password2: "y",
+    });
+    assert.equal(invalid.statusCode, 429);
+    const elsewhere = await new Client(t.app, "json", "198.51.100.8").post("/signup/", {
+      username: "no spaces allowed",
+      password1: "x",
+      password2: "y",
+    });
+    assert.equal(elsewhere.statusCode, 400);
   });
 });
 

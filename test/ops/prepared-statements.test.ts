@@ -52,20 +52,21 @@ test("a prepared query returns what the same query returns unprepared", async ()
   ]);
 });
 
-test("on PostgreSQL, sign-ups and the throttle check prepare each statement once per connection", {
+test("on PostgreSQL, sign-ups and their throttle check prepare each statement once per connection", {
   skip: onPostgres ? false : "prepared statements are PostgreSQL's (set DATABASE_URL)",
 }, async () => {
   const { db } = database.handle;
   const deps = { db, program: config.program, hashPassword: fastHash };
   const throttle = new Throttle(db, config.throttle);
-  const signUpOnce = async (username: string, token: string | null) => {
-    await throttle.beforeSignup("192.0.2.1");
-    return signUp(
+  const signUpOnce = (username: string, token: string | null) =>
+    signUp(
       deps,
       { username, password1: "plum-Orbit-74-lantern", password2: "plum-Orbit-74-lantern" },
       token,
+      {
+        check: throttle.signupAllowed("192.0.2.1"),
+      },
     );
-  };
 
   const inviter = await signUpOnce("prepared_inviter", null);
   const [row] = await queryRows<{ referral_token: string }>(
@@ -73,15 +74,20 @@ test("on PostgreSQL, sign-ups and the throttle check prepare each statement once
     sql`SELECT referral_token FROM users WHERE id = ${inviter.userId}`,
   );
   const token = row?.referral_token ?? null;
+  // Two round trips: the read before the hash, which also reads the throttle count, and the write.
+  let roundTrips = 0;
+  const countRoundTrip = () => roundTrips++;
+  database.handle.pool?.on("acquire", countRoundTrip);
   await signUpOnce("prepared_first", token);
+  database.handle.pool?.off("acquire", countRoundTrip);
+  assert.equal(roundTrips, 2);
   const afterFirst = await preparedStatements();
   for (let i = 0; i < 5; i++) await signUpOnce(`prepared_more_${i}`, token);
   const afterMore = await preparedStatements();
 
   assertPrepared(afterFirst, {
     "the referred sign-up's write": "WITH schedule AS",
-    "the read before the hash": "AS taken",
-    "the throttle check": "throttle_counters",
+    "the read before the hash, with the throttle check": "AS checked",
   });
   // Later sign-ups through the link reuse them: nothing new was prepared.
   assert.deepEqual(afterMore, afterFirst);

@@ -47,16 +47,19 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post("/signup/", async (request, reply) => {
     const input = (request.body ?? {}) as FormInput;
     const token = referralTokenOf(request);
-    await deps.throttle.beforeSignup(request.ip);
     try {
-      // The first session and the throttle count are written by the sign-up's own statement: a
-      // committed account always comes with the cookie that logs its owner in, and is counted.
+      // The sign-up limit is read by the sign-up's own read before the hash. The first session and
+      // the throttle count are written by its own statement: a committed account always comes with
+      // the cookie that logs its owner in, and is counted.
       const session = reply.newSession();
       const result = await signUp(
         { db, program: config.program, hashPassword: deps.hashPassword },
         input,
         token,
-        [...session.writes, deps.throttle.signupCounted(request.ip)],
+        {
+          check: deps.throttle.signupAllowed(request.ip),
+          writes: [...session.writes, deps.throttle.signupCounted(request.ip)],
+        },
       );
       reply.adoptSession(session.id);
       reply.rotateCsrfToken();
