@@ -477,7 +477,7 @@ export function formatResult(result: BenchResult): string {
       r.memory
         ? `${r.memory.totalMiB.toFixed(0)} MB${r.memory.processes > 1 ? ` (${r.memory.processes} proc, max ${r.memory.largestMiB.toFixed(0)})` : ""}`
         : "",
-      r.ratio === null ? "" : `${(r.ratio * 100).toFixed(0)}% of ${r.reference}`,
+      r.ratio === null ? "" : `${(r.ratio * 100).toFixed(1)}% of ${r.reference}`,
     ]);
   }
   lines.push(
@@ -521,7 +521,7 @@ export function formatResult(result: BenchResult): string {
   return lines.join("\n");
 }
 
-/** ": 78% of the hasher on 4 threads, 63% on 2": the sign-ups' ratio to each thread count's mean reading. */
+/** ": 78.4% of the hasher on 4 threads, 63.1% on 2": the sign-ups' ratio to each thread count's mean reading. */
 function ratiosPerThreadCount(result: BenchResult, row: Row): string {
   const byThreads = new Map<number, number[]>();
   for (const r of result.hasher?.readings ?? []) {
@@ -530,7 +530,7 @@ function ratiosPerThreadCount(result: BenchResult, row: Row): string {
   if (byThreads.size < 2) return "";
   const parts = [...byThreads].map(([threads, figures]) => {
     const mean = figures.reduce((a, b) => a + b, 0) / figures.length;
-    return `${((100 * row.figures.requestsPerSecond) / mean).toFixed(0)}% on ${threads}`;
+    return `${((100 * row.figures.requestsPerSecond) / mean).toFixed(1)}% on ${threads}`;
   });
   return `: ${parts.join(", ").replace("%", "% of the hasher")} threads`;
 }
