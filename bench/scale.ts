@@ -68,8 +68,12 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
       writes: [firstSession.write, throttle.signupCounted("127.0.0.1")],
     },
   );
-  label.current = "POST /login/: the user by username (authenticate)";
-  await authenticate(db, { username: `seed${sessionId}`, password: SEED_PASSWORD });
+  label.current = "POST /login/: the user by username and the throttle counts (authenticate)";
+  await authenticate(
+    db,
+    { username: `seed${sessionId}`, password: SEED_PASSWORD },
+    throttle.loginAllowed(`seed${sessionId}`, "127.0.0.1"),
+  );
 
   // Replay in one transaction, rolled back, with the new user's name and session swapped for unused
   // ones so every INSERT takes its normal path instead of a conflict.

@@ -2,7 +2,7 @@
 // so every server process shares them.
 import { eq, lt, type SQL, sql } from "drizzle-orm";
 import type { ThrottleConfig } from "../config.js";
-import { type Database, queryPreparedRows, queryRows } from "../db/connection.js";
+import { type Database, queryRows } from "../db/connection.js";
 import type { DependentCheck, DependentWrite } from "../db/dependent-writes.js";
 import { throttleCounters } from "../db/schema.js";
 import { Throttled } from "../errors.js";
@@ -46,14 +46,10 @@ export class Throttle {
     return sql`${this.window().start.toISOString()}::timestamptz`;
   }
 
-  /** This window's count in each of the buckets (absent: none). */
-  async hits(bucketNames: string[]): Promise<Map<string, number>> {
-    const rows = await queryPreparedRows<{ bucket: string; hits: number }>(
-      this.db,
-      sql`SELECT bucket, hits FROM ${throttleCounters}
-        WHERE bucket = ANY(${sql.param(bucketNames)}::text[]) AND window_start = ${this.windowStart()}`,
-    );
-    return new Map(rows.map((row) => [row.bucket, row.hits]));
+  /** This window's count in the bucket, as a scalar expression (0 when absent). */
+  private hitsIn(bucket: string): SQL {
+    return sql`COALESCE((SELECT hits FROM ${throttleCounters}
+      WHERE bucket = ${bucket} AND window_start = ${this.windowStart()}), 0)`;
   }
 
   /** Counts one hit in the bucket's current window for each row of `from`. */
@@ -83,26 +79,19 @@ export class Throttle {
     }
   }
 
-  /** Throws Throttled when any of the buckets has reached `limit` in this window; else their counts. */
-  private async refuseOver(
-    kind: ThrottleKind,
-    bucketNames: string[],
-    limit: number,
-  ): Promise<Map<string, number>> {
-    const counts = await this.hits(bucketNames);
-    this.refuseAt(kind, Math.max(0, ...counts.values()), limit);
-    return counts;
-  }
-
-  /** Refuses a login over either limit; else says whether this username has failures to clear. */
-  async beforeLogin(username: string, address: string): Promise<{ usernameHasFailures: boolean }> {
-    const userBucket = buckets.loginUser(username);
-    const counts = await this.refuseOver(
-      "login",
-      [userBucket, buckets.loginAddress(address)],
-      this.config.loginFailuresPerWindow,
-    );
-    return { usernameHasFailures: (counts.get(userBucket) ?? 0) > 0 };
+  /**
+   * Both login limits, read by the login's user lookup (see DependentCheck): refuses a login over
+   * either, else says whether this username has failures to clear.
+   */
+  loginAllowed(username: string, address: string): DependentCheck<{ usernameHasFailures: boolean }> {
+    return {
+      value: sql`ARRAY[${this.hitsIn(buckets.loginUser(username))}, ${this.hitsIn(buckets.loginAddress(address))}]`,
+      enforce: (value) => {
+        const [userHits = 0, addressHits = 0] = Array.isArray(value) ? value.map(Number) : [];
+        this.refuseAt("login", Math.max(userHits, addressHits), this.config.loginFailuresPerWindow);
+        return { usernameHasFailures: userHits > 0 };
+      },
+    };
   }
 
   async loginFailed(username: string, address: string): Promise<void> {
@@ -111,7 +100,7 @@ export class Throttle {
 
   /**
    * A right password clears that username's failures (not the address's). Callers skip it when
-   * beforeLogin saw none: most logins then write nothing here (one statement and commit fewer).
+   * loginAllowed saw none: most logins then write nothing here (one statement and commit fewer).
    */
   loginSucceeded(username: string): Promise<void> {
     return this.reset(buckets.loginUser(username));
@@ -123,9 +112,8 @@ export class Throttle {
    */
   signupAllowed(address: string): DependentCheck {
     return {
-      value: sql`COALESCE((SELECT hits FROM ${throttleCounters}
-        WHERE bucket = ${buckets.signupAddress(address)} AND window_start = ${this.windowStart()}), 0)`,
-      enforce: (hits) => this.refuseAt("signup", hits, this.config.signupsPerWindow),
+      value: this.hitsIn(buckets.signupAddress(address)),
+      enforce: (hits) => this.refuseAt("signup", Number(hits ?? 0), this.config.signupsPerWindow),
     };
   }
 

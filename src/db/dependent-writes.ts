@@ -1,7 +1,7 @@
 // Writes that belong to another write's statement: a new account's first session and its throttle
 // count are written by the sign-up's own statement, so they commit with the account or not at all.
-// And checks that ride on another statement's read: the sign-up limit is read by the sign-up's own
-// read before the hash, so it costs no round trip of its own.
+// And checks that ride on another statement's read: the sign-up and login limits are read by the
+// use case's own read before the hash, so they cost no round trip of their own.
 import { type SQL, sql } from "drizzle-orm";
 import { type Queryable, queryPreparedRows } from "./connection.js";
 
@@ -14,11 +14,12 @@ export type DependentWrite = (created: SQL) => SQL;
 
 /**
  * A check read beside another statement's own columns: `value` is a scalar expression (a subquery,
- * say) whose result, a number, goes to `enforce`, which throws when it refuses the request.
+ * say) whose result goes to `enforce`, which throws when it refuses the request, or else returns
+ * what the caller wants to know of it.
  */
-export interface DependentCheck {
+export interface DependentCheck<Verdict = void> {
   value: SQL;
-  enforce(value: number): void;
+  enforce(value: unknown): Verdict;
 }
 
 /** The writes as common table expressions of one statement: `name0 AS (…), name1 AS (…)`. */

@@ -67,12 +67,12 @@ async function readBeforeHashing(
   key: string | null,
   token: string | null,
   check: DependentCheck | undefined,
-): Promise<{ usernameTaken: boolean; inviter: InviterCount | null; checked: number }> {
+): Promise<{ usernameTaken: boolean; inviter: InviterCount | null; checked: unknown }> {
   const [row] = await queryPreparedRows<{
     taken: boolean;
     id: string | null;
     referred_count: number | null;
-    checked: number | string | null;
+    checked: unknown;
   }>(
     db,
     sql`SELECT EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${key}) AS taken,

@@ -56,6 +56,8 @@ describe("login throttling", () => {
       assert.equal((await loginFrom("192.0.2.50", name, "wrong password")).statusCode, 400);
     }
     assert.equal((await loginFrom("192.0.2.50", "bystander", "correct horse battery")).statusCode, 429);
+    // The refusal comes first, whatever else is wrong with the form.
+    assert.equal((await loginFrom("192.0.2.50", "bystander", "")).statusCode, 429);
     assert.equal((await loginFrom("192.0.2.51", "bystander", "correct horse battery")).statusCode, 200);
   });
 

@@ -87,13 +87,13 @@ test("on PostgreSQL, sign-ups and their throttle check prepare each statement on
 
   assertPrepared(afterFirst, {
     "the referred sign-up's write": "WITH schedule AS",
-    "the read before the hash, with the throttle check": "AS checked",
+    "the read before the hash, with the throttle check": "inviter.referred_count, COALESCE((SELECT hits",
   });
   // Later sign-ups through the link reuse them: nothing new was prepared.
   assert.deepEqual(afterMore, afterFirst);
 });
 
-test("on PostgreSQL, logins prepare the user lookup and the session write once per connection", {
+test("on PostgreSQL, logins prepare the user lookup (with the throttle check) and the session write once per connection", {
   skip: onPostgres ? false : "prepared statements are PostgreSQL's (set DATABASE_URL)",
 }, async () => {
   const { db } = database.handle;
@@ -106,8 +106,17 @@ test("on PostgreSQL, logins prepare the user lookup and the session write once p
   // The fast hash above is not argon2id: store a real one to log in with.
   const real = await hashPassword(password);
   await queryRows(db, sql`UPDATE users SET password_hash = ${real} WHERE username = 'prepared_login'`);
+  const throttle = new Throttle(db, config.throttle);
+  let lookups = 0;
+  const countLookup = () => lookups++;
   const logIn = async (previous: string | null) => {
-    const user = await authenticate(db, { username: "prepared_login", password });
+    database.handle.pool?.on("acquire", countLookup);
+    const { user } = await authenticate(
+      db,
+      { username: "prepared_login", password },
+      throttle.loginAllowed("prepared_login", "192.0.2.2"),
+    );
+    database.handle.pool?.off("acquire", countLookup);
     const session = newSession(config.session);
     await runDependentWrites(
       db,
@@ -121,9 +130,11 @@ test("on PostgreSQL, logins prepare the user lookup and the session write once p
   const afterTwo = await preparedStatements();
   let last = first;
   for (let i = 0; i < 4; i++) last = await logIn(last);
+  // One round trip before the session write: the user lookup reads the throttle counts too.
+  assert.equal(lookups, 6);
 
   assertPrepared(afterTwo, {
-    "the user lookup": "password_hash, is_active FROM",
+    "the user lookup, with the throttle check": "is_active FROM",
     "the session write": 'INSERT INTO "sessions"',
   });
   // Later logins reuse them: nothing new was prepared.

@@ -25,9 +25,13 @@ export function loginRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const input = (request.body ?? {}) as FormInput;
     const username = typeof input.username === "string" ? input.username : "";
     try {
-      const { usernameHasFailures } = await deps.throttle.beforeLogin(username, request.ip);
-      const user = await authenticate(deps.db, input);
-      if (usernameHasFailures) await deps.throttle.loginSucceeded(username);
+      // The login limits are read by the user lookup itself, before the password is verified.
+      const { user, verdict } = await authenticate(
+        deps.db,
+        input,
+        deps.throttle.loginAllowed(username, request.ip),
+      );
+      if (verdict?.usernameHasFailures) await deps.throttle.loginSucceeded(username);
       await reply.logIn(user.id);
       reply.rotateCsrfToken();
       request.log.info({ userId: user.id }, "logged in");
