@@ -446,14 +446,18 @@ export function formatResult(result: BenchResult): string {
   }
   if (result.hasher) {
     const h = result.hasher;
+    // The best of each reading (before and after) counts; the others are listed as slower.
+    const best = new Set([h.before, h.after]);
+    const threadsOf = (figure: number | null) =>
+      h.readings.find((r) => r.hashesPerSecond === figure)?.threads;
     const others = h.readings
-      .filter((r) => r.threads !== h.threads)
+      .filter((r) => !best.has(r.hashesPerSecond))
       .map((r) => `${r.hashesPerSecond.toFixed(1)} on ${r.threads}`);
     const slower = others.length ? `; slower: ${others.join(", ")}` : "";
     rows.push([
       h.after === null
         ? `reference: argon2id hasher at its best, ${h.threads} threads${slower}`
-        : `reference: argon2id hasher at its best, ${h.threads} threads: mean of ${h.before.toFixed(1)} before and ${h.after.toFixed(1)} after${slower}`,
+        : `reference: argon2id hasher at its best: mean of ${h.before.toFixed(1)} before (${threadsOf(h.before)} threads) and ${h.after.toFixed(1)} after (${threadsOf(h.after)})${slower}`,
       `${h.inFlight} in flight`,
       h.hashesPerSecond.toFixed(1),
       "",
