@@ -2,7 +2,6 @@
 // event loop never waits for it. The parameters live here and nowhere else.
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { Algorithm, type Options } from "@node-rs/argon2";
 
@@ -52,37 +51,34 @@ interface Reply {
  */
 export const HASHING_THREAD_NICE_OFFSET = 10;
 
-const argon2Url = pathToFileURL(createRequire(import.meta.url).resolve("@node-rs/argon2")).href;
+const argon2Path = createRequire(import.meta.url).resolve("@node-rs/argon2");
 
 /**
  * A hashing thread takes its jobs in the order given and starts the next the moment one is done.
  * Handing each finished hash back to the event loop before the next could start (libuv's pool behind
  * a queue of our own, as before) left a core idle between hashes: a server that did nothing but hash
  * reached 77–79% of the hasher's speed that way, and 92–94% with these threads (bench/README.md).
- * Its modules are loaded with import(), which works whether Node evaluates the source as a script
- * or as a module.
+ * The source is a script (the thread gets no Node options, so never --input-type=module) and loads
+ * its modules with require(): nothing in the thread goes through the ES module loader, where Node
+ * 20's hooks have deadlocked threads at start, and the message listener is attached at once.
  */
 const hashingThreadSource = `
-Promise.all([
-  import("node:worker_threads"),
-  import("node:fs"),
-  import("node:os"),
-  import(${JSON.stringify(argon2Url)}),
-]).then(([threads, fs, os, argon2]) => {
+const threads = require("node:worker_threads");
+const fs = require("node:fs");
+const os = require("node:os");
+try {
+  // Linux: this thread's id, then a lower priority for it alone (PRIO_PROCESS takes a thread id).
+  const threadId = Number(fs.readlinkSync("/proc/thread-self").split("/").pop());
+  os.setPriority(threadId, Math.min(19, os.getPriority(threadId) + ${HASHING_THREAD_NICE_OFFSET}));
+} catch {}
+const { hashSync, verifySync } = require(${JSON.stringify(argon2Path)});
+threads.parentPort.on("message", ({ id, password, options, encoded }) => {
   try {
-    // Linux: this thread's id, then a lower priority for it alone (PRIO_PROCESS takes a thread id).
-    const threadId = Number(fs.readlinkSync("/proc/thread-self").split("/").pop());
-    os.setPriority(threadId, Math.min(19, os.getPriority(threadId) + ${HASHING_THREAD_NICE_OFFSET}));
-  } catch {}
-  const { hashSync, verifySync } = argon2.default ?? argon2;
-  threads.parentPort.on("message", ({ id, password, options, encoded }) => {
-    try {
-      const value = encoded === undefined ? hashSync(password, options) : verifySync(encoded, password);
-      threads.parentPort.postMessage({ id, value });
-    } catch (error) {
-      threads.parentPort.postMessage({ id, error: String((error && error.message) || error) });
-    }
-  });
+    const value = encoded === undefined ? hashSync(password, options) : verifySync(encoded, password);
+    threads.parentPort.postMessage({ id, value });
+  } catch (error) {
+    threads.parentPort.postMessage({ id, error: String((error && error.message) || error) });
+  }
 });
 `;
 
