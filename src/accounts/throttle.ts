@@ -46,10 +46,10 @@ export class Throttle {
     return sql`${this.window().start.toISOString()}::timestamptz`;
   }
 
-  /** This window's count in the bucket, as a scalar expression (0 when absent). */
-  private hitsIn(bucket: string): SQL {
+  /** The window's count in the bucket, as a scalar expression (0 when absent). */
+  private hitsIn(bucket: string, windowStart: SQL): SQL {
     return sql`COALESCE((SELECT hits FROM ${throttleCounters}
-      WHERE bucket = ${bucket} AND window_start = ${this.windowStart()}), 0)`;
+      WHERE bucket = ${bucket} AND window_start = ${windowStart}), 0)`;
   }
 
   /** Counts one hit in the bucket's current window for each row of `from`. */
@@ -84,8 +84,10 @@ export class Throttle {
    * either, else says whether this username has failures to clear.
    */
   loginAllowed(username: string, address: string): DependentCheck<{ usernameHasFailures: boolean }> {
+    // One window for both buckets, even when the clock crosses into the next between them.
+    const windowStart = this.windowStart();
     return {
-      value: sql`ARRAY[${this.hitsIn(buckets.loginUser(username))}, ${this.hitsIn(buckets.loginAddress(address))}]`,
+      value: sql`ARRAY[${this.hitsIn(buckets.loginUser(username), windowStart)}, ${this.hitsIn(buckets.loginAddress(address), windowStart)}]`,
       enforce: (value) => {
         const [userHits = 0, addressHits = 0] = Array.isArray(value) ? value.map(Number) : [];
         this.refuseAt("login", Math.max(userHits, addressHits), this.config.loginFailuresPerWindow);
@@ -112,7 +114,7 @@ export class Throttle {
    */
   signupAllowed(address: string): DependentCheck {
     return {
-      value: this.hitsIn(buckets.signupAddress(address)),
+      value: this.hitsIn(buckets.signupAddress(address), this.windowStart()),
       enforce: (hits) => this.refuseAt("signup", Number(hits ?? 0), this.config.signupsPerWindow),
     };
   }
