@@ -2,7 +2,7 @@
 // and a hash made with weaker parameters is upgraded on the way.
 import { eq, sql } from "drizzle-orm";
 import { type Database, queryPreparedRows } from "../db/connection.js";
-import type { DependentCheck } from "../db/dependent-writes.js";
+import { asCheckedColumn, type DependentCheck } from "../db/dependent-writes.js";
 import { users } from "../db/schema.js";
 import { ValidationError } from "../errors.js";
 import { checkLoginForm, type FormInput } from "./forms.js";
@@ -39,8 +39,7 @@ export async function authenticate<Verdict = undefined>(
   if (form || check) {
     [row] = await queryPreparedRows<UserRow>(
       db,
-      sql`SELECT found.id, found.username, found.password_hash, found.is_active,
-                 ${check ? check.value : sql`NULL`} AS checked
+      sql`SELECT found.id, found.username, found.password_hash, found.is_active, ${asCheckedColumn(check)}
           FROM (SELECT 1) AS one
           LEFT JOIN (SELECT id, username, password_hash, is_active FROM ${users}
             WHERE username_key = ${form ? usernameKey(form.username) : null} LIMIT 1) AS found ON true`,

@@ -22,6 +22,11 @@ export interface DependentCheck<Verdict = void> {
   enforce(value: unknown): Verdict;
 }
 
+/** The check's value as the column `checked` of the statement that reads it (NULL without one). */
+export function asCheckedColumn(check: DependentCheck<unknown> | undefined): SQL {
+  return sql`${check ? check.value : sql`NULL`} AS checked`;
+}
+
 /** The writes as common table expressions of one statement: `name0 AS (…), name1 AS (…)`. */
 export function asCommonTableExpressions(
   writes: readonly DependentWrite[],

@@ -10,6 +10,7 @@ import type { ProgramConfig } from "../config.js";
 import { isUniqueViolation } from "../db/availability.js";
 import { type Database, type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
 import {
+  asCheckedColumn,
   asCommonTableExpressions,
   type DependentCheck,
   type DependentWrite,
@@ -76,7 +77,7 @@ async function readBeforeHashing(
   }>(
     db,
     sql`SELECT EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${key}) AS taken,
-               inviter.id, inviter.referred_count, ${check ? check.value : sql`NULL`} AS checked
+               inviter.id, inviter.referred_count, ${asCheckedColumn(check)}
         FROM (SELECT 1) AS one
         LEFT JOIN (SELECT id, referred_count FROM ${users} WHERE ${ownerOfLink(token)}) AS inviter ON true`,
   );
