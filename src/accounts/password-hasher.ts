@@ -43,9 +43,8 @@ interface Reply {
 
 /**
  * What the hashing threads add to the process's nice value (Linux, up to 19; elsewhere they keep
- * the process's priority). Lower priority than
- * the event loop's and PostgreSQL's, so a request that is ready never waits behind a hash for a
- * core: with sign-ups saturating both cores, `GET /` p50 7–8 → 4–5 ms and p99 43–105 → 23–70 ms
+ * the process's priority). Lower priority than the event loop's and PostgreSQL's, so a request
+ * that is ready never waits behind a hash for a core: with sign-ups saturating both cores, `GET /` p50 7–8 → 4–5 ms and p99 43–105 → 23–70 ms
  * (bench/README.md), sign-ups as fast. On a machine of its own the hashes lose nothing: the threads
  * still get every core the rest leaves idle.
  */
