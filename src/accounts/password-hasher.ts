@@ -41,15 +41,6 @@ interface Reply {
   error?: string;
 }
 
-/**
- * What the hashing threads add to the process's nice value (Linux, up to 19; elsewhere they keep
- * the process's priority). Lower priority than the event loop's and PostgreSQL's, so a request
- * that is ready never waits behind a hash for a core: with sign-ups saturating both cores, `GET /` p50 7–8 → 4–5 ms and p99 43–105 → 23–70 ms
- * (bench/README.md), sign-ups as fast. On a machine of its own the hashes lose nothing: the threads
- * still get every core the rest leaves idle.
- */
-export const HASHING_THREAD_NICE_OFFSET = 10;
-
 const argon2Path = createRequire(import.meta.url).resolve("@node-rs/argon2");
 
 /**
@@ -63,13 +54,6 @@ const argon2Path = createRequire(import.meta.url).resolve("@node-rs/argon2");
  */
 const hashingThreadSource = `
 const threads = require("node:worker_threads");
-const fs = require("node:fs");
-const os = require("node:os");
-try {
-  // Linux: this thread's id, then a lower priority for it alone (PRIO_PROCESS takes a thread id).
-  const threadId = Number(fs.readlinkSync("/proc/thread-self").split("/").pop());
-  os.setPriority(threadId, Math.min(19, os.getPriority(threadId) + ${HASHING_THREAD_NICE_OFFSET}));
-} catch {}
 const { hashSync, verifySync } = require(${JSON.stringify(argon2Path)});
 threads.parentPort.on("message", ({ id, password, options, encoded }) => {
   try {

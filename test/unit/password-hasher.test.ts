@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { availableParallelism, getPriority } from "node:os";
+import { availableParallelism } from "node:os";
 import { describe, test } from "node:test";
 import {
-  HASHING_THREAD_NICE_OFFSET,
   hashesInFlight,
   hashingThreadLimit,
   hashingThreads,
@@ -25,23 +23,6 @@ describe("password hashing threads", () => {
     assert.deepEqual(results, Array(count).fill(true));
     assert.equal(await verifyPassword(hashes[0] as string, "wrong"), false);
     assert.equal(await verifyPassword("not a hash at all", "pw-0"), false);
-  });
-
-  test("on Linux, the hashing threads run at a lower priority than the event loop", {
-    skip: process.platform === "linux" ? false : "thread priorities are read from Linux's /proc",
-  }, async () => {
-    await Promise.all(
-      Array.from({ length: hashingThreadLimit() * 2 }, (_, i) => hashPassword(`nice-${i}`, cheap)),
-    );
-    const niceOf = (task: string) => {
-      const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-    };
-    const tasks = readdirSync("/proc/self/task");
-    const own = getPriority();
-    const lowered = tasks.filter((task) => niceOf(task) === Math.min(19, own + HASHING_THREAD_NICE_OFFSET));
-    assert.equal(lowered.length, hashingThreads().length);
-    assert.equal(niceOf(String(process.pid)), own, "the event loop keeps its priority");
   });
 
   test("hashes in flight count what was given to the threads and not yet answered", async () => {
