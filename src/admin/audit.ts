@@ -1,5 +1,5 @@
 // The audit log: who did what to whom, and when. Written in the same transaction as the change it records.
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Queryable } from "../db/connection.js";
 import { auditLog, users } from "../db/schema.js";
@@ -50,7 +50,12 @@ function parseDetails(text: string): Record<string, unknown> {
   }
 }
 
-/** The newest entries first; `before` (an entry id) pages back through older ones. */
+/**
+ * The newest entries first, by the time each shows; `before` (an entry id) pages back through older ones.
+ * An entry's time is its transaction's start, and a transaction that waited on a lock (two adjustments
+ * to one balance) writes its entry after a later-started one: ordered by id, the page would show the
+ * times out of order. Ordered by (time, id), as the ledger is.
+ */
 export async function listAudit(
   db: Queryable,
   options: { limit: number; before?: number | undefined; targetUserId?: number | undefined },
@@ -58,7 +63,12 @@ export async function listAudit(
   const actor = alias(users, "actor");
   const target = alias(users, "target");
   const conditions: SQL[] = [];
-  if (options.before !== undefined) conditions.push(lt(auditLog.id, options.before));
+  if (options.before !== undefined) {
+    conditions.push(
+      sql`(${auditLog.createdAt}, ${auditLog.id}) <
+          (SELECT created_at, id FROM audit_log WHERE id = ${options.before})`,
+    );
+  }
   if (options.targetUserId !== undefined) conditions.push(eq(auditLog.targetUserId, options.targetUserId));
   const rows = await db
     .select({
@@ -75,7 +85,8 @@ export async function listAudit(
     .leftJoin(actor, eq(actor.id, auditLog.actorId))
     .leftJoin(target, eq(target.id, auditLog.targetUserId))
     .where(conditions.length ? and(...conditions) : undefined)
-    .orderBy(desc(auditLog.id))
+    // The order of audit_log_created_idx, and of audit_log_target_idx for one user's entries.
+    .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
     .limit(options.limit);
   return rows.map((row) => ({ ...row, details: parseDetails(row.details) }));
 }

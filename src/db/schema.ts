@@ -114,7 +114,7 @@ export const auditLog = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index("audit_log_created_idx").on(t.createdAt),
-    index("audit_log_target_idx").on(t.targetUserId, t.id),
+    index("audit_log_created_idx").on(t.createdAt, t.id),
+    index("audit_log_target_idx").on(t.targetUserId, t.createdAt, t.id),
   ],
 );

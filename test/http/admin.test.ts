@@ -659,4 +659,27 @@ describe("the audit log page", () => {
       "createsuperuser's promotions are shown as done from the command line",
     );
   });
+
+  test("orders entries by their times, not by the order they were written, and pages without gaps", async () => {
+    // A transaction that waited on a lock writes its entry after one that started later: here, 60
+    // entries whose ids run the other way from their times.
+    await t.deps.db.execute(sql`
+      INSERT INTO audit_log (actor_id, action, created_at)
+      SELECT NULL, 'staff_created', timestamptz '2001-01-01' - make_interval(secs => i)
+      FROM generate_series(1, 60) AS i`);
+    const seen: { id: number; created_at: string }[] = [];
+    let url: string | null = "/admin/";
+    while (url) {
+      const body: { audit: { id: number; created_at: string }[]; older_before: number | null } = (
+        await staff.get(url)
+      ).json();
+      seen.push(...body.audit);
+      url = body.older_before === null ? null : `/admin/?before=${body.older_before}`;
+    }
+    const total = await queryRows<{ n: number }>(t.deps.db, sql`SELECT count(*)::int AS n FROM audit_log`);
+    assert.equal(seen.length, total[0]?.n, "every entry once");
+    assert.equal(new Set(seen.map((a) => a.id)).size, seen.length, "no entry twice");
+    const times = seen.map((a) => a.created_at);
+    assert.deepEqual(times, [...times].sort().reverse());
+  });
 });
