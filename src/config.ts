@@ -30,6 +30,8 @@ export interface Config {
   poolSize: number;
   /** Worker processes sharing the port (node:cluster); PostgreSQL only. */
   webConcurrency: number;
+  /** Added to the process's nice value for the password-hashing threads (Linux); 0 keeps it. */
+  hashingThreadNice: number;
   program: ProgramConfig;
   throttle: ThrottleConfig;
   session: {
@@ -141,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: trustProxy(env),
     poolSize: integer(env, "DATABASE_POOL_SIZE", 10, 1, 1000),
     webConcurrency: integer(env, "WEB_CONCURRENCY", 1, 1, 256),
+    hashingThreadNice: integer(env, "HASHING_THREAD_NICE", 10, 0, 19),
     program: {
       inviteeRewardCents: integer(env, "INVITEE_REWARD_CENTS", 1000, 0, 100_000_000),
       inviterRewardCents: integer(env, "INVITER_REWARD_CENTS", 1000, 0, 100_000_000),

@@ -1,7 +1,7 @@
 // Start-up: read the configuration, open and migrate the database, listen, and shut down cleanly.
 // WEB_CONCURRENCY=N (PostgreSQL only) runs N worker processes on one port with node:cluster.
 import cluster from "node:cluster";
-import { shareCoresWith } from "./accounts/password-hasher.js";
+import { lowerHashingPriority, shareCoresWith } from "./accounts/password-hasher.js";
 import { buildApp } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { serveClusterMetrics } from "./ops/cluster-metrics.js";
@@ -19,6 +19,8 @@ function logLine(level: "info" | "warn" | "error", msg: string, extra: Record<st
 async function runServer(config: Config, options: { migrate: boolean }): Promise<void> {
   // WEB_CONCURRENCY processes share the cores: more hashes at once than cores only hash slower.
   shareCoresWith(config.webConcurrency);
+  // A request that is ready to run never waits behind a hash for a core.
+  lowerHashingPriority(config.hashingThreadNice);
   const database = await openDatabaseOrExplain(config, options);
   const app = await buildApp({ db: database.db, config, database }, { clusterMetrics: cluster.isWorker });
 

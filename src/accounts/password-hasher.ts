@@ -34,6 +34,21 @@ export function shareCoresWith(processes: number): void {
   threadLimit = Math.max(1, Math.floor(availableParallelism() / Math.max(1, processes)));
 }
 
+/**
+ * What the hashing threads add to the process's nice value (Linux; elsewhere they keep the process's
+ * priority). 0 here, for a program that waits on its hash (createsuperuser, the tests); the server
+ * sets HASHING_THREAD_NICE (10 by default) at start. A hash then never holds a core that a ready
+ * request needs: with sign-ups saturating both cores, GET / p99 fell from 49–69 to 21–35 ms, with
+ * sign-ups as fast (bench/README.md). The cost: beside other busy programs of the same priority, a
+ * hash gets a tenth of a core's share, not half.
+ */
+let threadNiceOffset = 0;
+
+/** Called at start, before the first hash: threads already running keep their priority. */
+export function lowerHashingPriority(niceOffset: number): void {
+  threadNiceOffset = niceOffset;
+}
+
 type Job = { password: string } & ({ options: Options } | { encoded: string });
 interface Reply {
   id: number;
@@ -55,6 +70,14 @@ const argon2Path = createRequire(import.meta.url).resolve("@node-rs/argon2");
 const hashingThreadSource = `
 const threads = require("node:worker_threads");
 const { hashSync, verifySync } = require(${JSON.stringify(argon2Path)});
+if (threads.workerData.niceOffset > 0) {
+  try {
+    // Linux: this thread's id, then a lower priority for it alone (PRIO_PROCESS takes a thread id).
+    const os = require("node:os");
+    const id = Number(require("node:fs").readlinkSync("/proc/thread-self").split("/").pop());
+    os.setPriority(id, Math.min(19, os.getPriority(id) + threads.workerData.niceOffset));
+  } catch {}
+}
 threads.parentPort.on("message", ({ id, password, options, encoded }) => {
   try {
     const value = encoded === undefined ? hashSync(password, options) : verifySync(encoded, password);
@@ -74,7 +97,11 @@ class HashingThread {
   // No inherited Node options: a loader given with --import (tsx in the tests) would be registered
   // again inside each thread, where Node 20's module hooks can deadlock it at start, and
   // --input-type=module would change how the source is read.
-  readonly worker = new Worker(hashingThreadSource, { eval: true, execArgv: [] });
+  readonly worker = new Worker(hashingThreadSource, {
+    eval: true,
+    execArgv: [],
+    workerData: { niceOffset: threadNiceOffset },
+  });
   /** Jobs given and not yet answered, by id. */
   readonly waiting = new Map<number, Waiting>();
 

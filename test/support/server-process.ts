@@ -157,4 +157,19 @@ export class FetchClient {
     }
     return response;
   }
+
+  /** Signs up over JSON (fetching the CSRF cookie first if it has none); the response as it came. */
+  async signUp(username: string, password = "correct horse battery"): Promise<Response> {
+    if (!this.getCookie("csrftoken"))
+      await this.fetch("/login/", { headers: { accept: "application/json" } });
+    return this.fetch("/signup/", {
+      method: "POST",
+      headers: {
+        accept: "application/json",
+        "content-type": "application/json",
+        "x-csrftoken": this.getCookie("csrftoken") ?? "",
+      },
+      body: JSON.stringify({ username, password1: password, password2: password }),
+    });
+  }
 }

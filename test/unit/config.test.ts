@@ -16,6 +16,7 @@ describe("configuration", () => {
     });
     assert.equal(config.session.maxAgeSeconds, 14 * 24 * 3600);
     assert.equal(config.trustProxy, false);
+    assert.equal(config.hashingThreadNice, 10);
   });
 
   test("the programme's three numbers come from the environment", () => {
@@ -42,6 +43,8 @@ describe("configuration", () => {
       [{ TRUST_PROXY: "maybe" }, /^TRUST_PROXY/],
       [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL/],
       [{ PUBLIC_ORIGIN: "ftp://x" }, /^PUBLIC_ORIGIN/],
+      [{ HASHING_THREAD_NICE: "20" }, /^HASHING_THREAD_NICE: must be between 0 and 19/],
+      [{ HASHING_THREAD_NICE: "-5" }, /^HASHING_THREAD_NICE: must be between 0 and 19/],
     ];
     for (const [env, message] of bad) {
       assert.throws(
