@@ -118,6 +118,7 @@ async function main(): Promise<void> {
       duration,
       only: ["get", "signup"],
       references: false,
+      rounds: 1,
       label: `scale${size}`,
       afterRun: async (db, { sessionIds }) => {
         explain = await explainHotQueries(db.handle, db.run, sessionIds[sessionIds.length - 1] ?? 1);
