@@ -2,7 +2,10 @@
 // on its own fresh database, then EXPLAIN (ANALYZE, BUFFERS) of every query those requests make.
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:scale
-//   options: --sizes 1000,1000000   --duration SECONDS (default 10)   --skip-build
+//   options: --sizes 1000,1000000,1000   --duration SECONDS (default 10)   --skip-build
+// The first size is measured again at the end and every size is compared with the mean of its runs:
+// this machine's speed drifts within minutes, and a size measured once, before the other, would
+// carry the drift into the comparison (one run put 1M users at 76% of 1k, the other order at 105%).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
@@ -107,7 +110,7 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
 }
 
 async function main(): Promise<void> {
-  const sizes = (argValue("--sizes") ?? "1000,1000000").split(",").map(Number);
+  const sizes = (argValue("--sizes") ?? "1000,1000000,1000").split(",").map(Number);
   const duration = Number(argValue("--duration") ?? 10);
   if (!process.argv.includes("--skip-build")) build();
   const results: { size: number; result: BenchResult; explain: string }[] = [];
@@ -138,9 +141,17 @@ async function main(): Promise<void> {
   const first = results[0];
   if (!first) return;
   const pick = (r: BenchResult, prefix: string) => r.rows.find((row) => row.scenario.startsWith(prefix));
+  /** A size's mean rate over all its runs. */
+  const meanRate = (size: number, prefix: string) => {
+    const rates = results
+      .filter((r) => r.size === size)
+      .flatMap((r) => pick(r.result, prefix)?.figures.requestsPerSecond ?? []);
+    return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : null;
+  };
   const rows: (string | number)[][] = [];
+  const summary: string[] = [];
   for (const prefix of ["GET /", "POST /signup/"]) {
-    const base = pick(first.result, prefix);
+    const base = meanRate(first.size, prefix);
     for (const { size, result } of results) {
       const row = pick(result, prefix);
       if (!row || !base) continue;
@@ -151,14 +162,37 @@ async function main(): Promise<void> {
         `${row.figures.p50} ms`,
         `${row.figures.p99} ms`,
         row.figures.errors,
-        `${((row.figures.requestsPerSecond / base.figures.requestsPerSecond) * 100).toFixed(0)}%`,
+        `${((row.figures.requestsPerSecond / base) * 100).toFixed(0)}%`,
       ]);
     }
+    for (const size of new Set(sizes)) {
+      const rate = meanRate(size, prefix);
+      if (size === first.size || !rate || !base) continue;
+      summary.push(
+        `${prefix}: ${size.toLocaleString("en-US")} users at ${((rate / base) * 100).toFixed(0)}% of ` +
+          `${first.size.toLocaleString("en-US")} (means over each size's runs)`,
+      );
+    }
   }
+  const baseRuns = results.filter((r) => r.size === first.size).length;
   console.log("\n## Scale\n");
-  console.log(table(["scenario", "users", "req/s", "p50", "p99", "errors", `req/s vs ${first.size}`], rows));
-  const last = results[results.length - 1];
-  if (last) console.log(`\n## EXPLAIN at ${last.size.toLocaleString("en-US")} users\n\n${last.explain}`);
+  console.log(
+    table(
+      [
+        "scenario",
+        "users",
+        "req/s",
+        "p50",
+        "p99",
+        "errors",
+        `req/s vs ${first.size} (mean of ${baseRuns} runs)`,
+      ],
+      rows,
+    ),
+  );
+  console.log(`\n${summary.join("\n")}`);
+  const largest = results.reduce((a, b) => (b.size > a.size ? b : a));
+  console.log(`\n## EXPLAIN at ${largest.size.toLocaleString("en-US")} users\n\n${largest.explain}`);
 }
 
 main().catch((error: unknown) => {
