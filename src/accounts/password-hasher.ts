@@ -38,9 +38,9 @@ export function shareCoresWith(processes: number): void {
  * What the hashing threads add to the process's nice value (Linux; elsewhere they keep the process's
  * priority). 0 here, for a program that waits on its hash (createsuperuser, the tests); the server
  * sets HASHING_THREAD_NICE (10 by default) at start. A hash then never holds a core that a ready
- * request needs: with sign-ups saturating both cores, GET / p99 fell from 49–69 to 21–35 ms, with
- * sign-ups as fast (bench/README.md). The cost: beside other busy programs of the same priority, a
- * hash gets a tenth of a core's share, not half.
+ * request needs: with sign-ups saturating both cores, GET / p50 went from 5–8 to 3–4 ms, and its
+ * p99 in full bench runs from 50 to 11–36 ms, with sign-ups as fast (bench/README.md). The cost:
+ * beside other busy programs of the same priority, a hash gets a tenth of a core's share, not half.
  */
 let threadNiceOffset = 0;
 
