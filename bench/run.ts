@@ -339,27 +339,34 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       });
       signedUp += warm.ok;
       unanswered += 16;
-      const measuredRounds: { figures: LoadFigures; memory: MemoryPeak; round: SignupRound | null }[] = [];
-      for (let r = 0; r < rounds; r++) {
-        // The hasher alone, on the thread count that was fastest, just before this round's sign-ups.
-        const reading = result.hasher
-          ? hasherReading(roundReadingSeconds(duration), result.hasher.threads)
-          : null;
-        const { value, memory } = await measured(pid, () =>
-          load({ url, connections: 16, duration, requests: [signupRequest(`${tag}s${r}`, tokens)] }),
-        );
-        signedUp += value.ok;
-        unanswered += 16;
-        const round = reading
-          ? {
-              requestsPerSecond: value.requestsPerSecond,
-              hashesPerSecond: reading.hashesPerSecond,
-              ratio: value.requestsPerSecond / reading.hashesPerSecond,
-            }
-          : null;
-        if (round) log(`  round ${r + 1}: ${(round.ratio * 100).toFixed(1)}% of the hasher`);
-        measuredRounds.push({ figures: value, memory, round });
-      }
+      // One memory sampler over all rounds: the server idles while the hasher is read between them.
+      const { value: measuredRounds, memory } = await measured(pid, async () => {
+        const done: { figures: LoadFigures; round: SignupRound | null }[] = [];
+        for (let r = 0; r < rounds; r++) {
+          // The hasher alone, on the thread count that was fastest, just before this round's sign-ups.
+          const reading = result.hasher
+            ? hasherReading(roundReadingSeconds(duration), result.hasher.threads)
+            : null;
+          const figures = await load({
+            url,
+            connections: 16,
+            duration,
+            requests: [signupRequest(`${tag}s${r}`, tokens)],
+          });
+          signedUp += figures.ok;
+          unanswered += 16;
+          const round = reading
+            ? {
+                requestsPerSecond: figures.requestsPerSecond,
+                hashesPerSecond: reading.hashesPerSecond,
+                ratio: figures.requestsPerSecond / reading.hashesPerSecond,
+              }
+            : null;
+          if (round) log(`  round ${r + 1}: ${(round.ratio * 100).toFixed(1)}% of the hasher`);
+          done.push({ figures, round });
+        }
+        return done;
+      });
       // The median round by ratio (by rate without references) stands for the scenario.
       const sorted = [...measuredRounds].sort((a, b) =>
         a.round && b.round
@@ -371,11 +378,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         scenario: "POST /signup/ (referred)",
         connections: "16",
         figures: median.figures,
-        memory: {
-          totalMiB: Math.max(...measuredRounds.map((m) => m.memory.totalMiB)),
-          largestMiB: Math.max(...measuredRounds.map((m) => m.memory.largestMiB)),
-          processes: Math.max(...measuredRounds.map((m) => m.memory.processes)),
-        },
+        memory,
         reference: "argon2id hasher",
         ratio: median.round?.ratio ?? null,
         rounds: measuredRounds.flatMap((m) => (m.round ? [m.round] : [])),
