@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { authenticate } from "../src/accounts/login.js";
-import { hashSessionId, loadSession, newSession } from "../src/accounts/sessions.js";
-import { Throttle } from "../src/accounts/throttle.js";
+import { createPasswordHasher } from "../src/accounts/password-hasher.js";
+import { hashSessionId, loadSession } from "../src/accounts/sessions.js";
 import { loadConfig } from "../src/config.js";
 import type { Database, DatabaseHandle } from "../src/db/connection.js";
 import * as schema from "../src/db/schema.js";
@@ -46,7 +46,6 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
   const label = { current: "" };
   const db = capturingDb(handle, captured, label);
   const config = loadConfig({});
-  const throttle = new Throttle(db, { ...config.throttle, signupsPerWindow: 1_000_000 });
 
   label.current = "GET /: the session and its user (loadSession)";
   const session = await loadSession(db, seedSessionCookie(sessionId), config.session);
@@ -60,23 +59,25 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
   const username = `explain_${Date.now().toString(36)}`;
   const passwordHash = await seedPasswordHash();
   label.current =
-    "POST /signup/: the name, the inviter and the throttle count (before the hash), then the one statement that writes the sign-up, its session and its throttle count (signUp)";
-  const firstSession = newSession(config.session);
-  const result = await signUp(
-    { db, program: defaultProgram, hashPassword: async () => passwordHash },
-    { username, password1: "plum-Orbit-74-lantern", password2: "plum-Orbit-74-lantern" },
-    token,
-    {
-      check: throttle.signupAllowed("127.0.0.1"),
-      writes: [firstSession.write, throttle.signupCounted("127.0.0.1")],
-    },
-  );
-  label.current = "POST /login/: the user by username and the throttle counts (authenticate)";
-  await authenticate(
+    "POST /signup/: the throttle reservation, the name and the inviter (before the hash), then the transaction that writes the sign-up and its session (signUp)";
+  const hasher = createPasswordHasher({ threads: 1 });
+  const deps = {
     db,
-    { username: `seed${sessionId}`, password: SEED_PASSWORD },
-    throttle.loginAllowed(`seed${sessionId}`, "127.0.0.1"),
+    hasher: { ...hasher, hash: async () => passwordHash },
+    program: defaultProgram,
+    throttle: { ...config.throttle, signupsPerWindow: 1_000_000 },
+    session: config.session,
+    clock: Date.now,
+  };
+  const client = { address: "127.0.0.1", sessionIdHash: null };
+  const result = await signUp(
+    deps,
+    { username, password: "plum-Orbit-74-lantern", referralToken: token },
+    client,
   );
+  label.current = "POST /login/: the user and the throttle counters, then the session (authenticate)";
+  await authenticate(deps, { username: `seed${sessionId}`, password: SEED_PASSWORD }, client);
+  await hasher.close();
 
   // Replay in one transaction, rolled back, with the new user's name and session swapped for unused
   // ones so every INSERT takes its normal path instead of a conflict.
@@ -84,7 +85,7 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
   const swaps = new Map<unknown, unknown>([
     [username, `${username}_x`],
     [created.rows[0]?.referral_token, "explainExplainExplainX"],
-    [hashSessionId(firstSession.id), hashSessionId(`${firstSession.id.slice(0, -1)}x`)],
+    [hashSessionId(result.sessionId), hashSessionId(`${result.sessionId.slice(0, -1)}x`)],
   ]);
   const out: string[] = [];
   let lastLabel = "";

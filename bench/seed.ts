@@ -7,7 +7,7 @@
 //   DATA_DIR=./data npm run bench:seed -- --users 10000          (PGlite, with the server stopped)
 import { createHash } from "node:crypto";
 import { pathToFileURL } from "node:url";
-import { hashPassword } from "../src/accounts/password-hasher.js";
+import { createPasswordHasher } from "../src/accounts/password-hasher.js";
 import { defaultProgram } from "../src/referrals/rules.js";
 
 /** The password of every seeded user. */
@@ -130,8 +130,13 @@ export async function seedUsers(
 }
 
 /** The hash every seeded user shares, made once with the production parameters. */
-export function seedPasswordHash(): Promise<string> {
-  return hashPassword(SEED_PASSWORD);
+export async function seedPasswordHash(): Promise<string> {
+  const hasher = createPasswordHasher({ threads: 1 });
+  try {
+    return await hasher.hash(SEED_PASSWORD);
+  } finally {
+    await hasher.close();
+  }
 }
 
 async function main(): Promise<void> {

@@ -6,7 +6,6 @@ import fastifyCookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
-import { Throttle } from "./accounts/throttle.js";
 import { clusterMetricsSource } from "./ops/cluster-metrics.js";
 import { combineEvents, createMetrics } from "./ops/metrics.js";
 import { registerOperations, requestIdFor } from "./ops/operations.js";
@@ -79,7 +78,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdFor,
   });
-  const metrics = createMetrics(deps.database);
+  const metrics = createMetrics(deps.hasher, deps.database);
 
   registerBodyParsers(app);
   registerErrorHandling(app, { databaseUnavailable: metrics.databaseUnavailable });
@@ -111,19 +110,25 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     options.clusterMetrics ? clusterMetricsSource(metrics.registry) : undefined,
   );
 
-  const events = combineEvents(metrics.events, deps.events);
+  const clock = deps.clock ?? Date.now;
   const routeDeps: RouteDeps = {
     ...deps,
-    events,
-    throttle:
-      deps.throttle ?? new Throttle(deps.db, config.throttle, Date.now, (kind) => events.throttled(kind)),
+    events: combineEvents(metrics.events, deps.events),
+    useCases: {
+      db: deps.db,
+      hasher: deps.hasher,
+      program: config.program,
+      throttle: config.throttle,
+      session: config.session,
+      clock,
+    },
   };
 
   // Expired sessions and throttle counters are deleted every ten minutes while the app runs.
   let stopHousekeeping = () => {};
   app.addHook("onReady", async () => {
     stopHousekeeping = scheduleHousekeeping(
-      () => cleanUpExpired(deps.db, config.session, routeDeps.throttle),
+      () => cleanUpExpired(deps.db, config, clock()),
       10 * 60_000,
       (error) => app.log.warn({ err: error }, "housekeeping failed"),
     );

@@ -4,6 +4,7 @@
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { messages } from "./accounts/messages.js";
+import { createPasswordHasher } from "./accounts/password-hasher.js";
 import { createOrPromoteStaff, findUserByUsername, staffRequestProblems } from "./accounts/staff.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { migrateDatabase, openDatabase } from "./db/connection.js";
@@ -107,7 +108,10 @@ async function run(
         if (attempt === 3) return 1;
       }
     }
-    const result = await createOrPromoteStaff(database.db, { username, password });
+    const hasher = createPasswordHasher();
+    const result = await createOrPromoteStaff(database.db, { username, password }, hasher).finally(() =>
+      hasher.close(),
+    );
     if (result.created) console.log(`Created staff user "${result.username}".`);
     else if (result.promoted) console.log(`"${result.username}" is now staff.`);
     else console.log(`"${result.username}" was staff already.`);

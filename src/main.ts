@@ -1,7 +1,7 @@
 // Start-up: read the configuration, open and migrate the database, listen, and shut down cleanly.
 // WEB_CONCURRENCY=N (PostgreSQL only) runs N worker processes on one port with node:cluster.
 import cluster from "node:cluster";
-import { lowerHashingPriority, shareCoresWith } from "./accounts/password-hasher.js";
+import { createPasswordHasher, threadsPerProcess } from "./accounts/password-hasher.js";
 import { buildApp } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { serveClusterMetrics } from "./ops/cluster-metrics.js";
@@ -17,12 +17,16 @@ function logLine(level: "info" | "warn" | "error", msg: string, extra: Record<st
 
 /** One server process: open the database, optionally migrate, listen, and drain on SIGTERM. */
 async function runServer(config: Config, options: { migrate: boolean }): Promise<void> {
-  // WEB_CONCURRENCY processes share the cores: more hashes at once than cores only hash slower.
-  shareCoresWith(config.webConcurrency);
-  // A request that is ready to run never waits behind a hash for a core.
-  lowerHashingPriority(config.hashingThreadNice);
+  // WEB_CONCURRENCY processes share the cores; a request ready to run never waits behind a hash.
+  const hasher = createPasswordHasher({
+    threads: threadsPerProcess(config.webConcurrency),
+    niceOffset: config.hashingThreadNice,
+  });
   const database = await openDatabaseOrExplain(config, options);
-  const app = await buildApp({ db: database.db, config, database }, { clusterMetrics: cluster.isWorker });
+  const app = await buildApp(
+    { db: database.db, config, database, hasher },
+    { clusterMetrics: cluster.isWorker },
+  );
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -52,6 +56,7 @@ async function runServer(config: Config, options: { migrate: boolean }): Promise
       clearTimeout(force);
       clearInterval(reaper);
       await database.close();
+      await hasher.close();
       app.log.info({ database: database.kind }, "stopped cleanly");
     } catch (error) {
       app.log.error(

@@ -1,20 +1,18 @@
 // The sign-up and login forms: required fields, lengths and the password rules, as the earlier
 // version's Django forms validate them, with the same messages.
-import { FieldErrorList } from "../errors.js";
+import { FieldErrorList, type FieldErrors } from "../errors.js";
 import { messages } from "./messages.js";
 import { PASSWORD_MAX_LENGTH, passwordProblems } from "./password-policy.js";
 import { characterCount, normalizeUsername, usernameProblems } from "./username.js";
 
 export type FormInput = Record<string, unknown>;
 
-export interface SignupForm {
-  username: string;
-  password: string;
-}
-
-export interface LoginForm {
-  username: string;
-  password: string;
+/** A checked form: its values when every check passed, else the errors. */
+export interface CheckedForm {
+  value: { username: string; password: string } | null;
+  /** The normalised username when it passed its own checks (a taken name is still to be found). */
+  username: string | null;
+  errors: FieldErrors;
 }
 
 /** A field's text, or null when it is missing, empty or not text. Django strips usernames, not passwords. */
@@ -39,11 +37,8 @@ function passwordField(input: FormInput, name: string, errors: FieldErrorList): 
   return value;
 }
 
-/**
- * Checks everything but uniqueness, which needs the database. Returns the cleaned form and the
- * errors so far, so the caller can add a uniqueness error and report all of them together.
- */
-export function checkSignupForm(input: FormInput): { form: SignupForm | null; errors: FieldErrorList } {
+/** Checks everything but uniqueness, which needs the database. */
+export function checkSignupForm(input: FormInput): CheckedForm {
   const errors = new FieldErrorList();
   const rawUsername = field(input, "username", true);
   let username: string | null = null;
@@ -64,19 +59,17 @@ export function checkSignupForm(input: FormInput): { form: SignupForm | null; er
       }
     }
   }
-  const form =
+  const value =
     errors.empty && username !== null && password2 !== null ? { username, password: password2 } : null;
-  return { form, errors };
+  return { value, username: errors.has("username") ? null : username, errors: errors.fields };
 }
 
-export function checkLoginForm(input: FormInput): { form: LoginForm | null; errors: FieldErrorList } {
+export function checkLoginForm(input: FormInput): CheckedForm {
   const errors = new FieldErrorList();
   const rawUsername = field(input, "username", true);
   if (rawUsername === null) errors.add("username", messages.required);
   const password = passwordField(input, "password", errors);
-  const form =
-    errors.empty && rawUsername !== null && password !== null
-      ? { username: normalizeUsername(rawUsername), password }
-      : null;
-  return { form, errors };
+  const username = rawUsername === null ? null : normalizeUsername(rawUsername);
+  const value = errors.empty && username !== null && password !== null ? { username, password } : null;
+  return { value, username, errors: errors.fields };
 }

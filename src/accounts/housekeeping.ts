@@ -1,7 +1,9 @@
 // Periodic clean-up: sessions past their expiry and throttle counters of ended windows.
+import type { Config } from "../config.js";
 import type { Database } from "../db/connection.js";
-import { purgeExpiredSessions, type SessionPolicy } from "./sessions.js";
-import type { Throttle } from "./throttle.js";
+import { purgeCountersBefore } from "../db/throttle-counters.js";
+import { purgeExpiredSessions } from "./sessions.js";
+import { currentWindow } from "./throttle.js";
 
 export interface HousekeepingResult {
   sessions: number;
@@ -10,12 +12,12 @@ export interface HousekeepingResult {
 
 export async function cleanUpExpired(
   db: Database,
-  policy: SessionPolicy,
-  throttle: Throttle,
+  config: Pick<Config, "session" | "throttle">,
+  now: number,
 ): Promise<HousekeepingResult> {
   return {
-    sessions: await purgeExpiredSessions(db, policy),
-    throttleCounters: await throttle.purgeExpired(),
+    sessions: await purgeExpiredSessions(db, config.session),
+    throttleCounters: await purgeCountersBefore(db, currentWindow(now, config.throttle.windowSeconds).start),
   };
 }
 

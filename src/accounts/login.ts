@@ -1,70 +1,89 @@
-// Use case: log in. Unknown usernames cost the same as wrong passwords (a dummy hash is verified),
-// and a hash made with weaker parameters is upgraded on the way.
-import { eq, sql } from "drizzle-orm";
-import { type Database, queryPreparedRows } from "../db/connection.js";
-import { asCheckedColumn, type DependentCheck } from "../db/dependent-writes.js";
-import { users } from "../db/schema.js";
-import { ValidationError } from "../errors.js";
-import { checkLoginForm, type FormInput } from "./forms.js";
+// Use case: log in.
+import type { ThrottleConfig } from "../config.js";
+import type { Database } from "../db/connection.js";
+import { type FieldErrors, ValidationError } from "../errors.js";
+import { checkBeforeVerifying, completeLogin } from "./login-store.js";
 import { messages } from "./messages.js";
-import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from "./password-hasher.js";
+import type { PasswordHasher } from "./password-hasher.js";
+import { newSession, type SessionClient, type SessionPolicy } from "./sessions.js";
+import { loginCounters, throttled } from "./throttle.js";
 import { usernameKey } from "./username.js";
 
-interface UserRow {
-  id: string | number | null;
-  username: string;
-  password_hash: string;
-  is_active: boolean;
-  checked: unknown;
+export interface LoginDeps {
+  db: Database;
+  hasher: PasswordHasher;
+  throttle: ThrottleConfig;
+  session: SessionPolicy;
+  clock: () => number;
 }
 
-export interface AuthenticatedUser {
-  id: number;
+export interface LoginRequest {
+  /** NFKC-normalised and stripped, as the form leaves it. */
   username: string;
+  password: string;
+}
+
+export interface LoginClient extends SessionClient {
+  address: string;
+  /** The stored hash of the browser's current session, ended when the new one starts. */
+  sessionIdHash: string | null;
+}
+
+export interface LoggedIn {
+  userId: number;
+  username: string;
+  /** The cookie's value for the new session. */
+  sessionId: string;
 }
 
 /**
- * Checks a username and password. `check` is the caller's gate (the login limits): read by the
- * user lookup, so before the hash, and enforced before anything else is reported; its verdict is
- * returned beside the user.
+ * Counts the attempt as a failure before the hash, so no more guesses than the limit are ever
+ * verified, however many arrive at once; a right password then gives it back. An unknown username
+ * is verified against a dummy hash, so it costs what a wrong password costs.
  */
-export async function authenticate<Verdict = undefined>(
-  db: Database,
-  input: FormInput,
-  check?: DependentCheck<Verdict>,
-): Promise<{ user: AuthenticatedUser; verdict: Verdict | undefined }> {
-  const { form, errors } = checkLoginForm(input);
-  let row: UserRow | undefined;
-  let verdict: Verdict | undefined;
-  if (form || check) {
-    [row] = await queryPreparedRows<UserRow>(
-      db,
-      sql`SELECT found.id, found.username, found.password_hash, found.is_active, ${asCheckedColumn(check)}
-          FROM (SELECT 1) AS one
-          LEFT JOIN (SELECT id, username, password_hash, is_active FROM ${users}
-            WHERE username_key = ${form ? usernameKey(form.username) : null} LIMIT 1) AS found ON true`,
-    );
-    verdict = check?.enforce(row?.checked);
-  }
-  errors.throwIfAny();
-  if (!form) throw new ValidationError(errors.fields);
+export async function authenticate(
+  deps: LoginDeps,
+  request: LoginRequest,
+  client: LoginClient,
+): Promise<LoggedIn> {
+  const now = deps.clock();
+  const counters = loginCounters(request.username, client.address, deps.throttle, now);
+  const { throttled: refused, user } = await checkBeforeVerifying(deps.db, {
+    usernameKey: usernameKey(request.username),
+    counters,
+    reserve: true,
+  });
+  if (refused) throw throttled(deps.throttle, now);
+  const valid = await deps.hasher.verify(
+    user?.passwordHash ?? (await deps.hasher.dummyHash()),
+    request.password,
+  );
+  if (!user || !valid || !user.isActive) throw new ValidationError({ __all__: [messages.invalidLogin] });
+  const session = newSession(deps.session, client, now);
+  await completeLogin(deps.db, {
+    userId: user.id,
+    session,
+    endSessionIdHash: client.sessionIdHash,
+    counters,
+    upgradedHash: deps.hasher.needsRehash(user.passwordHash)
+      ? await deps.hasher.hash(request.password)
+      : null,
+  });
+  return { userId: user.id, username: user.username, sessionId: session.id };
+}
 
-  const user =
-    row?.id != null
-      ? {
-          id: Number(row.id),
-          username: row.username,
-          passwordHash: row.password_hash,
-          isActive: row.is_active,
-        }
-      : undefined;
-  const valid = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), form.password);
-  if (!user || !valid || !user.isActive) {
-    throw new ValidationError({ __all__: [messages.invalidLogin] });
-  }
-  if (needsRehash(user.passwordHash)) {
-    const upgraded = await hashPassword(form.password);
-    await db.update(users).set({ passwordHash: upgraded }).where(eq(users.id, user.id));
-  }
-  return { user: { id: user.id, username: user.username }, verdict };
+/** A form that failed its checks: refused as throttled when a counter is at its limit, else with its errors. */
+export async function refuseLoginForm(
+  deps: LoginDeps,
+  form: { username: string | null; errors: FieldErrors },
+  client: LoginClient,
+): Promise<never> {
+  const now = deps.clock();
+  const check = await checkBeforeVerifying(deps.db, {
+    usernameKey: form.username === null ? null : usernameKey(form.username),
+    counters: loginCounters(form.username, client.address, deps.throttle, now),
+    reserve: false,
+  });
+  if (check.throttled) throw throttled(deps.throttle, now);
+  throw new ValidationError(form.errors);
 }

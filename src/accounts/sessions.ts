@@ -3,7 +3,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, eq, gt, lt, or, sql } from "drizzle-orm";
 import type { Database, Queryable } from "../db/connection.js";
-import type { DependentWrite } from "../db/dependent-writes.js";
 import { sessions, users } from "../db/schema.js";
 
 export interface SessionPolicy {
@@ -36,32 +35,34 @@ export function hashSessionId(id: string): string {
 
 const sessionIdPattern = /^[A-Za-z0-9_-]{43}$/;
 
-export interface NewSession {
-  /** The cookie's value. */
-  id: string;
-  /** Writes the session for the row of `created` (see DependentWrite). */
-  write: DependentWrite;
+/** Who is starting a session: kept with it so staff can tell one device's session from another's. */
+export interface SessionClient {
+  userAgent?: string | undefined;
+  address?: string | undefined;
 }
 
-/** A new session, to be written by the statement that makes or finds its user. */
-export function newSession(
-  policy: SessionPolicy,
-  meta: { userAgent?: string | undefined; clientAddress?: string | undefined } = {},
-): NewSession {
+/** A session about to be written: the cookie's value, and the row the store writes for it. */
+export interface NewSession {
+  id: string;
+  row: { idHash: string; expiresAt: Date; userAgent: string | null; clientAddress: string | null };
+}
+
+export function newSession(policy: SessionPolicy, client: SessionClient, now = Date.now()): NewSession {
   const id = randomBytes(32).toString("base64url");
-  const values = sql`${hashSessionId(id)}, now() + make_interval(secs => ${policy.maxAgeSeconds}),
-    ${meta.userAgent?.slice(0, 300) ?? null}, ${meta.clientAddress ?? null}`;
   return {
     id,
-    write: (created) => sql`INSERT INTO ${sessions} (id_hash, expires_at, user_agent, client_address, user_id)
-      SELECT ${values}, created.id FROM ${created}`,
+    row: {
+      idHash: hashSessionId(id),
+      expiresAt: new Date(now + policy.maxAgeSeconds * 1000),
+      userAgent: client.userAgent?.slice(0, 300) ?? null,
+      clientAddress: client.address ?? null,
+    },
   };
 }
 
-/** Ends the session with cookie value `id` when the row of `created` is written (a new session replaces it). */
-export function endSessionWith(id: string): DependentWrite {
-  return (created) => sql`DELETE FROM ${sessions}
-    WHERE id_hash = ${hashSessionId(id)} AND EXISTS (SELECT 1 FROM ${created})`;
+/** The stored hash of a cookie's session id, or null when the cookie cannot be one. */
+export function sessionIdHashOf(cookie: string | undefined): string | null {
+  return cookie !== undefined && sessionIdPattern.test(cookie) ? hashSessionId(cookie) : null;
 }
 
 /** Sessions looked up together at most; more wait for the next round trip. */

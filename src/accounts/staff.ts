@@ -7,7 +7,7 @@ import { users } from "../db/schema.js";
 import { FieldErrorList, ValidationError } from "../errors.js";
 import { newReferralToken } from "../referrals/token.js";
 import { messages } from "./messages.js";
-import { hashPassword as defaultHashPassword } from "./password-hasher.js";
+import type { PasswordHasher } from "./password-hasher.js";
 import { PASSWORD_MAX_LENGTH, passwordProblems } from "./password-policy.js";
 import { characterCount, normalizeUsername, usernameKey, usernameProblems } from "./username.js";
 
@@ -56,13 +56,13 @@ export async function findUserByUsername(db: Database, username: string) {
 export async function createOrPromoteStaff(
   db: Database,
   request: StaffRequest,
-  hashPassword: (password: string) => Promise<string> = defaultHashPassword,
+  hasher: PasswordHasher,
 ): Promise<StaffResult> {
   const username = normalizeUsername(request.username.trim());
   const existing = await findUserByUsername(db, username);
   const errors = staffRequestProblems(request, !existing);
   errors.throwIfAny();
-  const passwordHash = request.password ? await hashPassword(request.password) : null;
+  const passwordHash = request.password ? await hasher.hash(request.password) : null;
 
   if (existing) {
     return db.transaction(async (tx) => {

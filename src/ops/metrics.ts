@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client): requests by route and status, the programme's own counts,
 // the database pool, and Node's defaults (event-loop lag, memory, GC). One registry per app.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { hashesInFlight, hashingThreadLimit } from "../accounts/password-hasher.js";
+import type { PasswordHasher } from "../accounts/password-hasher.js";
 import type { DatabaseHandle } from "../db/connection.js";
 import type { SignupResult } from "../referrals/signup.js";
 import type { ServiceEvents } from "../web/app-deps.js";
@@ -9,12 +9,12 @@ import type { ServiceEvents } from "../web/app-deps.js";
 export interface ServiceMetrics {
   registry: Registry;
   /** Hooks the routes call: sign-ups, rewards, failed logins, throttled requests. */
-  events: Required<ServiceEvents>;
+  events: ServiceEvents;
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   databaseUnavailable(): void;
 }
 
-export function createMetrics(database?: DatabaseHandle): ServiceMetrics {
+export function createMetrics(hasher: PasswordHasher, database?: DatabaseHandle): ServiceMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
 
@@ -80,7 +80,7 @@ export function createMetrics(database?: DatabaseHandle): ServiceMetrics {
     help: "Password hashing threads this process may run (one per core, shared among WEB_CONCURRENCY processes).",
     registers: [registry],
     collect() {
-      this.set(hashingThreadLimit());
+      this.set(hasher.load().threads);
     },
   });
   new Gauge({
@@ -88,7 +88,7 @@ export function createMetrics(database?: DatabaseHandle): ServiceMetrics {
     help: "Password hashes and verifications running or waiting for a hashing thread.",
     registers: [registry],
     collect() {
-      this.set(hashesInFlight());
+      this.set(hasher.load().inFlight);
     },
   });
 
@@ -164,9 +164,9 @@ export function createMetrics(database?: DatabaseHandle): ServiceMetrics {
 }
 
 /** Calls every given hook set in turn; one that throws does not stop the others. */
-export function combineEvents(...sets: (ServiceEvents | undefined)[]): Required<ServiceEvents> {
-  const present = sets.filter((s): s is ServiceEvents => s !== undefined);
-  const each = (call: (s: ServiceEvents) => void) => {
+export function combineEvents(...sets: (Partial<ServiceEvents> | undefined)[]): ServiceEvents {
+  const present = sets.filter((s): s is Partial<ServiceEvents> => s !== undefined);
+  const each = (call: (s: Partial<ServiceEvents>) => void) => {
     for (const s of present) {
       try {
         call(s);
@@ -176,8 +176,8 @@ export function combineEvents(...sets: (ServiceEvents | undefined)[]): Required<
     }
   };
   return {
-    signedUp: (result) => each((s) => s.signedUp(result)),
-    loginFailed: () => each((s) => s.loginFailed()),
+    signedUp: (result) => each((s) => s.signedUp?.(result)),
+    loginFailed: () => each((s) => s.loginFailed?.()),
     throttled: (kind) => each((s) => s.throttled?.(kind)),
   };
 }

@@ -1,27 +1,31 @@
 // What the web layer is built from: passed in, never imported as singletons, so tests can swap parts.
-import type { Throttle } from "../accounts/throttle.js";
+import type { PasswordHasher } from "../accounts/password-hasher.js";
+import type { ThrottleKind } from "../accounts/throttle.js";
 import type { Config } from "../config.js";
 import type { Database, DatabaseHandle } from "../db/connection.js";
-import type { SignupResult } from "../referrals/signup.js";
+import type { SignupDeps, SignupResult } from "../referrals/signup.js";
 
 /** Things worth counting (metrics); every method is cheap and never throws. */
 export interface ServiceEvents {
   signedUp(result: SignupResult): void;
   loginFailed(): void;
   /** A request refused with 429. */
-  throttled?(kind: "login" | "signup"): void;
+  throttled(kind: ThrottleKind): void;
 }
 
 export interface AppDeps {
   db: Database;
   config: Config;
+  hasher: PasswordHasher;
   /** The database handle, for readiness checks and pool metrics. */
   database?: DatabaseHandle;
-  hashPassword?: (password: string) => Promise<string>;
-  /** Defaults to database-backed throttling with the configured limits. */
-  throttle?: Throttle;
-  events?: ServiceEvents;
+  /** Milliseconds since the epoch; tests move it to cross throttle windows. */
+  clock?: () => number;
+  events?: Partial<ServiceEvents>;
 }
 
+/** What the use cases are given: the sign-up's deps are a superset of the login's. */
+export type UseCaseDeps = SignupDeps;
+
 /** AppDeps once buildApp has filled in the defaults: what routes receive. */
-export type RouteDeps = AppDeps & { throttle: Throttle };
+export type RouteDeps = AppDeps & { events: ServiceEvents; useCases: UseCaseDeps };

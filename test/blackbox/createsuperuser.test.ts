@@ -23,7 +23,11 @@ describe("createOrPromoteStaff", () => {
   after(async () => t.close());
 
   test("creates a staff user who can log in and open the admin pages", async () => {
-    const result = await createOrPromoteStaff(t.deps.db, { username: "  New_Boss ", password: PASSWORD });
+    const result = await createOrPromoteStaff(
+      t.deps.db,
+      { username: "  New_Boss ", password: PASSWORD },
+      t.deps.hasher,
+    );
     assert.deepEqual(
       { created: result.created, promoted: result.promoted, username: result.username },
       { created: true, promoted: true, username: "New_Boss" },
@@ -42,14 +46,18 @@ describe("createOrPromoteStaff", () => {
     const member = new Client(t.app);
     await member.signUp("promote_me");
     assert.equal((await member.get("/admin/")).statusCode, 403);
-    const result = await createOrPromoteStaff(t.deps.db, { username: "PROMOTE_ME" });
+    const result = await createOrPromoteStaff(t.deps.db, { username: "PROMOTE_ME" }, t.deps.hasher);
     assert.equal(result.created, false);
     assert.equal(result.promoted, true);
     assert.equal(result.passwordChanged, false);
     assert.equal((await member.get("/admin/")).statusCode, 200);
     assert.equal((await new Client(t.app).logIn("promote_me")).statusCode, 200);
 
-    const again = await createOrPromoteStaff(t.deps.db, { username: "promote_me", password: PASSWORD });
+    const again = await createOrPromoteStaff(
+      t.deps.db,
+      { username: "promote_me", password: PASSWORD },
+      t.deps.hasher,
+    );
     assert.equal(again.promoted, false);
     assert.equal(again.passwordChanged, true);
     assert.equal((await new Client(t.app).logIn("promote_me", PASSWORD)).statusCode, 200);
@@ -87,7 +95,7 @@ describe("createOrPromoteStaff", () => {
     ];
     for (const [request, fields] of cases) {
       await assert.rejects(
-        createOrPromoteStaff(t.deps.db, request),
+        createOrPromoteStaff(t.deps.db, request, t.deps.hasher),
         (error: unknown) =>
           error instanceof ValidationError && JSON.stringify(error.fields) === JSON.stringify(fields),
         JSON.stringify(request),

@@ -1,20 +1,17 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
-import { hashPassword } from "../../src/accounts/password-hasher.js";
 import { queryRows } from "../../src/db/connection.js";
 import { Client, createTestApp, type TestApp, tokenOf } from "../support/app.js";
 import { balanceMismatches } from "../support/ledger.js";
 
-// One real hash for every invitee here: these tests are about history, not hashing.
 let t: TestApp;
 let alice: Client;
 let aliceToken: string;
 const inviteeNames: string[] = [];
 
 before(async () => {
-  const hash = await hashPassword("correct horse battery");
-  t = await createTestApp({}, { hashPassword: async () => hash });
+  t = await createTestApp();
   alice = new Client(t.app);
   await alice.signUp("alice");
   aliceToken = tokenOf((await alice.dashboard()).referral_link);

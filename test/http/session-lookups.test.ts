@@ -13,7 +13,6 @@ import {
   type SessionPolicy,
 } from "../../src/accounts/sessions.js";
 import { openDatabase } from "../../src/db/connection.js";
-import { runDependentWrites } from "../../src/db/dependent-writes.js";
 import { sessions, users } from "../../src/db/schema.js";
 import { createTestDatabase, onPostgres, type TestDatabase } from "../support/database.js";
 
@@ -40,8 +39,8 @@ before(async () => {
     )
     .returning({ id: users.id, username: users.username });
   for (const user of created) {
-    const session = newSession(policy);
-    await runDependentWrites(db, user.id, [session.write]);
+    const session = newSession(policy, {});
+    await db.insert(sessions).values({ ...session.row, userId: user.id });
     owners.set(session.id, user.username);
   }
 });

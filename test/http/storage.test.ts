@@ -7,18 +7,20 @@ import { test } from "node:test";
 import { buildApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { type DatabaseOptions, migrateDatabase, openDatabase } from "../../src/db/connection.js";
-import { Client, tokenOf } from "../support/app.js";
+import { Client, cheapHasher, tokenOf } from "../support/app.js";
 import { createTestDatabase, onPostgres } from "../support/database.js";
 
 async function startApp(options: DatabaseOptions) {
   const database = await openDatabase(options);
   await migrateDatabase(database);
-  const app = await buildApp({ db: database.db, config: loadConfig({ NODE_ENV: "test" }), database });
+  const hasher = cheapHasher();
+  const app = await buildApp({ db: database.db, config: loadConfig({ NODE_ENV: "test" }), database, hasher });
   return {
     app,
     async stop() {
       await app.close();
       await database.close();
+      await hasher.close();
     },
   };
 }

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import { buildApp, loggerOptions } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { openDatabase } from "../../src/db/connection.js";
-import { Client, createTestApp, generousLimits, type TestApp, tokenOf } from "../support/app.js";
+import { Client, cheapHasher, createTestApp, generousLimits, type TestApp, tokenOf } from "../support/app.js";
 import { freePort } from "../support/server-process.js";
 
 let t: TestApp;
@@ -135,7 +135,10 @@ test("a database error is logged without the query's parameters", async () => {
   const url = `postgres://dbuser:Db-Password-771@127.0.0.1:${await freePort()}/nowhere`;
   const database = await openDatabase({ databaseUrl: url, poolSize: 1 });
   const config = loadConfig({ NODE_ENV: "test", ...generousLimits, DATABASE_URL: url });
-  const down = await buildApp({ db: database.db, config, database }, { logger: loggerTo(capture()) });
+  const down = await buildApp(
+    { db: database.db, config, database, hasher: cheapHasher() },
+    { logger: loggerTo(capture()) },
+  );
   try {
     const r = await new Client(down).signUp("Parameter-Username-3141", "Zebra-Quartz-Pelican-8841");
     assert.equal(r.statusCode, 503);

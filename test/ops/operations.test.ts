@@ -5,7 +5,7 @@ import { sql } from "drizzle-orm";
 import { buildApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { openDatabase } from "../../src/db/connection.js";
-import { Client, createTestApp, generousLimits, type TestApp, tokenOf } from "../support/app.js";
+import { Client, cheapHasher, createTestApp, generousLimits, type TestApp, tokenOf } from "../support/app.js";
 import { migrationCount, onPostgres } from "../support/database.js";
 import { freePort } from "../support/server-process.js";
 
@@ -200,7 +200,7 @@ describe("when the database cannot be reached", () => {
       ...generousLimits,
       DATABASE_URL: url,
     });
-    app = await buildApp({ db: database.db, config, database });
+    app = await buildApp({ db: database.db, config, database, hasher: cheapHasher() });
     close = async () => {
       await app.close();
       await database.close();

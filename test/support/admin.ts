@@ -15,7 +15,7 @@ export async function staffClient(
   if (response.statusCode !== 200 && response.statusCode !== 302) {
     throw new Error(`sign-up of ${username} failed: ${response.statusCode} ${response.body}`);
   }
-  await createOrPromoteStaff(t.deps.db, { username });
+  await createOrPromoteStaff(t.deps.db, { username }, t.deps.hasher);
   return client;
 }
 

@@ -1,5 +1,6 @@
 // Builds the app over a fresh test database, and a small cookie-keeping client for inject().
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { createPasswordHasher, type PasswordHasher } from "../../src/accounts/password-hasher.js";
 import { buildApp } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import type { AppDeps } from "../../src/web/app-deps.js";
@@ -13,6 +14,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * argon2id at its smallest cost: the tests exercise the real hashing path without paying OWASP's
+ * price per sign-up. test/unit/password-hasher.test.ts covers the production parameters.
+ */
+export function cheapHasher(): PasswordHasher {
+  return createPasswordHasher({ parameters: { memoryCost: 64, timeCost: 1, parallelism: 1 }, threads: 1 });
+}
+
 /** Tests sign many people up from one address; the throttling tests set their own limits. */
 export const generousLimits = { SIGNUPS_PER_WINDOW: "100000", LOGIN_FAILURES_PER_WINDOW: "100000" };
 
@@ -22,7 +31,8 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", ...generousLimits, ...env });
-  const deps: AppDeps = { db: database.handle.db, config, database: database.handle, ...overrides };
+  const hasher = overrides.hasher ?? cheapHasher();
+  const deps: AppDeps = { db: database.handle.db, config, database: database.handle, hasher, ...overrides };
   const app = await buildApp(deps);
   await app.ready();
   return {
@@ -33,6 +43,7 @@ export async function createTestApp(
     async close() {
       await app.close();
       await database.drop();
+      await hasher.close();
     },
   };
 }

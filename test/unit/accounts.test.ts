@@ -88,7 +88,7 @@ describe("password rules", () => {
 describe("sign-up form", () => {
   test("every missing field is required", () => {
     const { errors } = checkSignupForm({});
-    assert.deepEqual(errors.fields, {
+    assert.deepEqual(errors, {
       username: [messages.required],
       password1: [messages.required],
       password2: [messages.required],
@@ -96,17 +96,14 @@ describe("sign-up form", () => {
   });
 
   test("blank and whitespace-only usernames are required, not invalid", () => {
-    assert.deepEqual(
-      checkSignupForm({ username: "   ", password1: strong, password2: strong }).errors.fields,
-      {
-        username: [messages.required],
-      },
-    );
+    assert.deepEqual(checkSignupForm({ username: "   ", password1: strong, password2: strong }).errors, {
+      username: [messages.required],
+    });
   });
 
   test("mismatched passwords give only the mismatch message, under password2", () => {
     assert.deepEqual(
-      checkSignupForm({ username: "alice", password1: strong, password2: `${strong}!` }).errors.fields,
+      checkSignupForm({ username: "alice", password1: strong, password2: `${strong}!` }).errors,
       {
         password2: ["The two password fields didn’t match."],
       },
@@ -115,15 +112,13 @@ describe("sign-up form", () => {
 
   test("a password over 1,024 characters is refused before any rule or hash", () => {
     const long = "x".repeat(1025);
-    const { errors, form } = checkSignupForm({ username: "alice", password1: long, password2: long });
+    const { errors, value: form } = checkSignupForm({ username: "alice", password1: long, password2: long });
     assert.equal(form, null);
-    assert.deepEqual(errors.fields.password1, [
-      "Ensure this value has at most 1024 characters (it has 1025).",
-    ]);
+    assert.deepEqual(errors.password1, ["Ensure this value has at most 1024 characters (it has 1025)."]);
   });
 
   test("non-string values count as missing", () => {
-    assert.deepEqual(checkSignupForm({ username: 5, password1: ["a"], password2: { a: 1 } }).errors.fields, {
+    assert.deepEqual(checkSignupForm({ username: 5, password1: ["a"], password2: { a: 1 } }).errors, {
       username: [messages.required],
       password1: [messages.required],
       password2: [messages.required],
@@ -131,17 +126,17 @@ describe("sign-up form", () => {
   });
 
   test("a valid form is cleaned: the username trimmed and NFKC-normalised", () => {
-    const { form, errors } = checkSignupForm({
+    const { value: form, errors } = checkSignupForm({
       username: " ａｌｉｃｅ ",
       password1: strong,
       password2: strong,
     });
-    assert.ok(errors.empty);
+    assert.deepEqual(errors, {});
     assert.deepEqual(form, { username: "alice", password: strong });
   });
 
   test("login needs both fields", () => {
-    assert.deepEqual(checkLoginForm({ username: "" }).errors.fields, {
+    assert.deepEqual(checkLoginForm({ username: "" }).errors, {
       username: [messages.required],
       password: [messages.required],
     });

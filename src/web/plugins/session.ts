@@ -1,19 +1,17 @@
 // Sessions for HTTP: reads the `sessionid` cookie, loads the user in one query, and gives routes
-// logIn / logOut. The cookie is HttpOnly, SameSite=Lax, Secure over HTTPS, and lives two weeks.
+// startSession / logOut. The cookie is HttpOnly, SameSite=Lax, Secure over HTTPS, and lives two weeks.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import {
   deleteSession,
   deleteUserSessions,
-  endSessionWith,
   type LoadedSession,
   loadSession,
-  newSession,
   type SessionPolicy,
   type SessionUser,
+  sessionIdHashOf,
 } from "../../accounts/sessions.js";
 import type { Database } from "../../db/connection.js";
-import { type DependentWrite, runDependentWrites } from "../../db/dependent-writes.js";
 import { isSecureRequest } from "./csrf.js";
 
 export const SESSION_COOKIE = "sessionid";
@@ -25,16 +23,8 @@ declare module "fastify" {
     user: SessionUser | null;
   }
   interface FastifyReply {
-    /** Starts a new session (a new id, never the old one) and sets its cookie. */
-    logIn(userId: number): Promise<void>;
-    /**
-     * A new session and the writes that store it (and end the request's previous session), for the
-     * statement that makes the user, so the session is committed with it. Call `adoptSession` with
-     * the id once that statement has run.
-     */
-    newSession(): { id: string; writes: DependentWrite[] };
-    /** Sets the cookie of a session written through newSession. */
-    adoptSession(id: string): void;
+    /** Sets the cookie of a session the sign-up or login has just written. */
+    startSession(id: string): void;
     /** Ends this request's session and clears its cookie. */
     logOut(): Promise<void>;
     /** Ends every session of the logged-in user, on every device. */
@@ -51,17 +41,7 @@ export const sessionPlugin = fp<SessionPluginOptions>(async (app, { db, policy }
   app.decorateRequest("session", null);
   app.decorateRequest("user", null);
 
-  app.decorateReply("newSession", function (this: FastifyReply) {
-    const request = this.request;
-    const session = newSession(policy, {
-      userAgent: request.headers["user-agent"],
-      clientAddress: request.ip,
-    });
-    const previous = request.cookies[SESSION_COOKIE];
-    return { id: session.id, writes: previous ? [endSessionWith(previous), session.write] : [session.write] };
-  });
-
-  app.decorateReply("adoptSession", function (this: FastifyReply, id: string) {
+  app.decorateReply("startSession", function (this: FastifyReply, id: string) {
     this.setCookie(SESSION_COOKIE, id, {
       path: "/",
       httpOnly: true,
@@ -71,12 +51,6 @@ export const sessionPlugin = fp<SessionPluginOptions>(async (app, { db, policy }
     });
     this.request.session = null;
     this.request.user = null;
-  });
-
-  app.decorateReply("logIn", async function (this: FastifyReply, userId: number) {
-    const session = this.newSession();
-    await runDependentWrites(db, userId, session.writes);
-    this.adoptSession(session.id);
   });
 
   app.decorateReply("logOut", async function (this: FastifyReply) {
@@ -99,6 +73,19 @@ export const sessionPlugin = fp<SessionPluginOptions>(async (app, { db, policy }
     request.user = request.session?.user ?? null;
   });
 });
+
+/** Who is asking, as the sign-up and login use cases need it: address, browser, current session. */
+export function clientOf(request: FastifyRequest): {
+  address: string;
+  userAgent: string | undefined;
+  sessionIdHash: string | null;
+} {
+  return {
+    address: request.ip,
+    userAgent: request.headers["user-agent"],
+    sessionIdHash: sessionIdHashOf(request.cookies[SESSION_COOKIE]),
+  };
+}
 
 function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
   reply.clearCookie(SESSION_COOKIE, {

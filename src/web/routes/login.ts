@@ -1,10 +1,11 @@
 // /login/: the form, and logging in. A successful login starts a new session and a new CSRF token.
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { FormInput } from "../../accounts/forms.js";
-import { authenticate } from "../../accounts/login.js";
-import { ValidationError } from "../../errors.js";
+import { checkLoginForm, type FormInput } from "../../accounts/forms.js";
+import { authenticate, refuseLoginForm } from "../../accounts/login.js";
+import { Throttled, ValidationError } from "../../errors.js";
 import type { RouteDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
+import { clientOf } from "../plugins/session.js";
 import { sendPage } from "../respond.js";
 import { safeNextPath } from "../safe-redirect.js";
 import { loginPage } from "../views/auth-pages.js";
@@ -23,26 +24,21 @@ export function loginRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.post("/login/", async (request, reply) => {
     const input = (request.body ?? {}) as FormInput;
-    const username = typeof input.username === "string" ? input.username : "";
+    const form = checkLoginForm(input);
+    const next = nextOf(request) ?? "/";
     try {
-      // The login limits are read by the user lookup itself, before the password is verified.
-      const { user, verdict } = await authenticate(
-        deps.db,
-        input,
-        deps.throttle.loginAllowed(username, request.ip),
-      );
-      if (verdict?.usernameHasFailures) await deps.throttle.loginSucceeded(username);
-      await reply.logIn(user.id);
+      if (!form.value) return await refuseLoginForm(deps.useCases, form, clientOf(request));
+      const loggedIn = await authenticate(deps.useCases, form.value, clientOf(request));
+      reply.startSession(loggedIn.sessionId);
       reply.rotateCsrfToken();
-      request.log.info({ userId: user.id }, "logged in");
+      request.log.info({ userId: loggedIn.userId }, "logged in");
       if (wantsJson(request)) return reply.send({});
-      return reply.redirect(nextOf(request) ?? "/", 302);
+      return reply.redirect(next, 302);
     } catch (error) {
-      if (error instanceof ValidationError && error.fields.__all__) {
-        await deps.throttle.loginFailed(username, request.ip);
-        deps.events?.loginFailed();
-      }
+      if (error instanceof ValidationError && error.fields.__all__) deps.events.loginFailed();
+      if (error instanceof Throttled) deps.events.throttled("login");
       if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
+      const username = typeof input.username === "string" ? input.username : "";
       return sendPage(
         reply,
         loginPage({ csrfToken: request.csrfToken, next: nextOf(request), username, errors: error.fields }),

@@ -1,11 +1,13 @@
 // /signup/?ref=TOKEN: the form, and the sign-up itself.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { FormInput } from "../../accounts/forms.js";
-import { ValidationError } from "../../errors.js";
-import { findInviterByToken, signUp } from "../../referrals/signup.js";
+import { checkSignupForm, type FormInput } from "../../accounts/forms.js";
+import { Throttled, ValidationError } from "../../errors.js";
+import { refuseSignupForm, signUp } from "../../referrals/signup.js";
+import { findInviterByToken } from "../../referrals/signup-store.js";
 import { isWellFormedReferralToken } from "../../referrals/token.js";
 import type { RouteDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
+import { clientOf } from "../plugins/session.js";
 import { sendPage } from "../respond.js";
 import { type SignupPageModel, signupPage } from "../views/auth-pages.js";
 
@@ -46,28 +48,23 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.post("/signup/", async (request, reply) => {
     const input = (request.body ?? {}) as FormInput;
-    const token = referralTokenOf(request);
+    const form = checkSignupForm(input);
+    const client = clientOf(request);
     try {
-      // The sign-up limit is read by the sign-up's own read before the hash. The first session and
-      // the throttle count are written by its own statement: a committed account always comes with
-      // the cookie that logs its owner in, and is counted.
-      const session = reply.newSession();
+      if (!form.value) return await refuseSignupForm(deps.useCases, form, client);
       const result = await signUp(
-        { db, program: config.program, hashPassword: deps.hashPassword },
-        input,
-        token,
-        {
-          check: deps.throttle.signupAllowed(request.ip),
-          writes: [...session.writes, deps.throttle.signupCounted(request.ip)],
-        },
+        deps.useCases,
+        { ...form.value, referralToken: referralTokenOf(request) },
+        client,
       );
-      reply.adoptSession(session.id);
+      reply.startSession(result.sessionId);
       reply.rotateCsrfToken();
       request.log.info({ userId: result.userId, referred: result.inviterId !== null }, "signed up");
-      deps.events?.signedUp(result);
+      deps.events.signedUp(result);
       if (wantsJson(request)) return reply.send({});
       return reply.redirect("/", 302);
     } catch (error) {
+      if (error instanceof Throttled) deps.events.throttled("signup");
       if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
       return showForm(request, reply, 400, {
         username: typeof input.username === "string" ? input.username : "",

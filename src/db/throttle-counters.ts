@@ -1,0 +1,53 @@
+// The throttle counters' table, as parts of the statements of the stores that reserve attempts: a
+// counter is checked and moved in one statement, so requests arriving together cannot all pass.
+import { lt, type SQL, sql } from "drizzle-orm";
+import type { ThrottleCounter } from "../accounts/throttle.js";
+import type { Queryable } from "./connection.js";
+import { throttleCounters } from "./schema.js";
+
+function windowOf(counter: ThrottleCounter): SQL {
+  return sql`${counter.windowStart.toISOString()}::timestamptz`;
+}
+
+/**
+ * Counts one hit when `reserve` holds and the counter is under its limit: the row returned is the
+ * reservation; no row means the limit was reached (or nothing was asked).
+ */
+export function reserveHit(counter: ThrottleCounter, reserve: boolean): SQL {
+  return sql`INSERT INTO ${throttleCounters} (bucket, window_start, hits)
+    SELECT ${counter.bucket}, ${windowOf(counter)}, 1 WHERE ${reserve}::boolean AND ${counter.limit}::integer > 0
+    ON CONFLICT (bucket, window_start) DO UPDATE SET hits = ${throttleCounters}.hits + 1
+      WHERE ${throttleCounters}.hits < ${counter.limit}::integer
+    RETURNING hits`;
+}
+
+/** The counter's hits as the statement found them (0 when absent). */
+export function hitsOf(counter: ThrottleCounter): SQL {
+  return sql`COALESCE((SELECT hits FROM ${throttleCounters}
+    WHERE bucket = ${counter.bucket} AND window_start = ${windowOf(counter)}), 0)`;
+}
+
+/** Gives back a hit reserved by reserveHit when `release` holds. */
+export function releaseHit(counter: ThrottleCounter, release: boolean): SQL {
+  return sql`UPDATE ${throttleCounters} SET hits = hits - 1
+    WHERE ${release}::boolean AND bucket = ${counter.bucket} AND window_start = ${windowOf(counter)} AND hits > 0`;
+}
+
+/** Forgets every window of a bucket (a right password clears the username's failures). */
+export function clearBucket(bucket: string | null): SQL {
+  return sql`DELETE FROM ${throttleCounters} WHERE bucket = ${bucket}`;
+}
+
+/** Gives back a reservation outside any other statement (a request refused after reserving). */
+export async function releaseReservation(db: Queryable, counter: ThrottleCounter): Promise<void> {
+  await db.execute(releaseHit(counter, true));
+}
+
+/** Drops the counters of windows that began before `before`. Returns how many. */
+export async function purgeCountersBefore(db: Queryable, before: Date): Promise<number> {
+  const deleted = await db
+    .delete(throttleCounters)
+    .where(lt(throttleCounters.windowStart, before))
+    .returning({ bucket: throttleCounters.bucket });
+  return deleted.length;
+}
