@@ -69,7 +69,7 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
     session: config.session,
     clock: Date.now,
   };
-  const client = { address: "127.0.0.1", sessionIdHash: null };
+  const client = { address: "127.0.0.1", sessionIdHash: null, deviceIdHash: null };
   const result = await signUp(
     deps,
     { username, password: "plum-Orbit-74-lantern", referralToken: token },

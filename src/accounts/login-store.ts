@@ -1,11 +1,11 @@
-// Storage of the login path: every row a login reads or writes (the user, the failure counters, the
-// new session, an upgraded hash) and its SQL.
+// Storage of the login path: every row a login reads or writes (the user, the browsers it knows,
+// the failure counters, the new session, an upgraded hash) and its SQL.
 import { sql } from "drizzle-orm";
 import { type Database, queryPreparedRows } from "../db/connection.js";
-import { sessions, users } from "../db/schema.js";
+import { knownDevices, sessions, users } from "../db/schema.js";
 import { clearBucket, hitsOf, releaseHit, releaseReservation, reserveHit } from "../db/throttle-counters.js";
 import type { NewSession } from "./sessions.js";
-import type { ThrottleCounter } from "./throttle.js";
+import type { LoginCounters, ThrottleCounter } from "./throttle.js";
 
 export interface StoredUser {
   id: number;
@@ -18,46 +18,64 @@ export interface LoginCheck {
   /** A counter was at its limit: nothing is left reserved. */
   throttled: boolean;
   user: StoredUser | null;
+  /** The browser has logged in to this account before: its own counter applies, not the username's. */
+  knownDevice: boolean;
 }
 
-export interface LoginCounters {
-  user: ThrottleCounter | null;
-  address: ThrottleCounter;
+interface CheckRow {
+  known: boolean;
+  user_reserved: boolean;
+  device_reserved: boolean;
+  address_reserved: boolean;
+  user_hits: number;
+  device_hits: number;
+  address_hits: number;
+  id: string | null;
+  username: string;
+  password_hash: string;
+  is_active: boolean;
 }
 
 /**
- * What a login learns before it spends a hash, in one statement: the user, and whether a failure
- * may still be counted on the username and on the address. With `reserve`, a failure is counted on
- * both now, before the hash, and given back by completeLogin if the password was right.
+ * What a login learns before it spends a hash, in one statement: the user, whether this browser
+ * knows the account, and whether a failure may still be counted. With `reserve`, a failure is
+ * counted now, before the hash, on the address and on the username (or, from a known browser, on
+ * that browser's counter), and completeLogin gives it back if the password was right.
  */
 export async function checkBeforeVerifying(
   db: Database,
-  request: { usernameKey: string | null; counters: LoginCounters; reserve: boolean },
+  request: {
+    usernameKey: string | null;
+    deviceIdHash: string | null;
+    counters: LoginCounters;
+    reserve: boolean;
+  },
 ): Promise<LoginCheck> {
   const { counters, reserve } = request;
-  // Without a username there is no user counter: a bucket no request ever uses stands in.
-  const userCounter = counters.user ?? { ...counters.address, bucket: "login:user:", limit: 0 };
-  const [row] = await queryPreparedRows<{
-    user_reserved: boolean;
-    address_reserved: boolean;
-    user_hits: number;
-    address_hits: number;
-    id: string | null;
-    username: string;
-    password_hash: string;
-    is_active: boolean;
-  }>(
+  // A counter the request does not have: a bucket with no limit, never reserved.
+  const none: ThrottleCounter = { ...counters.address, bucket: "login:none", limit: 0 };
+  const userCounter = counters.user ?? none;
+  const deviceCounter = counters.device ?? none;
+  const [row] = await queryPreparedRows<CheckRow>(
     db,
-    sql`WITH user_slot AS (${reserveHit(userCounter, reserve && counters.user !== null)}),
-        address_slot AS (${reserveHit(counters.address, reserve)})
-      SELECT EXISTS (SELECT 1 FROM user_slot) AS user_reserved,
+    sql`WITH found AS (
+        SELECT id, username, password_hash, is_active FROM ${users} WHERE username_key = ${request.usernameKey} LIMIT 1
+      ), known AS (
+        SELECT EXISTS (SELECT 1 FROM ${knownDevices}
+          WHERE device_hash = ${request.deviceIdHash} AND user_id = (SELECT id FROM found)) AS yes
+      ), user_slot AS (${reserveHit(userCounter, sql`${reserve}::boolean AND NOT (SELECT yes FROM known)`)}
+      ), device_slot AS (${reserveHit(deviceCounter, sql`${reserve}::boolean AND (SELECT yes FROM known)`)}
+      ), address_slot AS (${reserveHit(counters.address, reserve)})
+      SELECT (SELECT yes FROM known) AS known,
+        EXISTS (SELECT 1 FROM user_slot) AS user_reserved,
+        EXISTS (SELECT 1 FROM device_slot) AS device_reserved,
         EXISTS (SELECT 1 FROM address_slot) AS address_reserved,
-        ${hitsOf(userCounter)} AS user_hits, ${hitsOf(counters.address)} AS address_hits,
+        ${hitsOf(userCounter)} AS user_hits, ${hitsOf(deviceCounter)} AS device_hits,
+        ${hitsOf(counters.address)} AS address_hits,
         found.id, found.username, found.password_hash, found.is_active
-      FROM (SELECT 1) AS one
-      LEFT JOIN (SELECT id, username, password_hash, is_active FROM ${users}
-        WHERE username_key = ${request.usernameKey} LIMIT 1) AS found ON true`,
+      FROM (SELECT 1) AS one LEFT JOIN found ON true`,
   );
+  const knownDevice = row?.known === true;
   const user: StoredUser | null =
     row?.id == null
       ? null
@@ -68,22 +86,28 @@ export async function checkBeforeVerifying(
           isActive: row.is_active,
         };
   if (!reserve) {
-    const userHits = counters.user ? Number(row?.user_hits ?? 0) : 0;
-    const atLimit = userHits >= userCounter.limit && counters.user !== null;
-    return { throttled: atLimit || Number(row?.address_hits ?? 0) >= counters.address.limit, user };
+    const identityHits = knownDevice ? Number(row?.device_hits ?? 0) : Number(row?.user_hits ?? 0);
+    const identityLimit = knownDevice ? deviceCounter.limit : counters.user ? userCounter.limit : Infinity;
+    const throttled =
+      identityHits >= identityLimit || Number(row?.address_hits ?? 0) >= counters.address.limit;
+    return { throttled, user, knownDevice };
   }
-  const userReserved = counters.user === null || row?.user_reserved === true;
+  const identityReserved = knownDevice
+    ? row?.device_reserved === true
+    : counters.user === null || row?.user_reserved === true;
   const addressReserved = row?.address_reserved === true;
-  if (userReserved && addressReserved) return { throttled: false, user };
-  // One counter took the attempt and the other refused it: give the taken one back.
-  if (counters.user && row?.user_reserved) await releaseReservation(db, counters.user);
+  if (identityReserved && addressReserved) return { throttled: false, user, knownDevice };
+  // One counter took the attempt and another refused it: give back what was taken.
+  if (row?.user_reserved && counters.user) await releaseReservation(db, counters.user);
+  if (row?.device_reserved && counters.device) await releaseReservation(db, counters.device);
   if (addressReserved) await releaseReservation(db, counters.address);
-  return { throttled: true, user };
+  return { throttled: true, user, knownDevice };
 }
 
 /**
  * A right password, in one statement: the new session (ending the browser's previous one), the
- * username's failures cleared, the address's reserved failure given back, and an upgraded hash.
+ * failures on the counter that applied cleared, the address's reserved failure given back, the
+ * browser remembered for this account, and an upgraded hash.
  */
 export async function completeLogin(
   db: Database,
@@ -91,7 +115,10 @@ export async function completeLogin(
     userId: number;
     session: NewSession;
     endSessionIdHash: string | null;
-    counters: LoginCounters;
+    deviceIdHash: string;
+    /** The counter whose failures a right password clears: the browser's own, or the username's. */
+    clearedBucket: string | null;
+    addressCounter: ThrottleCounter;
     /** A stronger hash of the same password, when the stored one is weaker than today's. */
     upgradedHash: string | null;
   },
@@ -105,8 +132,11 @@ export async function completeLogin(
           ${row.userAgent}, ${row.clientAddress})
       ), ended AS (
         DELETE FROM ${sessions} WHERE id_hash = ${login.endSessionIdHash}
-      ), cleared AS (${clearBucket(login.counters.user?.bucket ?? null)}
-      ), released AS (${releaseHit(login.counters.address, true)}
+      ), cleared AS (${clearBucket(login.clearedBucket)}
+      ), released AS (${releaseHit(login.addressCounter, true)}
+      ), remembered AS (
+        INSERT INTO ${knownDevices} (device_hash, user_id) VALUES (${login.deviceIdHash}, ${login.userId})
+        ON CONFLICT (device_hash, user_id) DO UPDATE SET last_seen_at = now()
       ), upgraded AS (
         UPDATE ${users} SET password_hash = ${login.upgradedHash}
         WHERE id = ${login.userId} AND ${login.upgradedHash}::text IS NOT NULL

@@ -2,6 +2,7 @@
 import type { ThrottleConfig } from "../config.js";
 import type { Database } from "../db/connection.js";
 import { type FieldErrors, ValidationError } from "../errors.js";
+import { newDevice } from "./devices.js";
 import { checkBeforeVerifying, completeLogin } from "./login-store.js";
 import { messages } from "./messages.js";
 import type { PasswordHasher } from "./password-hasher.js";
@@ -27,6 +28,8 @@ export interface LoginClient extends SessionClient {
   address: string;
   /** The stored hash of the browser's current session, ended when the new one starts. */
   sessionIdHash: string | null;
+  /** The stored hash of the browser's device cookie, or null when it has none. */
+  deviceIdHash: string | null;
 }
 
 export interface LoggedIn {
@@ -34,12 +37,15 @@ export interface LoggedIn {
   username: string;
   /** The cookie's value for the new session. */
   sessionId: string;
+  /** A device cookie to give a browser that had none. */
+  newDeviceId: string | null;
 }
 
 /**
  * Counts the attempt as a failure before the hash, so no more guesses than the limit are ever
- * verified, however many arrive at once; a right password then gives it back. An unknown username
- * is verified against a dummy hash, so it costs what a wrong password costs.
+ * verified, however many arrive at once; a right password then gives it back. A browser that has
+ * logged in to the account before has a counter of its own, so strangers cannot lock its owner out.
+ * An unknown username is verified against a dummy hash, so it costs what a wrong password costs.
  */
 export async function authenticate(
   deps: LoginDeps,
@@ -47,29 +53,32 @@ export async function authenticate(
   client: LoginClient,
 ): Promise<LoggedIn> {
   const now = deps.clock();
-  const counters = loginCounters(request.username, client.address, deps.throttle, now);
-  const { throttled: refused, user } = await checkBeforeVerifying(deps.db, {
+  const counters = loginCounters(request.username, client, deps.throttle, now);
+  const check = await checkBeforeVerifying(deps.db, {
     usernameKey: usernameKey(request.username),
+    deviceIdHash: client.deviceIdHash,
     counters,
     reserve: true,
   });
-  if (refused) throw throttled(deps.throttle, now);
-  const valid = await deps.hasher.verify(
-    user?.passwordHash ?? (await deps.hasher.dummyHash()),
-    request.password,
-  );
+  if (check.throttled) throw throttled(deps.throttle, now);
+  const { user } = check;
+  const hash = user?.passwordHash ?? (await deps.hasher.dummyHash());
+  const valid = await deps.hasher.verify(hash, request.password);
   if (!user || !valid || !user.isActive) throw new ValidationError({ __all__: [messages.invalidLogin] });
   const session = newSession(deps.session, client, now);
+  const device = client.deviceIdHash === null ? newDevice() : null;
   await completeLogin(deps.db, {
     userId: user.id,
     session,
     endSessionIdHash: client.sessionIdHash,
-    counters,
+    deviceIdHash: device?.idHash ?? (client.deviceIdHash as string),
+    clearedBucket: (check.knownDevice ? counters.device : counters.user)?.bucket ?? null,
+    addressCounter: counters.address,
     upgradedHash: deps.hasher.needsRehash(user.passwordHash)
       ? await deps.hasher.hash(request.password)
       : null,
   });
-  return { userId: user.id, username: user.username, sessionId: session.id };
+  return { userId: user.id, username: user.username, sessionId: session.id, newDeviceId: device?.id ?? null };
 }
 
 /** A form that failed its checks: refused as throttled when a counter is at its limit, else with its errors. */
@@ -81,7 +90,8 @@ export async function refuseLoginForm(
   const now = deps.clock();
   const check = await checkBeforeVerifying(deps.db, {
     usernameKey: form.username === null ? null : usernameKey(form.username),
-    counters: loginCounters(form.username, client.address, deps.throttle, now),
+    deviceIdHash: client.deviceIdHash,
+    counters: loginCounters(form.username, client, deps.throttle, now),
     reserve: false,
   });
   if (check.throttled) throw throttled(deps.throttle, now);

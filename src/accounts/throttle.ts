@@ -26,18 +26,28 @@ export interface ThrottleCounter {
   limit: number;
 }
 
-/** The counters of a login: failures per username (the key that identifies the user) and per address. */
+export interface LoginCounters {
+  /** Failures per username (the key that identifies the user), from browsers it does not know. */
+  user: ThrottleCounter | null;
+  /** Failures from a browser that has logged in to the account before: it never uses the user's. */
+  device: ThrottleCounter | null;
+  address: ThrottleCounter;
+}
+
 export function loginCounters(
   username: string | null,
-  address: string,
+  client: { address: string; deviceIdHash: string | null },
   config: ThrottleConfig,
   now: number,
-): { user: ThrottleCounter | null; address: ThrottleCounter } {
+): LoginCounters {
   const windowStart = currentWindow(now, config.windowSeconds).start;
   const limit = config.loginFailuresPerWindow;
+  const device = client.deviceIdHash;
   return {
     user: username === null ? null : { bucket: loginUserBucket(username), windowStart, limit },
-    address: { bucket: `login:addr:${address}`, windowStart, limit },
+    device:
+      device === null || username === null ? null : { bucket: `login:device:${device}`, windowStart, limit },
+    address: { bucket: `login:addr:${client.address}`, windowStart, limit },
   };
 }
 

@@ -89,6 +89,23 @@ export const sessions = pgTable(
   (t) => [index("sessions_user_idx").on(t.userId), index("sessions_expires_at_idx").on(t.expiresAt)],
 );
 
+/**
+ * Browsers that have logged in to an account: the device cookie's SHA-256 beside the user. A known
+ * browser keeps logging in with the right password while strangers exhaust the username's limit.
+ */
+export const knownDevices = pgTable(
+  "known_devices",
+  {
+    deviceHash: text("device_hash").notNull(),
+    userId: bigint("user_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    firstSeenAt: timestamp("first_seen_at", { withTimezone: true }).notNull().defaultNow(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.deviceHash, t.userId] }), index("known_devices_user_idx").on(t.userId)],
+);
+
 /** Fixed-window counters for throttling, shared by every server process. */
 export const throttleCounters = pgTable(
   "throttle_counters",

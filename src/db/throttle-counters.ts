@@ -13,9 +13,10 @@ function windowOf(counter: ThrottleCounter): SQL {
  * Counts one hit when `reserve` holds and the counter is under its limit: the row returned is the
  * reservation; no row means the limit was reached (or nothing was asked).
  */
-export function reserveHit(counter: ThrottleCounter, reserve: boolean): SQL {
+export function reserveHit(counter: ThrottleCounter, reserve: boolean | SQL): SQL {
+  const when = typeof reserve === "boolean" ? sql`${reserve}::boolean` : reserve;
   return sql`INSERT INTO ${throttleCounters} (bucket, window_start, hits)
-    SELECT ${counter.bucket}, ${windowOf(counter)}, 1 WHERE ${reserve}::boolean AND ${counter.limit}::integer > 0
+    SELECT ${counter.bucket}, ${windowOf(counter)}, 1 WHERE ${when} AND ${counter.limit}::integer > 0
     ON CONFLICT (bucket, window_start) DO UPDATE SET hits = ${throttleCounters}.hits + 1
       WHERE ${throttleCounters}.hits < ${counter.limit}::integer
     RETURNING hits`;

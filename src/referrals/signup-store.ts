@@ -6,7 +6,7 @@ import type { ThrottleCounter } from "../accounts/throttle.js";
 import type { ProgramConfig } from "../config.js";
 import { isUniqueViolation } from "../db/availability.js";
 import { type Database, queryPreparedRows } from "../db/connection.js";
-import { ledgerEntries, sessions, users } from "../db/schema.js";
+import { knownDevices, ledgerEntries, sessions, users } from "../db/schema.js";
 import { hitsOf, reserveHit } from "../db/throttle-counters.js";
 import { type InviterReward, rewardsFor } from "./rules.js";
 
@@ -88,6 +88,8 @@ export async function createAccount(
     session: NewSession;
     /** The session of the browser's previous login, ended as the new one starts. */
     endSessionIdHash: string | null;
+    /** The browser's device cookie, remembered as one that knows the new account. */
+    deviceIdHash: string;
   },
 ): Promise<AccountCreated> {
   const { account, program } = write;
@@ -129,6 +131,7 @@ export async function createAccount(
           .where(eq(users.id, inviter.id));
       }
       await tx.insert(sessions).values({ ...write.session.row, userId });
+      await tx.insert(knownDevices).values({ deviceHash: write.deviceIdHash, userId });
       if (write.endSessionIdHash !== null) {
         await tx.delete(sessions).where(eq(sessions.idHash, write.endSessionIdHash));
       }

@@ -1,7 +1,10 @@
 // Use case: sign up, with or without a friend's referral link.
+
+import { newDevice } from "../accounts/devices.js";
+import type { LoginClient } from "../accounts/login.js";
 import { messages } from "../accounts/messages.js";
 import type { PasswordHasher } from "../accounts/password-hasher.js";
-import { newSession, type SessionClient, type SessionPolicy } from "../accounts/sessions.js";
+import { newSession, type SessionPolicy } from "../accounts/sessions.js";
 import { signupCounter, throttled } from "../accounts/throttle.js";
 import { usernameKey } from "../accounts/username.js";
 import type { ProgramConfig, ThrottleConfig } from "../config.js";
@@ -28,18 +31,16 @@ export interface SignupRequest {
   referralToken: string | null;
 }
 
-/** The browser signing up: where from, and the session it may already hold. */
-export interface SignupClient extends SessionClient {
-  address: string;
-  /** The stored hash of the browser's current session, ended when the new one starts. */
-  sessionIdHash: string | null;
-}
+/** The browser signing up: where from, and the session and device cookie it may already hold. */
+export type SignupClient = LoginClient;
 
 export interface SignupResult {
   userId: number;
   username: string;
   /** The cookie's value for the new account's first session. */
   sessionId: string;
+  /** A device cookie to give a browser that had none. */
+  newDeviceId: string | null;
   /** Null when there was no valid link: the sign-up went ahead without a referral. */
   inviterId: number | null;
   inviteeRewardCents: number;
@@ -69,6 +70,7 @@ export async function signUp(
     if (check.usernameTaken) throw new UsernameTaken();
     const passwordHash = await deps.hasher.hash(request.password);
     const session = newSession(deps.session, client, now);
+    const device = client.deviceIdHash === null ? newDevice() : null;
     const created = await createAccount(deps.db, {
       account: {
         username: request.username,
@@ -80,11 +82,13 @@ export async function signUp(
       program: deps.program,
       session,
       endSessionIdHash: client.sessionIdHash,
+      deviceIdHash: device?.idHash ?? (client.deviceIdHash as string),
     });
     return {
       userId: created.userId,
       username: request.username,
       sessionId: session.id,
+      newDeviceId: device?.id ?? null,
       inviterId: created.inviterId,
       inviteeRewardCents: created.inviteeBonusCents,
       inviterRewardCents: created.inviterRewards.reduce((sum, reward) => sum + reward.amountCents, 0),

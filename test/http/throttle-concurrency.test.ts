@@ -97,3 +97,54 @@ describe("one username, one counter", () => {
     }
   });
 });
+
+describe("a stranger cannot lock the owner out", () => {
+  test("a browser that has logged in to the account before keeps logging in with the right password", async () => {
+    const owner = new Client(t.app, "json", "192.0.2.210");
+    assert.equal((await owner.signUp("locked_owner")).statusCode, 200);
+    assert.ok(owner.cookies.get("deviceid"), "sign-up hands out a device cookie");
+    await owner.post("/logout/");
+    const strangers = Array.from({ length: 12 }, (_, i) =>
+      new Client(t.app, "json", `198.19.0.${i + 1}`).logIn("locked_owner", `guess ${i}`),
+    );
+    const statuses = (await Promise.all(strangers)).map((r) => r.statusCode);
+    assert.deepEqual(count(statuses), { 400: 10, 429: 2 });
+    // The username is locked for browsers it does not know, even with the right password...
+    assert.equal(
+      (await new Client(t.app, "json", "198.19.1.1").logIn("locked_owner", PASSWORD)).statusCode,
+      429,
+    );
+    // ...but not for the owner's own browser.
+    assert.equal((await owner.logIn("locked_owner", PASSWORD)).statusCode, 200);
+    assert.equal((await owner.dashboard()).referred_count, 0);
+  });
+
+  test("a known browser's wrong passwords count on a counter of its own, with the same limit", async () => {
+    const owner = new Client(t.app, "json", "192.0.2.211");
+    assert.equal((await owner.signUp("careless_owner")).statusCode, 200);
+    await owner.post("/logout/");
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await owner.logIn("careless_owner", `typo ${i}`)).statusCode, 400);
+    }
+    assert.equal((await owner.logIn("careless_owner", PASSWORD)).statusCode, 429);
+    // A stranger's browser is still measured by the username's counter, untouched by the owner's typos.
+    assert.equal(
+      (await new Client(t.app, "json", "198.19.2.1").logIn("careless_owner", PASSWORD)).statusCode,
+      200,
+    );
+  });
+
+  test("a device cookie that belongs to another account does not lift this account's limit", async () => {
+    const other = new Client(t.app, "json", "192.0.2.212");
+    assert.equal((await other.signUp("device_holder")).statusCode, 200);
+    assert.equal((await new Client(t.app, "json", "192.0.2.213").signUp("device_target")).statusCode, 200);
+    await other.post("/logout/");
+    for (let i = 0; i < 10; i++) {
+      assert.equal(
+        (await new Client(t.app, "json", `198.19.3.${i + 1}`).logIn("device_target", "x")).statusCode,
+        400,
+      );
+    }
+    assert.equal((await other.logIn("device_target", PASSWORD)).statusCode, 429);
+  });
+});

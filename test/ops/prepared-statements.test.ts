@@ -61,7 +61,7 @@ test("on PostgreSQL, the sign-up's and the login's checks and the login's write 
     session: config.session,
     clock: Date.now,
   };
-  const client = { address: "192.0.2.1", sessionIdHash: null };
+  const client = { address: "192.0.2.1", sessionIdHash: null, deviceIdHash: null };
   const password = "plum-Orbit-74-lantern";
   try {
     const inviter = await signUp(

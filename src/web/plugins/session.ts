@@ -2,6 +2,8 @@
 // startSession / logOut. The cookie is HttpOnly, SameSite=Lax, Secure over HTTPS, and lives two weeks.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
+import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_SECONDS, deviceIdHashOf } from "../../accounts/devices.js";
+import type { LoginClient } from "../../accounts/login.js";
 import {
   deleteSession,
   deleteUserSessions,
@@ -23,8 +25,8 @@ declare module "fastify" {
     user: SessionUser | null;
   }
   interface FastifyReply {
-    /** Sets the cookie of a session the sign-up or login has just written. */
-    startSession(id: string): void;
+    /** Sets the cookie of a session the sign-up or login has just written (and a new device cookie). */
+    startSession(id: string, newDeviceId: string | null): void;
     /** Ends this request's session and clears its cookie. */
     logOut(): Promise<void>;
     /** Ends every session of the logged-in user, on every device. */
@@ -41,7 +43,16 @@ export const sessionPlugin = fp<SessionPluginOptions>(async (app, { db, policy }
   app.decorateRequest("session", null);
   app.decorateRequest("user", null);
 
-  app.decorateReply("startSession", function (this: FastifyReply, id: string) {
+  app.decorateReply("startSession", function (this: FastifyReply, id: string, newDeviceId: string | null) {
+    if (newDeviceId !== null) {
+      this.setCookie(DEVICE_COOKIE, newDeviceId, {
+        path: "/",
+        httpOnly: true,
+        sameSite: "lax",
+        secure: isSecureRequest(this.request),
+        maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS,
+      });
+    }
     this.setCookie(SESSION_COOKIE, id, {
       path: "/",
       httpOnly: true,
@@ -74,16 +85,13 @@ export const sessionPlugin = fp<SessionPluginOptions>(async (app, { db, policy }
   });
 });
 
-/** Who is asking, as the sign-up and login use cases need it: address, browser, current session. */
-export function clientOf(request: FastifyRequest): {
-  address: string;
-  userAgent: string | undefined;
-  sessionIdHash: string | null;
-} {
+/** Who is asking, as the sign-up and login use cases need it: address, browser, its cookies. */
+export function clientOf(request: FastifyRequest): LoginClient {
   return {
     address: request.ip,
     userAgent: request.headers["user-agent"],
     sessionIdHash: sessionIdHashOf(request.cookies[SESSION_COOKIE]),
+    deviceIdHash: deviceIdHashOf(request.cookies[DEVICE_COOKIE]),
   };
 }
 

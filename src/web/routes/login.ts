@@ -29,7 +29,7 @@ export function loginRoutes(app: FastifyInstance, deps: RouteDeps): void {
     try {
       if (!form.value) return await refuseLoginForm(deps.useCases, form, clientOf(request));
       const loggedIn = await authenticate(deps.useCases, form.value, clientOf(request));
-      reply.startSession(loggedIn.sessionId);
+      reply.startSession(loggedIn.sessionId, loggedIn.newDeviceId);
       reply.rotateCsrfToken();
       request.log.info({ userId: loggedIn.userId }, "logged in");
       if (wantsJson(request)) return reply.send({});

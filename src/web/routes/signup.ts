@@ -57,7 +57,7 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
         { ...form.value, referralToken: referralTokenOf(request) },
         client,
       );
-      reply.startSession(result.sessionId);
+      reply.startSession(result.sessionId, result.newDeviceId);
       reply.rotateCsrfToken();
       request.log.info({ userId: result.userId, referred: result.inviterId !== null }, "signed up");
       deps.events.signedUp(result);
