@@ -21,7 +21,7 @@ async function runServer(config: Config, options: { migrate: boolean }): Promise
   shareCoresWith(config.webConcurrency);
   // A request that is ready to run never waits behind a hash for a core.
   lowerHashingPriority(config.hashingThreadNice);
-  const database = await openDatabaseOrExplain(config, options);
+  const database = await openDatabaseOrExplain(config, { ...options, command: "the server" });
   const app = await buildApp({ db: database.db, config, database }, { clusterMetrics: cluster.isWorker });
 
   let closing = false;
