@@ -8,6 +8,7 @@ import { createPasswordHasher } from "./accounts/password-hasher.js";
 import { createOrPromoteStaff, findUserByUsername, staffRequestProblems } from "./accounts/staff.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { migrateDatabase, openDatabase } from "./db/connection.js";
+import { DataDirInUseError } from "./db/data-dir-lock.js";
 import { ValidationError } from "./errors.js";
 
 class UsageError extends Error {}
@@ -43,6 +44,8 @@ function terminalPrompter() {
   };
 }
 
+type Prompter = ReturnType<typeof terminalPrompter>;
+
 function printErrors(error: ValidationError): void {
   for (const [field, list] of Object.entries(error.fields)) {
     for (const message of list) console.error(`${field === "__all__" ? "Error" : field}: ${message}`);
@@ -73,22 +76,23 @@ async function main(): Promise<number> {
 
 async function run(
   values: { username?: string | undefined; password?: string | undefined },
-  prompter: ReturnType<typeof terminalPrompter> | null,
+  prompter: Prompter | null,
 ): Promise<number> {
   let username = values.username ?? process.env.SUPERUSER_USERNAME;
   let password = values.password ?? process.env.SUPERUSER_PASSWORD;
-  if (!username) {
-    if (!prompter) throw new UsageError("No username: give --username or SUPERUSER_USERNAME.");
-    username = (await prompter.ask("Username: ", false)).trim();
-  }
+  if (!username && !prompter) throw new UsageError("No username: give --username or SUPERUSER_USERNAME.");
 
   const config = loadConfig();
+  // Opened before any question, so that a PGlite folder in use is refused before anything is typed.
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: 2,
+    command: "npm run createsuperuser",
   });
   try {
+    // Without a username there is a prompter: checked above.
+    if (!username) username = (await (prompter as Prompter).ask("Username: ", false)).trim();
     await migrateDatabase(database);
     const existing = await findUserByUsername(database.db, username);
     if (!existing && !password) {
@@ -133,6 +137,7 @@ main().then(
       console.error(`${error.message}\n\n${usage}`);
       process.exit(2);
     } else console.error(`createsuperuser failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(error instanceof ValidationError ? 1 : 2);
+    // A folder in use is a refusal, as a weak password is, not a misuse of the command.
+    process.exit(error instanceof ValidationError || error instanceof DataDirInUseError ? 1 : 2);
   },
 );

@@ -22,7 +22,7 @@ async function runServer(config: Config, options: { migrate: boolean }): Promise
     threads: threadsPerProcess(config.webConcurrency),
     niceOffset: config.hashingThreadNice,
   });
-  const database = await openDatabaseOrExplain(config, options);
+  const database = await openDatabaseOrExplain(config, { ...options, command: "the server" });
   const app = await buildApp(
     { db: database.db, config, database, hasher },
     { clusterMetrics: cluster.isWorker },

@@ -2,6 +2,7 @@
 // Both speak the same SQL and run the same migrations.
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import type { ExtractTablesWithRelations, SQL } from "drizzle-orm";
@@ -12,6 +13,7 @@ import { type PgDatabase, PgDialect, type PgQueryResultHKT, type PgTransaction }
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import { lockDataDir } from "./data-dir-lock.js";
 import * as schema from "./schema.js";
 
 export type Schema = typeof schema;
@@ -35,6 +37,11 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   /** PGlite's folder; "memory://" keeps everything in memory (tests). */
   dataDir?: string;
+  /**
+   * What this process is ("the server"), named to any other process that tries the same PGlite
+   * folder while this one holds it.
+   */
+  command?: string;
   poolSize?: number;
   /** Milliseconds to wait for a PostgreSQL connection before failing the request. */
   connectionTimeoutMs?: number;
@@ -61,11 +68,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     return { db, kind: "postgres", pool, close: () => pool.end() };
   }
   const dataDir = options.dataDir ?? "./data";
-  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
+  if (dataDir.startsWith("memory://")) return openPglite(dataDir, () => {});
+  mkdirSync(dataDir, { recursive: true });
+  const lock = lockDataDir(dataDir, options.command ?? `node ${basename(process.argv[1] ?? "")}`);
+  try {
+    return await openPglite(dataDir, () => lock.release());
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function openPglite(dataDir: string, afterClose: () => void): Promise<DatabaseHandle> {
   const client = new PGlite(dataDir);
   await client.waitReady;
   const db = drizzlePglite({ client, schema }) as unknown as Database;
-  return { db, kind: "pglite", close: () => client.close() };
+  const close = async () => {
+    try {
+      await client.close();
+    } finally {
+      afterClose();
+    }
+  };
+  return { db, kind: "pglite", close };
 }
 
 /** Applies the committed migrations; several processes starting at once take turns. */

@@ -3,6 +3,7 @@
 import type { Config } from "../config.js";
 import { summarizeError } from "../db/availability.js";
 import { type DatabaseHandle, migrateDatabase, openDatabase, ping } from "../db/connection.js";
+import { DataDirInUseError } from "../db/data-dir-lock.js";
 
 export class StartupError extends Error {
   constructor(message: string) {
@@ -62,13 +63,13 @@ export function explainDatabaseError(error: unknown, databaseUrl: string): strin
 }
 
 /**
- * Opens the database and checks it answers (PostgreSQL) or opens its folder (PGlite); with
- * `migrate`, applies the migrations too. Failure throws a StartupError that names DATABASE_URL or
- * DATA_DIR.
+ * Opens the database and checks it answers (PostgreSQL) or opens and locks its folder (PGlite,
+ * `command` saying what this process is to any other that finds the folder locked); with `migrate`,
+ * applies the migrations too. Failure throws a StartupError that names DATABASE_URL or DATA_DIR.
  */
 export async function openDatabaseOrExplain(
   config: Config,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; command?: string } = {},
 ): Promise<DatabaseHandle> {
   let handle: DatabaseHandle | undefined;
   try {
@@ -76,12 +77,14 @@ export async function openDatabaseOrExplain(
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       poolSize: config.poolSize,
+      command: options.command,
     });
     await ping(handle.db);
     if (options.migrate) await migrateDatabase(handle);
     return handle;
   } catch (error) {
     await handle?.close().catch(() => {});
+    if (error instanceof DataDirInUseError) throw new StartupError(error.message);
     if (config.databaseUrl) {
       throw new StartupError(
         `cannot use the database in DATABASE_URL (${describeDatabaseUrl(config.databaseUrl)}): ` +

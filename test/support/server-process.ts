@@ -70,6 +70,8 @@ export interface ServerProcess {
 export interface ServerProcessOptions {
   /** Serve this PostgreSQL database (not dropped at stop) instead of a fresh one. */
   databaseUrl?: string;
+  /** Serve PGlite from this folder (not deleted at stop) instead of a fresh one. */
+  dataDir?: string;
 }
 
 export async function startServerProcess(
@@ -88,6 +90,9 @@ export async function startServerProcess(
   };
   if (options.databaseUrl) {
     childEnv.DATABASE_URL = options.databaseUrl;
+  } else if (options.dataDir) {
+    childEnv.DATA_DIR = options.dataDir;
+    delete childEnv.DATABASE_URL;
   } else if (process.env.DATABASE_URL) {
     database = await createTestDatabase();
     childEnv.DATABASE_URL = database.url;
@@ -120,7 +125,7 @@ export async function startServerProcess(
     output: outputOf,
     databaseUrl: childEnv.DATABASE_URL,
     database,
-    dataDir,
+    dataDir: childEnv.DATABASE_URL ? undefined : childEnv.DATA_DIR,
     exited,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
