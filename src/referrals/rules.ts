@@ -34,24 +34,6 @@ export function rewardsFor(
   return rewards;
 }
 
-/** An inviter reward, and the referred count at which the inviter earns it. */
-export interface ScheduledReward extends InviterReward {
-  atCount: number;
-}
-
-/**
- * What the inviter earns at each count their next `span` sign-ups can bring them to (fromCount + 1
- * to fromCount + span): rewardsFor, one sign-up at a time, worked out ahead. The sign-up's single
- * statement applies the row for whichever count it actually reaches, so the rule stays here.
- */
-export function rewardSchedule(fromCount: number, span: number, program: ProgramConfig): ScheduledReward[] {
-  const schedule: ScheduledReward[] = [];
-  for (let atCount = fromCount + 1; atCount <= fromCount + span; atCount++) {
-    for (const reward of rewardsFor(atCount - 1, atCount, program)) schedule.push({ ...reward, atCount });
-  }
-  return schedule;
-}
-
 /** What an inviter has earned in all after `referredCount` sign-ups: floor(n / 5) * $10. */
 export function inviterEarningsCents(referredCount: number, program: ProgramConfig): number {
   return Math.floor(referredCount / program.referralsPerInviterReward) * program.inviterRewardCents;

@@ -1,4 +1,4 @@
-// An account and its first session are written by one statement: if the session cannot be
+// An account and its first session are written in one transaction: if the session cannot be
 // written, the sign-up leaves nothing behind (no user, no credit, no referral counted).
 import assert from "node:assert/strict";
 import { test } from "node:test";

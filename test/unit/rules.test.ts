@@ -5,7 +5,6 @@ import {
   formatDollars,
   inviterEarningsCents,
   progressToNextReward,
-  rewardSchedule,
   rewardsFor,
   wholeDollars,
 } from "../../src/referrals/rules.js";
@@ -65,38 +64,5 @@ describe("progress and money", () => {
     assert.equal(formatDollars(1000), "$10.00");
     assert.equal(formatDollars(123456789), "$1,234,567.89");
     assert.equal(formatDollars(-1005), "-$10.05");
-  });
-});
-
-describe("rewardSchedule", () => {
-  test("lists, for each count the next sign-ups can reach, what rewardsFor pays at that count", () => {
-    const programs = [
-      defaultProgram,
-      { ...defaultProgram, referralsPerInviterReward: 1 },
-      { ...defaultProgram, referralsPerInviterReward: 7 },
-    ];
-    for (const program of programs) {
-      for (const from of [0, 3, 4, 5, 12, 99]) {
-        const schedule = rewardSchedule(from, 11, program);
-        for (let count = from + 1; count <= from + 11; count++) {
-          const due = schedule
-            .filter((row) => row.atCount === count)
-            .map(({ atCount: _, ...reward }) => reward);
-          assert.deepEqual(due, rewardsFor(count - 1, count, program), `from ${from}, at ${count}`);
-        }
-        assert.ok(schedule.every((row) => row.atCount > from && row.atCount <= from + 11));
-      }
-    }
-  });
-
-  test("from 3 over the next 8 sign-ups: $10 at the 5th and at the 10th", () => {
-    assert.deepEqual(rewardSchedule(3, 8, defaultProgram), [
-      { amountCents: 1000, referralCount: 5, atCount: 5 },
-      { amountCents: 1000, referralCount: 10, atCount: 10 },
-    ]);
-  });
-
-  test("a programme without inviter rewards schedules nothing", () => {
-    assert.deepEqual(rewardSchedule(0, 50, { ...defaultProgram, inviterRewardCents: 0 }), []);
   });
 });
