@@ -131,6 +131,7 @@ export function startServer(databaseEnv: Record<string, string>): Promise<Child>
     [...nodeArgs, process.env.BENCH_SERVER_ENTRY ?? "dist/main.js"],
     {
       NODE_ENV: "production",
+      ALLOWED_HOSTS: "127.0.0.1,localhost",
       LOG_LEVEL: "warn",
       SIGNUPS_PER_WINDOW: "1000000",
       LOGIN_FAILURES_PER_WINDOW: "1000000",

@@ -12,6 +12,7 @@ import { registerOperations, requestIdFor } from "./ops/operations.js";
 import type { AppDeps, RouteDeps } from "./web/app-deps.js";
 import { registerBodyParsers } from "./web/body-parsers.js";
 import { registerErrorHandling } from "./web/errors.js";
+import { registerHostCheck } from "./web/host-check.js";
 import { csrfPlugin } from "./web/plugins/csrf.js";
 import { sessionPlugin } from "./web/plugins/session.js";
 import { adminRoutes } from "./web/routes/admin.js";
@@ -59,6 +60,17 @@ export function loggerOptions(level: string): FastifyServerOptions["logger"] {
   };
 }
 
+/**
+ * Fastify trusts no hop at all for a bare number; a hop count means the nearest `hops` addresses
+ * (the socket's peer first) are proxies of ours, as Express reads it.
+ */
+export function trustedProxies(
+  setting: boolean | number | string,
+): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== "number") return setting;
+  return (_address, hop) => hop < setting;
+}
+
 export interface BuildOptions {
   logger?: FastifyServerOptions["logger"];
   /** Workers of a cluster (WEB_CONCURRENCY > 1): /metrics shows the sum over all workers. */
@@ -71,8 +83,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     logger: options.logger ?? loggerOptions(config.logLevel),
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: config.bodyLimitBytes,
-    // A hop count is valid at run time; Fastify's types only list the other forms.
-    trustProxy: config.trustProxy as boolean | string,
+    trustProxy: trustedProxies(config.trustProxy),
     return503OnClosing: true,
     // One line per request, written by ops/operations.ts, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -80,6 +91,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   });
   const metrics = createMetrics(deps.hasher, deps.database);
 
+  registerHostCheck(app, config.allowedHosts);
   registerBodyParsers(app);
   registerErrorHandling(app, { databaseUnavailable: metrics.databaseUnavailable });
   await app.register(fastifyCookie);

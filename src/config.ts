@@ -24,8 +24,10 @@ export interface Config {
   dataDir: string;
   nodeEnv: string;
   logLevel: string;
-  /** Trust X-Forwarded-* from a proxy in front (load balancer, Cloud Run). */
+  /** Trust X-Forwarded-* from a proxy in front (load balancer, Cloud Run): all, a hop count, or addresses. */
   trustProxy: boolean | number | string;
+  /** Host names the service answers to (Django's ALLOWED_HOSTS); empty: any well-formed host. */
+  allowedHosts: string[];
   /** Database connections per process (node-postgres pool). */
   poolSize: number;
   /** Worker processes sharing the port (node:cluster); PostgreSQL only. */
@@ -90,6 +92,26 @@ function trustProxy(env: Env): boolean | number | string {
   );
 }
 
+/** Django's ALLOWED_HOSTS: names, `.example.com` for a domain and its subdomains, or `*`. */
+function allowedHosts(env: Env, nodeEnv: string, hasPublicOrigin: boolean): string[] {
+  const hosts = (env.ALLOWED_HOSTS ?? "")
+    .split(",")
+    .map((host) => host.trim().toLowerCase())
+    .filter((host) => host !== "");
+  for (const host of hosts) {
+    if (host !== "*" && !/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$|^\[[0-9a-f:.]+\]$/.test(host)) {
+      throw new ConfigError("ALLOWED_HOSTS", `"${host}" is not a host name (example.com, .example.com or *)`);
+    }
+  }
+  if (hosts.length === 0 && nodeEnv === "production" && !hasPublicOrigin) {
+    throw new ConfigError(
+      "ALLOWED_HOSTS",
+      "must name the hosts the service answers to in production (e.g. refer.example.com), unless PUBLIC_ORIGIN is set",
+    );
+  }
+  return hosts;
+}
+
 function databaseUrl(env: Env): string | undefined {
   const raw = env.DATABASE_URL?.trim();
   if (raw === undefined || raw === "") return undefined;
@@ -133,6 +155,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!logLevels.includes(logLevel)) {
     throw new ConfigError("LOG_LEVEL", `must be one of ${logLevels.join(", ")}, got "${logLevel}"`);
   }
+  const origin = publicOrigin(env);
   return {
     port: integer(env, "PORT", 8000, 0, 65535),
     host: text(env, "HOST", "0.0.0.0"),
@@ -141,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     nodeEnv,
     logLevel,
     trustProxy: trustProxy(env),
+    allowedHosts: allowedHosts(env, nodeEnv, origin !== undefined),
     poolSize: integer(env, "DATABASE_POOL_SIZE", 10, 1, 1000),
     webConcurrency: integer(env, "WEB_CONCURRENCY", 1, 1, 256),
     hashingThreadNice: integer(env, "HASHING_THREAD_NICE", 10, 0, 19),
@@ -160,7 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     shutdownTimeoutSeconds: integer(env, "SHUTDOWN_TIMEOUT_SECONDS", 10, 0, 3600),
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
-    publicOrigin: publicOrigin(env),
+    publicOrigin: origin,
     bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, 1024, 100 * 1024 * 1024),
   };
 }

@@ -86,13 +86,14 @@ describe("sessions", () => {
           accept: "application/json",
           "content-type": "application/x-www-form-urlencoded",
           "x-forwarded-proto": "https",
+          referer: "https://localhost:80/login/",
           cookie: `csrftoken=${client.csrfToken}`,
           "x-csrftoken": client.csrfToken ?? "",
         },
         payload: "username=secure_user&password=correct+horse+battery",
       });
       assert.equal(https.statusCode, 200);
-      for (const name of ["sessionid", "csrftoken"]) {
+      for (const name of ["sessionid", "csrftoken", "deviceid"]) {
         assert.equal(https.cookies.find((c) => c.name === name)?.secure, true, name);
       }
     } finally {

@@ -68,6 +68,9 @@ export function csrfProblem(request: FastifyRequest, cookieToken: string | undef
         return "Referer checking failed: malformed Referer.";
       }
       if (refererOrigin !== ownOrigin(request)) return "Referer checking failed: another site.";
+    } else {
+      // As Django over HTTPS: a browser always says where a form came from; only a forger would not.
+      return "Referer checking failed - no Referer.";
     }
   }
   if (!cookieToken) return "CSRF cookie not set.";
