@@ -107,7 +107,9 @@ export async function checkBeforeVerifying(
 /**
  * A right password, in one statement: the new session (ending the browser's previous one), the
  * failures on the counter that applied cleared, the address's reserved failure given back, the
- * browser remembered for this account, and an upgraded hash.
+ * browser remembered for this account, and an upgraded hash. The session is written only while the
+ * user is active, under a share lock on the user's row: a deactivation that ran meanwhile either
+ * waits for this session and ends it, or makes this write nothing. False when nothing was written.
  */
 export async function completeLogin(
   db: Database,
@@ -122,14 +124,15 @@ export async function completeLogin(
     /** A stronger hash of the same password, when the stored one is weaker than today's. */
     upgradedHash: string | null;
   },
-): Promise<void> {
+): Promise<boolean> {
   const row = login.session.row;
-  await queryPreparedRows(
+  const [written] = await queryPreparedRows<{ started: boolean }>(
     db,
     sql`WITH started AS (
         INSERT INTO ${sessions} (id_hash, user_id, expires_at, user_agent, client_address)
-        VALUES (${row.idHash}, ${login.userId}, ${row.expiresAt.toISOString()}::timestamptz,
-          ${row.userAgent}, ${row.clientAddress})
+        SELECT ${row.idHash}, id, ${row.expiresAt.toISOString()}::timestamptz, ${row.userAgent}, ${row.clientAddress}
+        FROM ${users} WHERE id = ${login.userId} AND is_active FOR SHARE
+        RETURNING 1
       ), ended AS (
         DELETE FROM ${sessions} WHERE id_hash = ${login.endSessionIdHash}
       ), cleared AS (${clearBucket(login.clearedBucket)}
@@ -141,6 +144,7 @@ export async function completeLogin(
         UPDATE ${users} SET password_hash = ${login.upgradedHash}
         WHERE id = ${login.userId} AND ${login.upgradedHash}::text IS NOT NULL
       )
-      SELECT 1`,
+      SELECT EXISTS (SELECT 1 FROM started) AS started`,
   );
+  return written?.started === true;
 }

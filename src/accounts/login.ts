@@ -67,7 +67,7 @@ export async function authenticate(
   if (!user || !valid || !user.isActive) throw new ValidationError({ __all__: [messages.invalidLogin] });
   const session = newSession(deps.session, client, now);
   const device = client.deviceIdHash === null ? newDevice() : null;
-  await completeLogin(deps.db, {
+  const started = await completeLogin(deps.db, {
     userId: user.id,
     session,
     endSessionIdHash: client.sessionIdHash,
@@ -78,6 +78,8 @@ export async function authenticate(
       ? await deps.hasher.hash(request.password)
       : null,
   });
+  // Deactivated while the password was being checked.
+  if (!started) throw new ValidationError({ __all__: [messages.invalidLogin] });
   return { userId: user.id, username: user.username, sessionId: session.id, newDeviceId: device?.id ?? null };
 }
 
