@@ -12,6 +12,9 @@ const PASSWORD = "correct horse battery";
 const hasher = cheapHasher();
 /** While set, every password check waits for it: the logins are caught between lookup and session. */
 let gate: Promise<void> | null = null;
+/** Password checks waiting at the gate, and who to tell when it changes. */
+let waiting = 0;
+let onWaiting: () => void = () => {};
 let t: TestApp;
 
 before(async () => {
@@ -21,7 +24,12 @@ before(async () => {
       hasher: {
         ...hasher,
         async verify(encoded, password) {
-          if (gate) await gate;
+          if (gate) {
+            const waitFor = gate;
+            waiting++;
+            onWaiting();
+            await waitFor;
+          }
           return hasher.verify(encoded, password);
         },
       },
@@ -53,7 +61,14 @@ test("30 logins checking their password while the user is deactivated leave no s
   });
   const clients = Array.from({ length: 30 }, (_, i) => new Client(t.app, "json", `192.0.2.${i + 1}`));
   await Promise.all(clients.map((c) => c.get("/login/")));
+  const allWaiting = new Promise<void>((resolve) => {
+    onWaiting = () => {
+      if (waiting === clients.length) resolve();
+    };
+  });
   const logins = clients.map((c) => c.logIn("raced_user", PASSWORD));
+  // Every login has read the user as active and is checking the password.
+  await allWaiting;
   const change = await setUserActive(t.deps.db, staffId, userId, false);
   assert.equal(change.changed, true);
   gate = null;
