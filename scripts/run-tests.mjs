@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Runs every test file under test/ with node:test through tsx. `--e2e` runs only the browser tests.
+// Runs the test files with node:test through tsx. By default every file but the slow suites;
+// `--slow` runs only those: the browser tests (test/e2e/) and the long ones (test/slow/: a database
+// outage, an export of 100,000 rows). `--e2e` runs only the browser tests.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -14,10 +16,15 @@ function find(dir) {
   return files.sort();
 }
 
-const onlyE2e = process.argv.includes("--e2e");
-const files = find("test").filter((f) => (onlyE2e ? f.startsWith(join("test", "e2e")) : true));
-const extra = process.argv.slice(2).filter((a) => a !== "--e2e");
-console.log(`Running ${files.length} test files on ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}`);
+const slowFolders = [join("test", "e2e"), join("test", "slow")];
+const isSlow = (file) => slowFolders.some((folder) => file.startsWith(`${folder}/`));
+const mode = process.argv.includes("--e2e") ? "e2e" : process.argv.includes("--slow") ? "slow" : "default";
+const files = find("test").filter((file) =>
+  mode === "e2e" ? file.startsWith(join("test", "e2e")) : mode === "slow" ? isSlow(file) : !isSlow(file),
+);
+const extra = process.argv.slice(2).filter((a) => a !== "--e2e" && a !== "--slow");
+const suite = mode === "default" ? "" : ` (${mode})`;
+console.log(`Running ${files.length} test files${suite} on ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}`);
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=2", ...extra, ...files],

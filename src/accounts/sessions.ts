@@ -73,7 +73,7 @@ export const MAX_LOOKUPS_PER_QUERY = 100;
  * event loop at once: one round trip (`id_hash = ANY(…)`, a named prepared statement, so no SQL
  * building in Node and no parsing or planning in PostgreSQL) instead of one each. Each row is still
  * read after its request arrived, so nothing is staler than with a query per request; under load
- * the round trips, not the rows, are what cost (bench/README.md).
+ * the round trips, not the rows, are what cost.
  */
 function sessionLookupStatement(db: Database) {
   return db

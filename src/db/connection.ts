@@ -121,8 +121,8 @@ const dialect = new PgDialect();
 /**
  * queryRows for a statement on a hot path whose text is one of a few fixed shapes (values are
  * parameters, never spliced in). On PostgreSQL it runs as a named prepared statement, named after its
- * text: each connection parses and plans it once instead of on every call, which was half of
- * PostgreSQL's work in a sign-up (bench/README.md). PGlite runs it as it runs any other statement.
+ * text: each connection parses and plans it once instead of on every call. PGlite runs it as it runs
+ * any other statement.
  * Never for text that varies with the input (an IN list, say): every new text stays prepared on
  * each connection for the connection's life.
  */
