@@ -15,6 +15,7 @@ import { registerBodyParsers } from "./web/body-parsers.js";
 import { registerErrorHandling } from "./web/errors.js";
 import { csrfPlugin } from "./web/plugins/csrf.js";
 import { sessionPlugin } from "./web/plugins/session.js";
+import { registerQueryCheck } from "./web/query-check.js";
 import { adminRoutes } from "./web/routes/admin.js";
 import { dashboardRoutes } from "./web/routes/dashboard.js";
 import { historyRoutes } from "./web/routes/history.js";
@@ -110,6 +111,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     metrics,
     options.clusterMetrics ? clusterMetricsSource(metrics.registry) : undefined,
   );
+  registerQueryCheck(app);
 
   const events = combineEvents(metrics.events, deps.events);
   const routeDeps: RouteDeps = {
