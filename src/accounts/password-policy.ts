@@ -46,6 +46,7 @@ export const similarToUsername: PasswordValidator = {
     if (!username) return null;
     const pw = password.toLowerCase();
     const value = username.toLowerCase();
+    // Python's re.split(r"\W+"): its \w is this class for every code point Python's Unicode knows.
     const parts = [...value.split(/[^\p{L}\p{N}_]+/u), value];
     const pwLength = characterCount(pw);
     for (const part of parts) {
