@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The referral service's container image: built in one stage with the dev dependencies, run from a
-# small second stage with only the compiled code, the runtime dependencies, the SQL migrations and
-# the static files, as the unprivileged `node` user. Listens on $PORT (Cloud Run sets it).
+# small second stage with only the compiled code, the runtime dependencies, the SQL migrations,
+# the static files and data-files/, as the unprivileged `node` user. Listens on $PORT (Cloud Run sets it).
 
 # ---- build: compile TypeScript, then drop the dev dependencies ----
 FROM node:20-bookworm-slim AS build
@@ -10,9 +10,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-# The browser scripts (client/) are bundled by scripts/build-client.mjs, part of `npm run build`.
+# The browser scripts (client/) are bundled by scripts/build-client.mjs, part of `npm run build`;
+# the password meter inlines Django's common-password list from data-files/.
 COPY client ./client
 COPY scripts ./scripts
+COPY data-files ./data-files
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime ----
@@ -29,6 +31,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY drizzle ./drizzle
 COPY public ./public
+# Django's common-password list, read by dist/accounts at start.
+COPY data-files ./data-files
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080

@@ -15,6 +15,7 @@ import { registerErrorHandling } from "./web/errors.js";
 import { registerHostCheck } from "./web/host-check.js";
 import { csrfPlugin } from "./web/plugins/csrf.js";
 import { sessionPlugin } from "./web/plugins/session.js";
+import { registerQueryCheck } from "./web/query-check.js";
 import { adminRoutes } from "./web/routes/admin.js";
 import { dashboardRoutes } from "./web/routes/dashboard.js";
 import { historyRoutes } from "./web/routes/history.js";
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     metrics,
     options.clusterMetrics ? clusterMetricsSource(metrics.registry) : undefined,
   );
+  registerQueryCheck(app);
 
   const clock = deps.clock ?? Date.now;
   const routeDeps: RouteDeps = {

@@ -1,7 +1,8 @@
-// Password rules, each a small validator with one message, run in the earlier version's order.
-// All that fail are reported together.
+// Password rules: Django 3.2's four validators, each with its message, run in Django's order and
+// reported together; then, for a password Django would accept, zxcvbn's list and estimate.
 import { Options, ZxcvbnFactory } from "@zxcvbn-ts/core";
 import { adjacencyGraphs, dictionary } from "@zxcvbn-ts/language-common";
+import { djangoCommonPasswordText } from "./django-common-passwords.js";
 import { messages } from "./messages.js";
 import { characterCount } from "./username.js";
 
@@ -45,6 +46,7 @@ export const similarToUsername: PasswordValidator = {
     if (!username) return null;
     const pw = password.toLowerCase();
     const value = username.toLowerCase();
+    // Python's re.split(r"\W+"): its \w is this class for every code point Python's Unicode knows.
     const parts = [...value.split(/[^\p{L}\p{N}_]+/u), value];
     const pwLength = characterCount(pw);
     for (const part of parts) {
@@ -62,8 +64,69 @@ export const minimumLength: PasswordValidator = {
     characterCount(password) < PASSWORD_MIN_LENGTH ? messages.passwordTooShort(PASSWORD_MIN_LENGTH) : null,
 };
 
-/** Tens of thousands of common passwords, from zxcvbn-ts's maintained list. */
-const commonPasswords = new Set(dictionary["passwords-common"].map((p) => String(p).toLowerCase()));
+/** Python's whitespace, which str.strip() removes: unlike trim(), U+001C-U+001F and U+0085 but not U+FEFF. */
+const pythonSpace = "[\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+const pythonOuterSpace = new RegExp(`^${pythonSpace}+|${pythonSpace}+$`, "g");
+
+/** Python's str.strip(). */
+function pythonStrip(text: string): string {
+  return text.replace(pythonOuterSpace, "");
+}
+
+/** Django 3.2's common-password list, each line stripped as Django reads it. */
+const djangoCommonPasswords = new Set(
+  djangoCommonPasswordText
+    .split("\n")
+    .map(pythonStrip)
+    .filter((entry) => entry !== ""),
+);
+
+/** Django's CommonPasswordValidator: the whole password, lower-cased and stripped, is on its list. */
+export const notCommon: PasswordValidator = {
+  check: (password) =>
+    djangoCommonPasswords.has(pythonStrip(password.toLowerCase())) ? messages.passwordTooCommon : null,
+};
+
+/**
+ * The code points Python's str.isdigit() accepts (Python 3.11, Unicode 14): decimal digits and the
+ * characters with a digit value, such as ² ₃ ①. Hexadecimal ranges, built into one pattern.
+ */
+const pythonDigitRanges =
+  "30-39 b2-b3 b9 660-669 6f0-6f9 7c0-7c9 966-96f 9e6-9ef a66-a6f ae6-aef b66-b6f be6-bef c66-c6f " +
+  "ce6-cef d66-d6f de6-def e50-e59 ed0-ed9 f20-f29 1040-1049 1090-1099 1369-1371 17e0-17e9 1810-1819 " +
+  "1946-194f 19d0-19da 1a80-1a89 1a90-1a99 1b50-1b59 1bb0-1bb9 1c40-1c49 1c50-1c59 2070 2074-2079 " +
+  "2080-2089 2460-2468 2474-247c 2488-2490 24ea 24f5-24fd 24ff 2776-277e 2780-2788 278a-2792 a620-a629 " +
+  "a8d0-a8d9 a900-a909 a9d0-a9d9 a9f0-a9f9 aa50-aa59 abf0-abf9 ff10-ff19 104a0-104a9 10a40-10a43 " +
+  "10d30-10d39 10e60-10e68 11052-1105a 11066-1106f 110f0-110f9 11136-1113f 111d0-111d9 112f0-112f9 " +
+  "11450-11459 114d0-114d9 11650-11659 116c0-116c9 11730-11739 118e0-118e9 11950-11959 11c50-11c59 " +
+  "11d50-11d59 11da0-11da9 16a60-16a69 16ac0-16ac9 16b50-16b59 1d7ce-1d7ff 1e140-1e149 1e2f0-1e2f9 " +
+  "1e950-1e959 1f100-1f10a 1fbf0-1fbf9";
+const pythonDigitClass = pythonDigitRanges
+  .split(" ")
+  .map((range) =>
+    range
+      .split("-")
+      .map((hex) => `\\u{${hex}}`)
+      .join("-"),
+  )
+  .join("");
+const entirelyDigits = new RegExp(`^[${pythonDigitClass}]+$`, "u");
+
+/** Django's NumericPasswordValidator: password.isdigit(). */
+export const notEntirelyNumeric: PasswordValidator = {
+  check: (password) => (entirelyDigits.test(password) ? messages.passwordEntirelyNumeric : null),
+};
+
+/** Django's validators, in the order of its default AUTH_PASSWORD_VALIDATORS. */
+export const passwordValidators: readonly PasswordValidator[] = [
+  similarToUsername,
+  minimumLength,
+  notCommon,
+  notEntirelyNumeric,
+];
+
+/** Tens of thousands of common passwords, from zxcvbn-ts's maintained list: beyond Django's. */
+const zxcvbnCommonPasswords = new Set(dictionary["passwords-common"].map((p) => String(p).toLowerCase()));
 
 /**
  * Below this many guesses a password is as good as on every attacker's list: keyboard walks,
@@ -190,35 +253,34 @@ export function guessedWithinCommonThreshold(password: string, estimator = commo
   return estimator.check(password).guesses < COMMON_GUESSES_BELOW;
 }
 
-export const notCommon: PasswordValidator = {
+/** Beyond Django: on zxcvbn's list, or guessed by zxcvbn within COMMON_GUESSES_BELOW. */
+export const notGuessable: PasswordValidator = {
   check(password) {
-    if (commonPasswords.has(password.toLowerCase().trim())) return messages.passwordTooCommon;
+    if (zxcvbnCommonPasswords.has(password.toLowerCase().trim())) return messages.passwordTooCommon;
     return couldBeGuessedWithinCommonThreshold(password) && guessedWithinCommonThreshold(password)
       ? messages.passwordTooCommon
       : null;
   },
 };
 
-export const notEntirelyNumeric: PasswordValidator = {
-  check: (password) => (/^\p{Nd}+$/u.test(password) ? messages.passwordEntirelyNumeric : null),
-};
-
-export const passwordValidators: readonly PasswordValidator[] = [
-  similarToUsername,
-  minimumLength,
-  notCommon,
-  notEntirelyNumeric,
-];
-
+/**
+ * Django's messages whenever Django refuses the password, word for word, so its clients show the
+ * same text; a password Django accepts may still be refused as too common by zxcvbn.
+ */
 export function passwordProblems(password: string, context: PasswordContext): string[] {
   const problems: string[] = [];
   for (const validator of passwordValidators) {
     const message = validator.check(password, context);
     if (message) problems.push(message);
   }
+  if (problems.length === 0) {
+    const message = notGuessable.check(password, context);
+    if (message) problems.push(message);
+  }
   return problems;
 }
 
+/** How many passwords are refused by name: Django's list and zxcvbn's together. */
 export function commonPasswordCount(): number {
-  return commonPasswords.size;
+  return new Set([...djangoCommonPasswords, ...zxcvbnCommonPasswords]).size;
 }

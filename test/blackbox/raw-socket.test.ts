@@ -90,12 +90,14 @@ for (const [name, bytes] of cases) {
   });
 }
 
-test("invalid UTF-8 in the query is an ignored token: the sign-up form, not an error", async () => {
+test("invalid UTF-8 in the query is refused with 400 bad_query, as it is in a body", async () => {
   const answer = await raw(
-    Buffer.from("GET /signup/?ref=%FF%FE HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    Buffer.from(
+      "GET /signup/?ref=%FF%FE HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
+    ),
   );
-  assert.match(answer, /^HTTP\/1\.1 200/);
-  assert.match(answer, /action="\/signup\/"/);
+  assert.match(answer, /^HTTP\/1\.1 400/);
+  assert.match(answer, /"error":"bad_query"/);
 });
 
 test("the server still answers afterwards", async () => {

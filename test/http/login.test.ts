@@ -186,6 +186,35 @@ describe("login in HTML mode", () => {
     }
   });
 
+  test("a next with non-ASCII or look-alike characters redirects safely, never a 500", async () => {
+    const cases: [query: string, location: string][] = [
+      // A fullwidth solidus: NFKC makes it "//example.com".
+      ["/%EF%BC%8Fexample.com", "/"],
+      ["%2F%EF%BC%8Fexample.com", "/"],
+      ["/%EF%BC%BCexample.com", "/"],
+      ["/%EF%BC%85%32%46%EF%BC%85%32%46evil.example", "/"],
+      // Other non-ASCII characters are percent-encoded as Django's iri_to_uri does.
+      ["/%C3%A9", "/%C3%A9"],
+      ["/history/%E2%9C%93?q=%C3%A9t%C3%A9", "/history/%E2%9C%93?q=%C3%A9t%C3%A9"],
+      ["/%F0%9F%98%80", "/%F0%9F%98%80"],
+      ["/%22%3Cx%3E", "/%22%3Cx%3E"],
+    ];
+    for (const [query, location] of cases) {
+      for (const where of ["query", "body"] as const) {
+        const client = new Client(t.app, "html");
+        const form = { username: "login_user", password: "correct horse battery" };
+        const response =
+          where === "query"
+            ? await client.post(`/login/?next=${query}`, form)
+            : await client.post("/login/", { ...form, next: decodeURIComponent(query) });
+        const label = `${where}: ${query}`;
+        assert.equal(response.statusCode, 302, label);
+        assert.equal(response.headers.location, location, label);
+        assert.ok(response.headers["content-security-policy"], label);
+      }
+    }
+  });
+
   test("a failed login shows the form again with the error and keeps the username", async () => {
     const client = new Client(t.app, "html");
     const response = await client.post("/login/", { username: "login_user", password: "wrong password" });

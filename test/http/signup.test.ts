@@ -117,6 +117,24 @@ describe("sign-up validation", () => {
     });
   });
 
+  test("Django's common passwords and digits of every kind are refused with Django's messages", async () => {
+    const refusals = {
+      computer2: ["This password is too common."],
+      lonewolf1: ["This password is too common."],
+      "①②③④⑤⑥⑦⑧": ["This password is entirely numeric."],
+      "²⁷³⁹¹⁴⁵⁶⁸⁰": ["This password is entirely numeric."],
+    };
+    for (const [weak, messages] of Object.entries(refusals)) {
+      const response = await new Client(t.app).post("/signup/", {
+        username: "digits_fan",
+        password1: weak,
+        password2: weak,
+      });
+      assert.equal(response.statusCode, 400, weak);
+      assert.deepEqual(response.json(), { password2: messages }, weak);
+    }
+  });
+
   test("a taken username is refused whatever its case or width, with the earlier version's message", async () => {
     await new Client(t.app).signUp("Taken.Name");
     for (const name of ["taken.name", "TAKEN.NAME", "ｔａｋｅｎ.ｎａｍｅ"]) {

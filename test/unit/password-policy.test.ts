@@ -11,7 +11,7 @@ import {
   commonnessEstimator,
   couldBeGuessedWithinCommonThreshold,
   guessedWithinCommonThreshold,
-  notCommon,
+  notGuessable,
   strengthEstimator,
 } from "../../src/accounts/password-policy.js";
 
@@ -174,7 +174,7 @@ test("the shortcut past zxcvbn never clears a password zxcvbn finds common", () 
 test("a long ordinary password skips zxcvbn; the kinds of long common one are still refused", () => {
   for (const ordinary of ["plum-Orbit-74-lantern", "correct horse battery staple 9", "Tr0ub4dor&3-xyzzy"]) {
     assert.equal(couldBeGuessedWithinCommonThreshold(ordinary), false, ordinary);
-    assert.equal(notCommon.check(ordinary, { username: "" }), null, ordinary);
+    assert.equal(notGuessable.check(ordinary, { username: "" }), null, ordinary);
   }
   const common = [
     "abcdefghijklmnop", // a sequence
@@ -186,7 +186,7 @@ test("a long ordinary password skips zxcvbn; the kinds of long common one are st
   for (const candidate of common) {
     assert.equal(couldBeGuessedWithinCommonThreshold(candidate), true, candidate);
     assert.equal(guessedWithinCommonThreshold(candidate), true, candidate);
-    assert.ok(notCommon.check(candidate, { username: "" }), candidate);
+    assert.ok(notGuessable.check(candidate, { username: "" }), candidate);
   }
   // Short and non-ASCII passwords always go to zxcvbn.
   assert.equal(couldBeGuessedWithinCommonThreshold("xq7!vz2#kp"), true);

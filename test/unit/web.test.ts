@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { validateHeaderValue } from "node:http";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import { parseFormBody, parseJsonBody } from "../../src/web/body-parsers.js";
 import { escapeHtml, html, toHtmlString, trustedHtml } from "../../src/web/html.js";
 import { tokensMatch } from "../../src/web/plugins/csrf.js";
@@ -65,6 +67,74 @@ describe("safe next", () => {
   test("non-strings are refused", () => {
     assert.equal(safeNextPath(undefined), null);
     assert.equal(safeNextPath(["/"]), null);
+  });
+
+  test("look-alikes of / and \\ are refused, in the clear or percent-encoded", () => {
+    const lookalikes = [
+      "/\uff0fevil.example",
+      "/%EF%BC%8Fevil.example",
+      "%2F%EF%BC%8Fevil.example",
+      "/\uff3cevil.example",
+      "/\ufe68evil.example",
+      "/\uff05\u0032F\uff05\u0032Fevil.example",
+      "\uff0f\uff0fevil.example",
+      "/\u0085/evil.example",
+      "/\ud800",
+      "/%ED%A0%80",
+    ];
+    for (const next of lookalikes) assert.equal(safeNextPath(next), null, JSON.stringify(next));
+  });
+
+  test("other characters are percent-encoded as Django's iri_to_uri does", () => {
+    assert.equal(safeNextPath("/é"), "/%C3%A9");
+    assert.equal(safeNextPath("/✓/😀?q=a|b^c`{d}"), "/%E2%9C%93/%F0%9F%98%80?q=a%7Cb%5Ec%60%7Bd%7D");
+    // Its safe characters, and escapes already there, are kept.
+    assert.equal(safeNextPath("/a#[]=:;$&()+,!?*@'~b%C3%A9"), "/a#[]=:;$&()+,!?*@'~b%C3%A9");
+    assert.equal(safeNextPath('/"<x>'), "/%22%3Cx%3E");
+  });
+
+  // Strings built from the pieces that open redirects are made of, and arbitrary Unicode.
+  const piece = fc.oneof(
+    fc.constantFrom("/", "//", "\\", "%2F", "%2f", "%5C", "%25", "%", "\uff0f", "\uff3c", "\ufe68", "\uff05"),
+    fc.constantFrom("%EF%BC%8F", "%C3%A9", "%ED%A0%80", "%00", "\t", "\n", "\u0085", "\u2028", ".", ":"),
+    fc.constantFrom("http:", "javascript:", "@", "?", "#", "evil.example", "2F", "\ud800", "\udc00"),
+    fc.string({ unit: "grapheme", maxLength: 4 }),
+    fc.string({ unit: "binary", maxLength: 4 }),
+  );
+  const candidate = fc.oneof(
+    fc.array(piece, { maxLength: 8 }).map((pieces) => pieces.join("")),
+    fc.array(piece, { maxLength: 8 }).map((pieces) => `/${pieces.join("")}`),
+    fc.string({ unit: "grapheme" }),
+    fc.string({ unit: "binary" }),
+  );
+
+  test("whatever next is, the answer is null or an ASCII same-site path a header can carry", () => {
+    let followed = 0;
+    fc.assert(
+      fc.property(candidate, (next) => {
+        const result = safeNextPath(next);
+        if (result === null) return;
+        followed++;
+        assert.match(result, /^\/(?![/\\])[\x21-\x7e]*$/);
+        assert.equal(new URL(result, "http://x.invalid").origin, "http://x.invalid");
+        validateHeaderValue("location", result);
+        // The answer is itself safe, and kept as it is.
+        assert.equal(safeNextPath(result), result);
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 3000) },
+    );
+    // Paths were followed too, or the property would prove little.
+    assert.ok(followed > 100, `${followed} followed`);
+  });
+
+  test("a plain same-site path is kept as it is", () => {
+    const segment = fc.string({ unit: fc.constantFrom(..."abcxyz019-._~"), minLength: 1, maxLength: 8 });
+    fc.assert(
+      fc.property(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.boolean(), (segments, slash) => {
+        const path = `/${segments.join("/")}${slash ? "/" : ""}`;
+        assert.equal(safeNextPath(path), path);
+      }),
+    );
   });
 });
 
