@@ -9,8 +9,21 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 const hexDigit = /^[0-9A-Fa-f]{2}$/;
 const invalidUtf8 = "The query string is not valid UTF-8 once its percent-escapes are decoded.";
 
-/** Why the query string (what follows "?") must be refused, or null when it may be read. */
+/**
+ * Why the query string (what follows "?") must be refused, or null when it may be read. A referral
+ * token (`ref`) that cannot be decoded is only a malformed token, which the sign-up ignores as the
+ * earlier version did: it never fails the request.
+ */
 export function queryStringProblem(query: string): string | null {
+  for (const pair of query.split("&")) {
+    if (/^ref(=|$)/.test(pair)) continue;
+    const problem = pairProblem(pair);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+function pairProblem(query: string): string | null {
   // Plain ASCII without escapes, the usual case, has nothing to decode.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what is looked for
   if (!/[%\u0000\u0080-\uffff]/.test(query)) return null;

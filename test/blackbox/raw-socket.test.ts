@@ -90,10 +90,18 @@ for (const [name, bytes] of cases) {
   });
 }
 
-test("invalid UTF-8 in the query is refused with 400 bad_query, as it is in a body", async () => {
+test("invalid UTF-8 in a referral token is an ignored token: the sign-up form, not an error", async () => {
+  const answer = await raw(
+    Buffer.from("GET /signup/?ref=%FF%FE HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+  );
+  assert.match(answer, /^HTTP\/1\.1 200/);
+  assert.match(answer, /action="\/signup\/"/);
+});
+
+test("invalid UTF-8 elsewhere in the query is refused with 400 bad_query, as it is in a body", async () => {
   const answer = await raw(
     Buffer.from(
-      "GET /signup/?ref=%FF%FE HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
+      "GET /login/?next=%FF%FE HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
     ),
   );
   assert.match(answer, /^HTTP\/1\.1 400/);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { staffClient, userIdOf } from "../support/admin.js";
-import { type Client, createTestApp, type TestApp } from "../support/app.js";
+import { Client, createTestApp, type TestApp } from "../support/app.js";
 
 let t: TestApp;
 let staff: Client;
@@ -50,7 +50,7 @@ describe("bad query strings", () => {
 
   test("escapes that are not UTF-8 are refused, in values and in names, on every route", async () => {
     const invalid = ["%FF", "%C3%28", "%ED%A0%80", "%C0%80", "%F4%90%80%80", "%E2%82"];
-    for (const url of ["/admin/users/?q=", "/signup/?ref=", "/login/?next=", "/?", "/nowhere/?x="]) {
+    for (const url of ["/admin/users/?q=", "/signup/?x=", "/login/?next=", "/?", "/nowhere/?x="]) {
       for (const sequence of invalid) {
         const response = await staff.get(`${url}${sequence}`);
         assert.equal(response.statusCode, 400, url + sequence);
@@ -59,6 +59,19 @@ describe("bad query strings", () => {
     }
     const inName = await staff.get("/admin/users/?%FF=1");
     assert.equal(inName.statusCode, 400);
+  });
+
+  test("a referral token that cannot be decoded is ignored, as any malformed token is", async () => {
+    for (const sequence of ["%FF%FE", "%00", "%E2%82"]) {
+      const form = await staff.get(`/signup/?ref=${sequence}`, { accept: "text/html" });
+      assert.equal(form.statusCode, 200, sequence);
+      const signup = await new Client(t.app).post(`/signup/?ref=${sequence}`, {
+        username: `mangled_${sequence.replace(/%/g, "")}`,
+        password1: "correct horse battery",
+        password2: "correct horse battery",
+      });
+      assert.equal(signup.statusCode, 200, sequence);
+    }
   });
 
   test("UTF-8 text, a literal % and other control characters are read as before", async () => {
