@@ -7,7 +7,6 @@ import { messages } from "../accounts/messages.js";
 import { hashPassword } from "../accounts/password-hasher.js";
 import { usernameKey } from "../accounts/username.js";
 import type { ProgramConfig } from "../config.js";
-import { isUniqueViolation } from "../db/availability.js";
 import { type Database, type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
 import {
   asCheckedColumn,
@@ -15,6 +14,7 @@ import {
   type DependentCheck,
   type DependentWrite,
 } from "../db/dependent-writes.js";
+import { isUniqueViolation } from "../db/errors.js";
 import { ledgerEntries, users } from "../db/schema.js";
 import { ValidationError } from "../errors.js";
 import { rewardSchedule, rewardsFor } from "./rules.js";

@@ -1,6 +1,6 @@
 // Every error kind becomes HTTP here, and only here: JSON in JSON mode, a page in HTML mode.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { isDatabaseUnavailable, summarizeError } from "../db/availability.js";
+import { isDatabaseUnavailable, summarizeError } from "../db/errors.js";
 import { BadRequest, CsrfFailed, Forbidden, Throttled, Unauthorized, ValidationError } from "../errors.js";
 import { wantsJson } from "./negotiation.js";
 import { loginRedirect, sendPage } from "./respond.js";
