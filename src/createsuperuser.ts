@@ -4,7 +4,7 @@
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { messages } from "./accounts/messages.js";
-import { createOrPromoteStaff, findUserByUsername, staffRequestProblems } from "./accounts/staff.js";
+import { createOrPromoteStaff, findUserByUsername, staffRequestProblems } from "./admin/staff.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { migrateDatabase, openDatabase } from "./db/connection.js";
 import { ValidationError } from "./errors.js";
