@@ -2,6 +2,7 @@
 // share of sign-ups that came through a link, and the viral coefficient (K-factor).
 import { sql } from "drizzle-orm";
 import { type Queryable, queryRows } from "../db/connection.js";
+import { isoDay } from "../format.js";
 
 export interface Period {
   /** First day, YYYY-MM-DD (UTC), included. */
@@ -16,10 +17,6 @@ export const PERIOD_PRESETS = [7, 30, 90, 365] as const;
 export const DEFAULT_PRESET = 30;
 export const MAX_PERIOD_DAYS = 731;
 const DAY_MS = 86_400_000;
-
-export function isoDay(date: Date): string {
-  return date.toISOString().slice(0, 10);
-}
 
 function parseDay(text: unknown): Date | null {
   if (typeof text !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(text)) return null;

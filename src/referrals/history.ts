@@ -1,10 +1,8 @@
 // What a user can look back on: their credit history (the ledger, with a running balance) and the
 // people who joined through their link. Newest first, read in pages with an opaque cursor.
 import { sql } from "drizzle-orm";
-import type { ProgramConfig } from "../config.js";
 import { type Queryable, queryRows } from "../db/connection.js";
 import type { LedgerKind } from "../db/schema.js";
-import { formatDollars } from "./rules.js";
 
 export const PAGE_SIZE_DEFAULT = 20;
 export const PAGE_SIZE_MAX = 100;
@@ -129,26 +127,4 @@ export async function referralsOf(
     rows.map((r) => ({ id: Number(r.id), username: r.username, joinedAt: new Date(r.joinedAt) })),
     page.size,
   );
-}
-
-/** The reason for a credit, in the programme's words. */
-export function describeLedgerLine(line: LedgerLine, program: ProgramConfig): string {
-  switch (line.kind) {
-    case "invitee_bonus":
-      return line.inviterUsername
-        ? `Welcome bonus: you joined through ${line.inviterUsername}'s link`
-        : "Welcome bonus: you joined through a friend's link";
-    case "inviter_reward": {
-      const every = program.referralsPerInviterReward;
-      const more = every === 1 ? "1 more person" : `${every} more people`;
-      const total = line.referralCount === null ? "" : ` (${line.referralCount} in all)`;
-      return `Referral reward: ${more} joined through your link${total}`;
-    }
-    case "adjustment": {
-      const what = line.amountCents >= 0 ? "credit added" : "credit removed";
-      return line.reason ? `Adjustment, ${what} by staff: ${line.reason}` : `Adjustment, ${what} by staff`;
-    }
-    default:
-      return `Credit of ${formatDollars(line.amountCents)}`;
-  }
 }

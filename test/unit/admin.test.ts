@@ -6,9 +6,8 @@ import { csvCell, csvRow } from "../../src/admin/csv.js";
 import { likePrefix, parseUserListQuery } from "../../src/admin/directory.js";
 import { daysOf, kFactor, PeriodError, parsePeriod, referredShare } from "../../src/admin/stats.js";
 import { ValidationError } from "../../src/errors.js";
-import { decimalDollars } from "../../src/referrals/rules.js";
 import { toHtmlString } from "../../src/web/html.js";
-import { axisTicks, barChart, niceCeiling, shortDay } from "../../src/web/views/svg-chart.js";
+import { axisTicks, barChart, niceCeiling } from "../../src/web/views/svg-chart.js";
 
 describe("CSV cells", () => {
   test("plain text and numbers are written as they are", () => {
@@ -36,13 +35,6 @@ describe("CSV cells", () => {
     assert.equal(csvCell("\tx"), "'\tx");
     assert.equal(csvCell('=HYPERLINK("x","y")'), `"'=HYPERLINK(""x"",""y"")"`);
     assert.equal(csvCell("a=b"), "a=b");
-  });
-
-  test("amounts are plain decimal dollars", () => {
-    assert.equal(decimalDollars(0), "0.00");
-    assert.equal(decimalDollars(5), "0.05");
-    assert.equal(decimalDollars(-250), "-2.50");
-    assert.equal(decimalDollars(123456789), "1234567.89");
   });
 
   test("a row ends with CRLF", () => {
@@ -151,7 +143,6 @@ describe("SVG charts", () => {
     assert.equal(niceCeiling(13), 20);
     assert.equal(niceCeiling(230), 250);
     assert.equal(niceCeiling(4100), 5000);
-    assert.equal(shortDay("2026-11-05"), "Nov 5");
     assert.equal(niceCeiling(7, true), 8);
     assert.equal(niceCeiling(23, true), 40);
     assert.equal(niceCeiling(0.3, true), 1);

@@ -6,9 +6,10 @@ import { adjustBalance, checkAdjustmentForm, UserNotFound } from "../../admin/ad
 import { type AuditEntry, listAudit, recordAudit } from "../../admin/audit.js";
 import { listUsers, parseUserListQuery, type UserListRow, userDetail } from "../../admin/directory.js";
 import { csvStream, ledgerCsvLines, usersCsvLines } from "../../admin/export.js";
-import { isoDay, PeriodError, parsePeriod, programmeStats } from "../../admin/stats.js";
+import { PeriodError, parsePeriod, programmeStats } from "../../admin/stats.js";
 import { setUserActive } from "../../admin/user-status.js";
 import { Forbidden, Unauthorized, ValidationError } from "../../errors.js";
+import { isoDay } from "../../format.js";
 import type { RouteDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
 import { sendPage } from "../respond.js";

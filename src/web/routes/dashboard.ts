@@ -1,8 +1,9 @@
 // /: the dashboard, or in JSON mode the earlier version's {referral_link, balance} and more.
 import type { FastifyInstance } from "fastify";
 import { Unauthorized } from "../../errors.js";
+import { wholeDollars } from "../../format.js";
 import { referralsOf } from "../../referrals/history.js";
-import { progressToNextReward, wholeDollars } from "../../referrals/rules.js";
+import { progressToNextReward } from "../../referrals/rules.js";
 import type { AppDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
 import { qrCodeSvg } from "../qr.js";

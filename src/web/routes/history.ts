@@ -2,8 +2,8 @@
 // pages for people, the same data as JSON with cursor pagination for programs.
 import type { FastifyInstance } from "fastify";
 import { Unauthorized } from "../../errors.js";
-import { creditHistory, describeLedgerLine, referralsOf } from "../../referrals/history.js";
-import { wholeDollars } from "../../referrals/rules.js";
+import { describeLedgerLine, wholeDollars } from "../../format.js";
+import { creditHistory, referralsOf } from "../../referrals/history.js";
 import type { AppDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
 import { nextPageUrl, pageRequest } from "../pagination.js";

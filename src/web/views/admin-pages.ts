@@ -5,16 +5,20 @@ import type { AuditEntry } from "../../admin/audit.js";
 import type { UserDetail, UserListQuery, UserListRow, UserSort } from "../../admin/directory.js";
 import { PERIOD_PRESETS, type ProgrammeStats } from "../../admin/stats.js";
 import type { FieldErrors } from "../../errors.js";
-import { formatDollars } from "../../referrals/rules.js";
+import {
+  compactDollars,
+  formatDollars,
+  ledgerKindLabel,
+  rewardReason,
+  shortDay,
+  signedDollars,
+  utcMinute,
+} from "../../format.js";
 import { html, type SafeHtml } from "../html.js";
 import { csrfField, formErrors, layout } from "./layout.js";
-import { barChart, horizontalBarChart, shortDay } from "./svg-chart.js";
+import { barChart, horizontalBarChart } from "./svg-chart.js";
 
 type Section = "home" | "users" | "stats";
-
-export function when(date: Date): string {
-  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
 
 function adminLayout(
   staff: SessionUser,
@@ -61,8 +65,7 @@ const actionLabels: Record<string, string> = {
 function auditDetails(entry: AuditEntry): SafeHtml | string {
   const d = entry.details;
   if (entry.action === "balance_adjusted" && typeof d.amount_cents === "number") {
-    const sign = d.amount_cents >= 0 ? "+" : "−";
-    return html`<span class="${d.amount_cents >= 0 ? "text-success" : "text-danger"} fw-semibold">${sign}${formatDollars(Math.abs(d.amount_cents))}</span>
+    return html`<span class="${d.amount_cents >= 0 ? "text-success" : "text-danger"} fw-semibold">${signedDollars(d.amount_cents)}</span>
       (balance after: ${formatDollars(Number(d.balance_after_cents ?? 0))}) — ${String(d.reason ?? "")}`;
   }
   if (entry.action === "user_deactivated") return `${Number(d.sessions_ended ?? 0)} session(s) ended`;
@@ -77,7 +80,7 @@ function auditTable(entries: AuditEntry[], showTarget: boolean): SafeHtml {
 <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th>${showTarget ? html`<th scope="col">User</th>` : null}<th scope="col">Details</th></tr></thead>
 <tbody>${entries.map(
     (e) => html`<tr>
-<td class="text-nowrap">${when(e.createdAt)}</td>
+<td class="text-nowrap">${utcMinute(e.createdAt)}</td>
 <td>${e.actorId === null ? html`<span class="text-body-secondary">command line</span>` : userLink(e.actorId, e.actorUsername)}</td>
 <td>${actionLabels[e.action] ?? e.action}</td>
 ${showTarget ? html`<td>${userLink(e.targetUserId, e.targetUsername)}</td>` : null}
@@ -172,7 +175,7 @@ ${
 <td><a href="/admin/users/${u.id}/">${u.username}</a>${statusBadges(u)}</td>
 <td class="text-end font-monospace">${formatDollars(u.balanceCents)}</td>
 <td class="text-end">${u.referredCount}</td>
-<td class="text-nowrap">${when(u.createdAt)}</td>
+<td class="text-nowrap">${utcMinute(u.createdAt)}</td>
 <td>${userLink(u.inviterId, u.inviterUsername)}</td></tr>`,
       )}</tbody></table></div>`
 }
@@ -183,12 +186,6 @@ ${
 </nav>`,
   );
 }
-
-const kindLabels: Record<string, string> = {
-  invitee_bonus: "Sign-up bonus",
-  inviter_reward: "Referral reward",
-  adjustment: "Staff adjustment",
-};
 
 export interface AdjustFormState {
   direction?: string;
@@ -240,7 +237,7 @@ ${formErrors(model.statusErrors)}
     <div class="card shadow-sm h-100"><div class="card-body">
       <dl class="row mb-0">
         <dt class="col-5">Balance</dt><dd class="col-7 fs-5 fw-semibold" id="balance">${formatDollars(user.balanceCents)}</dd>
-        <dt class="col-5">Joined</dt><dd class="col-7">${when(user.createdAt)}</dd>
+        <dt class="col-5">Joined</dt><dd class="col-7">${utcMinute(user.createdAt)}</dd>
         <dt class="col-5">Invited by</dt><dd class="col-7">${userLink(user.inviterId, user.inviterUsername)}</dd>
         <dt class="col-5">Referred</dt><dd class="col-7">${user.referredCount}</dd>
         <dt class="col-5">Status</dt><dd class="col-7">${user.isActive ? "active" : "deactivated"}${user.isStaff ? ", staff" : ""}</dd>
@@ -299,14 +296,14 @@ ${
 <thead><tr><th scope="col">When</th><th scope="col">Kind</th><th scope="col" class="text-end">Amount</th><th scope="col">Why</th><th scope="col">By</th></tr></thead>
 <tbody>${detail.ledger.map(
         (l) => html`<tr>
-<td class="text-nowrap">${when(l.createdAt)}</td>
-<td>${kindLabels[l.kind] ?? l.kind}</td>
-<td class="text-end font-monospace ${l.amountCents < 0 ? "text-danger" : "text-success"}">${l.amountCents < 0 ? "−" : "+"}${formatDollars(Math.abs(l.amountCents))}</td>
+<td class="text-nowrap">${utcMinute(l.createdAt)}</td>
+<td>${ledgerKindLabel(l.kind)}</td>
+<td class="text-end font-monospace ${l.amountCents < 0 ? "text-danger" : "text-success"}">${signedDollars(l.amountCents)}</td>
 <td>${
           l.kind === "adjustment"
             ? l.reason
             : l.kind === "inviter_reward"
-              ? html`${l.referralCount ?? ""}th sign-up through their link (${userLink(l.signupUserId, l.signupUsername)})`
+              ? html`${rewardReason(l.referralCount)} (${userLink(l.signupUserId, l.signupUsername)})`
               : html`joined through a link`
         }</td>
 <td>${l.kind === "adjustment" ? userLink(l.createdById, l.createdByUsername) : "programme"}</td></tr>`,
@@ -322,7 +319,7 @@ ${detail.olderLedgerBefore !== null ? html`<a class="btn btn-outline-secondary b
         ? html`<p class="text-body-secondary">Nobody yet.</p>`
         : html`<ul class="list-group mb-2" id="invitees">${detail.invitees.map(
             (i) =>
-              html`<li class="list-group-item d-flex justify-content-between"><span>${userLink(i.id, i.username)}${i.isActive ? null : html` <span class="badge text-bg-secondary">deactivated</span>`}</span><span class="small text-body-secondary">${when(i.createdAt)}</span></li>`,
+              html`<li class="list-group-item d-flex justify-content-between"><span>${userLink(i.id, i.username)}${i.isActive ? null : html` <span class="badge text-bg-secondary">deactivated</span>`}</span><span class="small text-body-secondary">${utcMinute(i.createdAt)}</span></li>`,
           )}</ul>
           ${detail.inviteeCount > detail.invitees.length ? html`<p class="small text-body-secondary">Showing the newest ${detail.invitees.length}.</p>` : null}`
     }
@@ -337,7 +334,7 @@ ${detail.olderLedgerBefore !== null ? html`<a class="btn btn-outline-secondary b
 <tbody>${detail.sessions.map(
             (
               s,
-            ) => html`<tr><td class="text-nowrap">${when(s.createdAt)}</td><td class="text-nowrap">${when(s.lastSeenAt)}</td>
+            ) => html`<tr><td class="text-nowrap">${utcMinute(s.createdAt)}</td><td class="text-nowrap">${utcMinute(s.lastSeenAt)}</td>
 <td class="small">${s.clientAddress ?? "—"}<div class="text-body-secondary text-break">${s.userAgent ?? ""}</div></td></tr>`,
           )}</tbody></table></div>`
     }
@@ -355,13 +352,6 @@ function percent(value: number | null): string {
 
 export function formatKFactor(value: number | null): string {
   return value === null ? "—" : value.toFixed(3);
-}
-
-function dollarsAxis(cents: number): string {
-  const dollars = cents / 100;
-  return dollars >= 1000
-    ? `$${(dollars / 1000).toLocaleString("en-US", { maximumFractionDigits: 1 })}k`
-    : `$${dollars.toLocaleString("en-US", { maximumFractionDigits: 2 })}`;
 }
 
 function countAxis(n: number): string {
@@ -409,7 +399,7 @@ ${model.error ? html`<div class="alert alert-danger" role="alert">${model.error}
 <div class="row g-3 mb-4">
   ${card("Sign-ups", totals.signups.toLocaleString("en-US"), "total-signups")}
   ${card("Through a link", percent(stats.referredShare), "referred-share", `${totals.referredSignups.toLocaleString("en-US")} of ${totals.signups.toLocaleString("en-US")}`)}
-  ${card("Rewards paid", formatDollars(totals.rewardsPaidCents), "rewards-paid", `staff adjustments: ${totals.adjustmentsNetCents < 0 ? "−" : "+"}${formatDollars(Math.abs(totals.adjustmentsNetCents))}`)}
+  ${card("Rewards paid", formatDollars(totals.rewardsPaidCents), "rewards-paid", `staff adjustments: ${signedDollars(totals.adjustmentsNetCents)}`)}
   ${card(
     "K-factor",
     formatKFactor(stats.kFactor),
@@ -481,7 +471,7 @@ ${model.error ? html`<div class="alert alert-danger" role="alert">${model.error}
           values: stats.days.map((d) => d.inviterRewardCents),
         },
       ],
-      format: dollarsAxis,
+      format: compactDollars,
     })}</div>
     <div class="col-12 col-lg-4"><div class="admin-figures overflow-auto" tabindex="0" role="region" aria-label="Rewards paid per day, as numbers">
       <table class="table table-sm" id="rewards-table"><caption class="visually-hidden">Rewards paid per day</caption>

@@ -1,28 +1,16 @@
 // The credit history and referrals pages: tables, newest first, with a link to older rows.
 import type { ProgramConfig } from "../../config.js";
-import { describeLedgerLine, type LedgerLine, type Referral } from "../../referrals/history.js";
-import { formatDollars } from "../../referrals/rules.js";
+import { dayText, dayTimeText, describeLedgerLine, formatDollars, signedDollars } from "../../format.js";
+import type { LedgerLine, Referral } from "../../referrals/history.js";
 import { html, type SafeHtml } from "../html.js";
 import { layout } from "./layout.js";
 
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeZone: "UTC" });
-const dateTimeFormat = new Intl.DateTimeFormat("en-GB", {
-  dateStyle: "medium",
-  timeStyle: "short",
-  timeZone: "UTC",
-});
-
 export function dateCell(date: Date, withTime = false): SafeHtml {
-  return html`<time datetime="${date.toISOString()}">${(withTime ? dateTimeFormat : dateFormat).format(date)}</time>`;
+  return html`<time datetime="${date.toISOString()}">${withTime ? dayTimeText(date) : dayText(date)}</time>`;
 }
 
 export function olderLink(href: string | null, label: string): SafeHtml | null {
   return href ? html`<a class="btn btn-outline-primary btn-sm" href="${href}" rel="next">${label}</a>` : null;
-}
-
-/** A signed amount: "+$10.00" or "−$5.00". */
-function signedDollars(cents: number): string {
-  return cents < 0 ? `−${formatDollars(-cents)}` : `+${formatDollars(cents)}`;
 }
 
 export interface HistoryPageModel {
