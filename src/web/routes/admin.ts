@@ -13,14 +13,10 @@ import { isoDay } from "../../format.js";
 import type { RouteDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
 import { sendPage } from "../respond.js";
-import {
-  type AdjustFormState,
-  adminHomePage,
-  notices,
-  statsPage,
-  userPage,
-  usersPage,
-} from "../views/admin-pages.js";
+import { adminHomePage } from "../views/admin/home.js";
+import { statsPage } from "../views/admin/stats.js";
+import { type AdjustFormState, notices, userPage } from "../views/admin/user.js";
+import { usersPage } from "../views/admin/users.js";
 
 const AUDIT_PER_PAGE = 50;
 const idPattern = /^[1-9]\d{0,14}$/;
