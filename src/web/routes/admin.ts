@@ -1,16 +1,17 @@
-// /admin/: staff-only pages. Registered inside the pages scope, so sessions and CSRF apply; the hook
-// below sends anonymous people to the login page (401 in JSON mode) and refuses non-staff with 403.
+// /admin/: staff-only pages. Registered inside the pages scope, so sessions and CSRF apply; every route
+// is made with forStaff, which sends anonymous people to the login page (401 in JSON mode) and refuses
+// non-staff with 403, and the scope refuses to register a route without it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { SessionUser } from "../../accounts/sessions.js";
 import { adjustBalance, checkAdjustmentForm, UserNotFound } from "../../admin/adjustments.js";
 import { type AuditEntry, listAudit, recordAudit } from "../../admin/audit.js";
 import { listUsers, parseUserListQuery, type UserListRow, userDetail } from "../../admin/directory.js";
 import { csvStream, ledgerCsvLines, usersCsvLines } from "../../admin/export.js";
 import { PeriodError, parsePeriod, programmeStats } from "../../admin/stats.js";
 import { setUserActive } from "../../admin/user-status.js";
-import { Forbidden, Unauthorized, ValidationError } from "../../errors.js";
+import { ValidationError } from "../../errors.js";
 import { isoDay } from "../../format.js";
 import type { RouteDeps } from "../app-deps.js";
+import { forStaff, staffOnly, type UserRequest } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
 import { sendPage } from "../respond.js";
 import { adminHomePage } from "../views/admin/home.js";
@@ -20,13 +21,6 @@ import { usersPage } from "../views/admin/users.js";
 
 const AUDIT_PER_PAGE = 50;
 const idPattern = /^[1-9]\d{0,14}$/;
-
-function staffOf(request: FastifyRequest): SessionUser {
-  const user = request.user;
-  if (!user) throw new Unauthorized();
-  if (!user.isStaff) throw new Forbidden();
-  return user;
-}
 
 function idParam(request: FastifyRequest): number | null {
   const raw = (request.params as Record<string, unknown>).id;
@@ -69,46 +63,50 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
 
   await pages.register(
     async (admin) => {
-      admin.addHook("preHandler", async (request) => {
-        staffOf(request);
-      });
+      staffOnly(admin);
 
-      admin.get("/", async (request, reply) => {
-        const staff = staffOf(request);
-        const audit = await listAudit(db, {
-          limit: AUDIT_PER_PAGE + 1,
-          before: numberQuery(request, "before"),
-        });
-        const page = audit.slice(0, AUDIT_PER_PAGE);
-        const olderBefore = audit.length > AUDIT_PER_PAGE ? (page[page.length - 1]?.id ?? null) : null;
-        if (wantsJson(request)) return reply.send({ audit: auditJson(page), older_before: olderBefore });
-        return sendPage(
-          reply,
-          adminHomePage({ staff, csrfToken: request.csrfToken, audit: page, olderBefore }),
-        );
-      });
-
-      admin.get("/users/", async (request, reply) => {
-        const staff = staffOf(request);
-        const query = parseUserListQuery(request.query as Record<string, unknown>);
-        const { rows, hasNext } = await listUsers(db, query);
-        if (wantsJson(request)) {
-          return reply.send({
-            users: rows.map(userJson),
-            page: query.page,
-            has_next: hasNext,
+      admin.get(
+        "/",
+        forStaff(async (request, reply) => {
+          const staff = request.user;
+          const audit = await listAudit(db, {
+            limit: AUDIT_PER_PAGE + 1,
+            before: numberQuery(request, "before"),
           });
-        }
-        return sendPage(reply, usersPage({ staff, csrfToken: request.csrfToken, query, rows, hasNext }));
-      });
+          const page = audit.slice(0, AUDIT_PER_PAGE);
+          const olderBefore = audit.length > AUDIT_PER_PAGE ? (page[page.length - 1]?.id ?? null) : null;
+          if (wantsJson(request)) return reply.send({ audit: auditJson(page), older_before: olderBefore });
+          return sendPage(
+            reply,
+            adminHomePage({ staff, csrfToken: request.csrfToken, audit: page, olderBefore }),
+          );
+        }),
+      );
+
+      admin.get(
+        "/users/",
+        forStaff(async (request, reply) => {
+          const staff = request.user;
+          const query = parseUserListQuery(request.query as Record<string, unknown>);
+          const { rows, hasNext } = await listUsers(db, query);
+          if (wantsJson(request)) {
+            return reply.send({
+              users: rows.map(userJson),
+              page: query.page,
+              has_next: hasNext,
+            });
+          }
+          return sendPage(reply, usersPage({ staff, csrfToken: request.csrfToken, query, rows, hasNext }));
+        }),
+      );
 
       async function renderUser(
-        request: FastifyRequest,
+        request: UserRequest,
         reply: FastifyReply,
         userId: number,
         extra: { adjust?: AdjustFormState; statusErrors?: string[]; status?: number } = {},
       ) {
-        const staff = staffOf(request);
+        const staff = request.user;
         const detail = await userDetail(db, userId, { ledgerBefore: numberQuery(request, "ledger_before") });
         if (!detail) return reply.callNotFound();
         const audit = await listAudit(db, { limit: AUDIT_PER_PAGE, targetUserId: userId });
@@ -153,133 +151,154 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
         );
       }
 
-      admin.get("/users/:id/", async (request, reply) => {
-        const userId = idParam(request);
-        if (userId === null) return reply.callNotFound();
-        return renderUser(request, reply, userId);
-      });
+      admin.get(
+        "/users/:id/",
+        forStaff(async (request, reply) => {
+          const userId = idParam(request);
+          if (userId === null) return reply.callNotFound();
+          return renderUser(request, reply, userId);
+        }),
+      );
 
-      admin.post("/users/:id/adjust/", async (request, reply) => {
-        const staff = staffOf(request);
-        const userId = idParam(request);
-        if (userId === null) return reply.callNotFound();
-        const input = (request.body ?? {}) as Record<string, unknown>;
-        try {
-          const form = checkAdjustmentForm(input);
-          const result = await adjustBalance(db, staff.id, userId, form);
-          request.log.info({ staffId: staff.id, userId, amountCents: form.amountCents }, "balance adjusted");
-          if (wantsJson(request)) {
-            return reply.send({ ledger_entry_id: result.ledgerEntryId, balance_cents: result.balanceCents });
+      admin.post(
+        "/users/:id/adjust/",
+        forStaff(async (request, reply) => {
+          const staff = request.user;
+          const userId = idParam(request);
+          if (userId === null) return reply.callNotFound();
+          const input = (request.body ?? {}) as Record<string, unknown>;
+          try {
+            const form = checkAdjustmentForm(input);
+            const result = await adjustBalance(db, staff.id, userId, form);
+            request.log.info(
+              { staffId: staff.id, userId, amountCents: form.amountCents },
+              "balance adjusted",
+            );
+            if (wantsJson(request)) {
+              return reply.send({
+                ledger_entry_id: result.ledgerEntryId,
+                balance_cents: result.balanceCents,
+              });
+            }
+            return reply.redirect(`/admin/users/${userId}/?notice=adjusted`, 303);
+          } catch (error) {
+            if (error instanceof UserNotFound) return reply.callNotFound();
+            if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
+            const text = (name: string) => (typeof input[name] === "string" ? (input[name] as string) : "");
+            return renderUser(request, reply, userId, {
+              adjust: {
+                direction: text("direction"),
+                amount: text("amount"),
+                reason: text("reason"),
+                errors: error.fields,
+              },
+              status: 400,
+            });
           }
-          return reply.redirect(`/admin/users/${userId}/?notice=adjusted`, 303);
-        } catch (error) {
-          if (error instanceof UserNotFound) return reply.callNotFound();
-          if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
-          const text = (name: string) => (typeof input[name] === "string" ? (input[name] as string) : "");
-          return renderUser(request, reply, userId, {
-            adjust: {
-              direction: text("direction"),
-              amount: text("amount"),
-              reason: text("reason"),
-              errors: error.fields,
-            },
-            status: 400,
-          });
-        }
-      });
+        }),
+      );
 
       for (const [path, active] of [
         ["/users/:id/deactivate/", false],
         ["/users/:id/reactivate/", true],
       ] as const) {
-        admin.post(path, async (request, reply) => {
-          const staff = staffOf(request);
-          const userId = idParam(request);
-          if (userId === null) return reply.callNotFound();
-          try {
-            const change = await setUserActive(db, staff.id, userId, active);
-            request.log.info({ staffId: staff.id, userId, active }, "user status changed");
-            if (wantsJson(request)) {
-              return reply.send({
-                is_active: active,
-                changed: change.changed,
-                sessions_ended: change.sessionsEnded,
+        admin.post(
+          path,
+          forStaff(async (request, reply) => {
+            const staff = request.user;
+            const userId = idParam(request);
+            if (userId === null) return reply.callNotFound();
+            try {
+              const change = await setUserActive(db, staff.id, userId, active);
+              request.log.info({ staffId: staff.id, userId, active }, "user status changed");
+              if (wantsJson(request)) {
+                return reply.send({
+                  is_active: active,
+                  changed: change.changed,
+                  sessions_ended: change.sessionsEnded,
+                });
+              }
+              const notice = change.changed ? (active ? "reactivated" : "deactivated") : "unchanged";
+              return reply.redirect(`/admin/users/${userId}/?notice=${notice}`, 303);
+            } catch (error) {
+              if (error instanceof UserNotFound) return reply.callNotFound();
+              if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
+              return renderUser(request, reply, userId, {
+                statusErrors: error.fields.__all__ ?? [],
+                status: 400,
               });
             }
-            const notice = change.changed ? (active ? "reactivated" : "deactivated") : "unchanged";
-            return reply.redirect(`/admin/users/${userId}/?notice=${notice}`, 303);
-          } catch (error) {
-            if (error instanceof UserNotFound) return reply.callNotFound();
-            if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
-            return renderUser(request, reply, userId, {
-              statusErrors: error.fields.__all__ ?? [],
-              status: 400,
-            });
-          }
-        });
+          }),
+        );
       }
 
-      admin.get("/stats/", async (request, reply) => {
-        const staff = staffOf(request);
-        const query = request.query as Record<string, unknown>;
-        let period: ReturnType<typeof parsePeriod>;
-        let error: string | null = null;
-        try {
-          period = parsePeriod(query);
-        } catch (problem) {
-          if (!(problem instanceof PeriodError)) throw problem;
-          if (wantsJson(request)) throw new ValidationError({ period: [problem.message] });
-          error = problem.message;
-          period = parsePeriod({});
-        }
-        const stats = await programmeStats(db, period);
-        if (wantsJson(request)) {
-          return reply.send({
-            from: stats.period.from,
-            to: stats.period.to,
-            days: stats.days.map((d) => ({
-              day: d.day,
-              signups: d.signups,
-              referred_signups: d.referredSignups,
-              invitee_bonus_cents: d.inviteeBonusCents,
-              inviter_reward_cents: d.inviterRewardCents,
-            })),
-            signups: stats.totals.signups,
-            referred_signups: stats.totals.referredSignups,
-            referred_share: stats.referredShare,
-            rewards_paid_cents: stats.totals.rewardsPaidCents,
-            adjustments_net_cents: stats.totals.adjustmentsNetCents,
-            users_at_start: stats.totals.usersAtStart,
-            k_factor: stats.kFactor,
-            top_referrers: stats.topReferrers.map((r) => ({
-              id: r.id,
-              username: r.username,
-              referred_in_period: r.referredInPeriod,
-              referred_count: r.referredCount,
-            })),
-          });
-        }
-        return sendPage(
-          reply,
-          statsPage({ staff, csrfToken: request.csrfToken, stats, error }),
-          error ? 400 : 200,
-        );
-      });
+      admin.get(
+        "/stats/",
+        forStaff(async (request, reply) => {
+          const staff = request.user;
+          const query = request.query as Record<string, unknown>;
+          let period: ReturnType<typeof parsePeriod>;
+          let error: string | null = null;
+          try {
+            period = parsePeriod(query);
+          } catch (problem) {
+            if (!(problem instanceof PeriodError)) throw problem;
+            if (wantsJson(request)) throw new ValidationError({ period: [problem.message] });
+            error = problem.message;
+            period = parsePeriod({});
+          }
+          const stats = await programmeStats(db, period);
+          if (wantsJson(request)) {
+            return reply.send({
+              from: stats.period.from,
+              to: stats.period.to,
+              days: stats.days.map((d) => ({
+                day: d.day,
+                signups: d.signups,
+                referred_signups: d.referredSignups,
+                invitee_bonus_cents: d.inviteeBonusCents,
+                inviter_reward_cents: d.inviterRewardCents,
+              })),
+              signups: stats.totals.signups,
+              referred_signups: stats.totals.referredSignups,
+              referred_share: stats.referredShare,
+              rewards_paid_cents: stats.totals.rewardsPaidCents,
+              adjustments_net_cents: stats.totals.adjustmentsNetCents,
+              users_at_start: stats.totals.usersAtStart,
+              k_factor: stats.kFactor,
+              top_referrers: stats.topReferrers.map((r) => ({
+                id: r.id,
+                username: r.username,
+                referred_in_period: r.referredInPeriod,
+                referred_count: r.referredCount,
+              })),
+            });
+          }
+          return sendPage(
+            reply,
+            statsPage({ staff, csrfToken: request.csrfToken, stats, error }),
+            error ? 400 : 200,
+          );
+        }),
+      );
 
       for (const [name, lines, action] of [
         ["users", usersCsvLines, "users_exported"],
         ["ledger", ledgerCsvLines, "ledger_exported"],
       ] as const) {
-        admin.get(`/export/${name}.csv`, async (request, reply) => {
-          const staff = staffOf(request);
-          await recordAudit(db, { actorId: staff.id, action });
-          request.log.info({ staffId: staff.id }, `${name} exported`);
-          return reply
-            .header("content-type", "text/csv; charset=utf-8")
-            .header("content-disposition", `attachment; filename="${name}-${isoDay(new Date())}.csv"`)
-            .header("cache-control", "no-store")
-            .send(csvStream(lines(db)));
-        });
+        admin.get(
+          `/export/${name}.csv`,
+          forStaff(async (request, reply) => {
+            const staff = request.user;
+            await recordAudit(db, { actorId: staff.id, action });
+            request.log.info({ staffId: staff.id }, `${name} exported`);
+            return reply
+              .header("content-type", "text/csv; charset=utf-8")
+              .header("content-disposition", `attachment; filename="${name}-${isoDay(new Date())}.csv"`)
+              .header("cache-control", "no-store")
+              .send(csvStream(lines(db)));
+          }),
+        );
       }
     },
     { prefix: "/admin" },

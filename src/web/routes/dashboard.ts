@@ -1,10 +1,10 @@
 // /: the dashboard, or in JSON mode the earlier version's {referral_link, balance} and more.
 import type { FastifyInstance } from "fastify";
-import { Unauthorized } from "../../errors.js";
 import { wholeDollars } from "../../format.js";
 import { referralsOf } from "../../referrals/history.js";
 import { progressToNextReward } from "../../referrals/rules.js";
 import type { AppDeps } from "../app-deps.js";
+import { forUser } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
 import { qrCodeSvg } from "../qr.js";
 import { referralLink, sendPage, siteOrigin } from "../respond.js";
@@ -15,40 +15,42 @@ const DASHBOARD_REFERRALS = 5;
 
 export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { program } = deps.config;
-  app.get("/", async (request, reply) => {
-    const user = request.user;
-    if (!user) throw new Unauthorized();
-    const link = referralLink(siteOrigin(request, deps.config.publicOrigin), user.referralToken);
-    const progress = progressToNextReward(user.referredCount, program);
-    if (wantsJson(request)) {
-      // Everything here comes from the session query: no further database round trip.
-      return reply.send({
-        referral_link: link,
-        balance: wholeDollars(user.balanceCents),
-        balance_cents: user.balanceCents,
-        referred_count: user.referredCount,
-        referrals_until_next_reward: progress.untilNext,
-      });
-    }
-    const [qrSvg, latest] = await Promise.all([
-      qrCodeSvg(link),
-      user.referredCount > 0
-        ? referralsOf(deps.db, user.id, { after: null, size: DASHBOARD_REFERRALS })
-        : Promise.resolve({ items: [], nextCursor: null }),
-    ]);
-    return sendPage(
-      reply,
-      dashboardPage({
-        csrfToken: request.csrfToken,
-        user,
-        referralLink: link,
-        qrSvg,
-        progress,
-        inviterRewardCents: program.inviterRewardCents,
-        inviteeRewardCents: program.inviteeRewardCents,
-        latestReferrals: latest.items,
-        moreReferrals: latest.nextCursor !== null,
-      }),
-    );
-  });
+  app.get(
+    "/",
+    forUser(async (request, reply) => {
+      const user = request.user;
+      const link = referralLink(siteOrigin(request, deps.config.publicOrigin), user.referralToken);
+      const progress = progressToNextReward(user.referredCount, program);
+      if (wantsJson(request)) {
+        // Everything here comes from the session query: no further database round trip.
+        return reply.send({
+          referral_link: link,
+          balance: wholeDollars(user.balanceCents),
+          balance_cents: user.balanceCents,
+          referred_count: user.referredCount,
+          referrals_until_next_reward: progress.untilNext,
+        });
+      }
+      const [qrSvg, latest] = await Promise.all([
+        qrCodeSvg(link),
+        user.referredCount > 0
+          ? referralsOf(deps.db, user.id, { after: null, size: DASHBOARD_REFERRALS })
+          : Promise.resolve({ items: [], nextCursor: null }),
+      ]);
+      return sendPage(
+        reply,
+        dashboardPage({
+          csrfToken: request.csrfToken,
+          user,
+          referralLink: link,
+          qrSvg,
+          progress,
+          inviterRewardCents: program.inviterRewardCents,
+          inviteeRewardCents: program.inviteeRewardCents,
+          latestReferrals: latest.items,
+          moreReferrals: latest.nextCursor !== null,
+        }),
+      );
+    }),
+  );
 }

@@ -1,10 +1,10 @@
 // /history/ (the user's credit history) and /referrals/ (who joined through their link):
 // pages for people, the same data as JSON with cursor pagination for programs.
 import type { FastifyInstance } from "fastify";
-import { Unauthorized } from "../../errors.js";
 import { describeLedgerLine, wholeDollars } from "../../format.js";
 import { creditHistory, referralsOf } from "../../referrals/history.js";
 import type { AppDeps } from "../app-deps.js";
+import { forUser } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
 import { nextPageUrl, pageRequest } from "../pagination.js";
 import { sendPage } from "../respond.js";
@@ -13,67 +13,71 @@ import { historyPage, referralsPage } from "../views/history-page.js";
 export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { program } = deps.config;
 
-  app.get("/history/", async (request, reply) => {
-    const user = request.user;
-    if (!user) throw new Unauthorized();
-    const page = pageRequest(request);
-    const history = await creditHistory(deps.db, user.id, page);
-    if (wantsJson(request)) {
-      return reply.send({
-        balance: wholeDollars(user.balanceCents),
-        balance_cents: user.balanceCents,
-        entries: history.items.map((line) => ({
-          id: String(line.id),
-          created_at: line.createdAt.toISOString(),
-          kind: line.kind,
-          amount_cents: line.amountCents,
-          reason: describeLedgerLine(line, program),
-          balance_after_cents: line.balanceAfterCents,
-        })),
-        next_cursor: history.nextCursor === null ? null : String(history.nextCursor),
-      });
-    }
-    return sendPage(
-      reply,
-      historyPage({
-        csrfToken: request.csrfToken,
-        username: user.username,
-        isStaff: user.isStaff,
-        balanceCents: user.balanceCents,
-        lines: history.items,
-        program,
-        nextPage: nextPageUrl("/history/", history.nextCursor, request),
-        firstPage: page.after === null,
-      }),
-    );
-  });
+  app.get(
+    "/history/",
+    forUser(async (request, reply) => {
+      const user = request.user;
+      const page = pageRequest(request);
+      const history = await creditHistory(deps.db, user.id, page);
+      if (wantsJson(request)) {
+        return reply.send({
+          balance: wholeDollars(user.balanceCents),
+          balance_cents: user.balanceCents,
+          entries: history.items.map((line) => ({
+            id: String(line.id),
+            created_at: line.createdAt.toISOString(),
+            kind: line.kind,
+            amount_cents: line.amountCents,
+            reason: describeLedgerLine(line, program),
+            balance_after_cents: line.balanceAfterCents,
+          })),
+          next_cursor: history.nextCursor === null ? null : String(history.nextCursor),
+        });
+      }
+      return sendPage(
+        reply,
+        historyPage({
+          csrfToken: request.csrfToken,
+          username: user.username,
+          isStaff: user.isStaff,
+          balanceCents: user.balanceCents,
+          lines: history.items,
+          program,
+          nextPage: nextPageUrl("/history/", history.nextCursor, request),
+          firstPage: page.after === null,
+        }),
+      );
+    }),
+  );
 
-  app.get("/referrals/", async (request, reply) => {
-    const user = request.user;
-    if (!user) throw new Unauthorized();
-    const page = pageRequest(request);
-    const referrals = await referralsOf(deps.db, user.id, page);
-    if (wantsJson(request)) {
-      return reply.send({
-        referred_count: user.referredCount,
-        referrals: referrals.items.map((r) => ({
-          username: r.username,
-          joined_at: r.joinedAt.toISOString(),
-        })),
-        next_cursor: referrals.nextCursor === null ? null : String(referrals.nextCursor),
-      });
-    }
-    return sendPage(
-      reply,
-      referralsPage({
-        csrfToken: request.csrfToken,
-        username: user.username,
-        isStaff: user.isStaff,
-        referredCount: user.referredCount,
-        referrals: referrals.items,
-        nextPage: nextPageUrl("/referrals/", referrals.nextCursor, request),
-        firstPage: page.after === null,
-      }),
-    );
-  });
+  app.get(
+    "/referrals/",
+    forUser(async (request, reply) => {
+      const user = request.user;
+      const page = pageRequest(request);
+      const referrals = await referralsOf(deps.db, user.id, page);
+      if (wantsJson(request)) {
+        return reply.send({
+          referred_count: user.referredCount,
+          referrals: referrals.items.map((r) => ({
+            username: r.username,
+            joined_at: r.joinedAt.toISOString(),
+          })),
+          next_cursor: referrals.nextCursor === null ? null : String(referrals.nextCursor),
+        });
+      }
+      return sendPage(
+        reply,
+        referralsPage({
+          csrfToken: request.csrfToken,
+          username: user.username,
+          isStaff: user.isStaff,
+          referredCount: user.referredCount,
+          referrals: referrals.items,
+          nextPage: nextPageUrl("/referrals/", referrals.nextCursor, request),
+          firstPage: page.after === null,
+        }),
+      );
+    }),
+  );
 }

@@ -1,6 +1,6 @@
 // /logout/ (GET or POST): ends the session. /logout/everywhere/ ends every session of the user.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { Unauthorized } from "../../errors.js";
+import { forUser } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
 import { sendPage } from "../respond.js";
 import { loggedOutPage } from "../views/auth-pages.js";
@@ -14,10 +14,12 @@ export function logoutRoutes(app: FastifyInstance): void {
   app.get("/logout/", logOut);
   app.post("/logout/", logOut);
 
-  app.post("/logout/everywhere/", async (request, reply) => {
-    if (!request.user) throw new Unauthorized();
-    const ended = await reply.logOutEverywhere();
-    if (wantsJson(request)) return reply.send({ sessions_ended: ended });
-    return sendPage(reply, loggedOutPage(request.csrfToken));
-  });
+  app.post(
+    "/logout/everywhere/",
+    forUser(async (request, reply) => {
+      const ended = await reply.logOutEverywhere();
+      if (wantsJson(request)) return reply.send({ sessions_ended: ended });
+      return sendPage(reply, loggedOutPage(request.csrfToken));
+    }),
+  );
 }
