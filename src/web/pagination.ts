@@ -1,7 +1,13 @@
-// Reading a page request from the query string: ?cursor=<opaque id>&limit=<1..100>.
-import type { FastifyRequest } from "fastify";
+// Every list on the site is paged the same way: ?cursor=&limit= in, next_cursor out (JSON), and a
+// link to the next page (HTML) that keeps the rest of the query.
 import { BadRequest } from "../errors.js";
-import { PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, type PageRequest } from "../referrals/history.js";
+import { PAGE_SIZE_MAX, type PageRequest } from "../paging.js";
+
+/** The page parameters every list's query string takes. */
+export interface PageQuery {
+  cursor?: string;
+  limit?: string;
+}
 
 function single(value: unknown): string | undefined {
   if (value === undefined) return undefined;
@@ -9,15 +15,10 @@ function single(value: unknown): string | undefined {
   throw new BadRequest("bad_query", "Give each query parameter once.");
 }
 
-export function pageRequest(request: FastifyRequest, defaultSize = PAGE_SIZE_DEFAULT): PageRequest {
-  const query = (request.query ?? {}) as Record<string, unknown>;
+/** The page the query asks for; an empty cursor or limit counts as none. */
+export function pageRequest(query: PageQuery, defaultSize: number): PageRequest {
   const cursor = single(query.cursor);
   const limit = single(query.limit);
-  let after: number | null = null;
-  if (cursor !== undefined && cursor !== "") {
-    if (!/^[1-9][0-9]{0,14}$/.test(cursor)) throw new BadRequest("bad_cursor", "The cursor is not valid.");
-    after = Number(cursor);
-  }
   let size = defaultSize;
   if (limit !== undefined && limit !== "") {
     if (!/^[0-9]{1,3}$/.test(limit) || Number(limit) < 1 || Number(limit) > PAGE_SIZE_MAX) {
@@ -25,14 +26,19 @@ export function pageRequest(request: FastifyRequest, defaultSize = PAGE_SIZE_DEF
     }
     size = Number(limit);
   }
-  return { after, size };
+  return { cursor: cursor === undefined || cursor === "" ? null : cursor, size };
 }
 
-/** The address of the next page, keeping the limit the client asked for. */
-export function nextPageUrl(path: string, cursor: number | null, request: FastifyRequest): string | null {
-  if (cursor === null) return null;
-  const limit = (request.query as Record<string, unknown> | undefined)?.limit;
-  const params = new URLSearchParams({ cursor: String(cursor) });
-  if (typeof limit === "string" && limit !== "") params.set("limit", limit);
+/** The address of the next page: the same query (search, order, limit) with the next cursor. */
+export function nextPageUrl(
+  path: string,
+  nextCursor: string | null,
+  keep: Record<string, string | undefined> = {},
+): string | null {
+  if (nextCursor === null) return null;
+  const params = new URLSearchParams({ cursor: nextCursor });
+  for (const [name, value] of Object.entries(keep)) {
+    if (value !== undefined && value !== "") params.set(name, value);
+  }
   return `${path}?${params.toString()}`;
 }

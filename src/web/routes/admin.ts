@@ -3,33 +3,47 @@
 // non-staff with 403, and the scope refuses to register a route without it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { adjustBalance, checkAdjustmentForm, UserNotFound } from "../../admin/adjustments.js";
-import { type AuditEntry, listAudit, recordAudit } from "../../admin/audit.js";
-import { listUsers, parseUserListQuery, type UserListRow, userDetail } from "../../admin/directory.js";
+import { AUDIT_PER_PAGE, type AuditEntry, listAudit, recordAudit } from "../../admin/audit.js";
+import {
+  LEDGER_LINES_PER_PAGE,
+  listUsers,
+  parseUserListQuery,
+  USERS_PER_PAGE,
+  type UserListRow,
+  userDetail,
+} from "../../admin/directory.js";
 import { csvStream, ledgerCsvLines, usersCsvLines } from "../../admin/export.js";
 import { PeriodError, parsePeriod, programmeStats } from "../../admin/stats.js";
 import { setUserActive } from "../../admin/user-status.js";
 import { ValidationError } from "../../errors.js";
-import { isoDay } from "../../format.js";
+import { isoDay, isoTime } from "../../format.js";
 import type { RouteDeps } from "../app-deps.js";
 import { forStaff, staffOnly, type UserRequest } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
+import { nextPageUrl, type PageQuery, pageRequest } from "../pagination.js";
 import { sendPage } from "../respond.js";
 import { adminHomePage } from "../views/admin/home.js";
 import { statsPage } from "../views/admin/stats.js";
 import { type AdjustFormState, notices, userPage } from "../views/admin/user.js";
 import { usersPage } from "../views/admin/users.js";
 
-const AUDIT_PER_PAGE = 50;
 const idPattern = /^[1-9]\d{0,14}$/;
+
+/** /admin/users/: a search, an order, and a page. */
+interface UsersQuery extends PageQuery {
+  q?: string;
+  sort?: string;
+  dir?: string;
+}
+
+/** /admin/users/:id/: a page of the ledger, and the notice left by the action that led here. */
+interface UserPageQuery extends PageQuery {
+  notice?: string;
+}
 
 function idParam(request: FastifyRequest): number | null {
   const raw = (request.params as Record<string, unknown>).id;
   return typeof raw === "string" && idPattern.test(raw) ? Number(raw) : null;
-}
-
-function numberQuery(request: FastifyRequest, name: string): number | undefined {
-  const raw = (request.query as Record<string, unknown>)[name];
-  return typeof raw === "string" && idPattern.test(raw) ? Number(raw) : undefined;
 }
 
 function userJson(u: UserListRow) {
@@ -38,14 +52,14 @@ function userJson(u: UserListRow) {
     username: u.username,
     balance_cents: u.balanceCents,
     referred_count: u.referredCount,
-    joined_at: u.createdAt.toISOString(),
+    joined_at: isoTime(u.createdAt),
     invited_by: u.inviterUsername,
     is_active: u.isActive,
     is_staff: u.isStaff,
   };
 }
 
-function auditJson(entries: AuditEntry[]) {
+function auditJson(entries: readonly AuditEntry[]) {
   return entries.map((e) => ({
     id: e.id,
     action: e.action,
@@ -54,7 +68,7 @@ function auditJson(entries: AuditEntry[]) {
     target_user_id: e.targetUserId,
     target: e.targetUsername,
     details: e.details,
-    created_at: e.createdAt.toISOString(),
+    created_at: isoTime(e.createdAt),
   }));
 }
 
@@ -67,36 +81,52 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
 
       admin.get(
         "/",
-        forStaff(async (request, reply) => {
+        forStaff<{ Querystring: PageQuery }>(async (request, reply) => {
           const staff = request.user;
-          const audit = await listAudit(db, {
-            limit: AUDIT_PER_PAGE + 1,
-            before: numberQuery(request, "before"),
-          });
-          const page = audit.slice(0, AUDIT_PER_PAGE);
-          const olderBefore = audit.length > AUDIT_PER_PAGE ? (page[page.length - 1]?.id ?? null) : null;
-          if (wantsJson(request)) return reply.send({ audit: auditJson(page), older_before: olderBefore });
+          const page = pageRequest(request.query, AUDIT_PER_PAGE);
+          const audit = await listAudit(db, page);
+          if (wantsJson(request)) {
+            return reply.send({ audit: auditJson(audit.items), next_cursor: audit.nextCursor });
+          }
           return sendPage(
             reply,
-            adminHomePage({ staff, csrfToken: request.csrfToken, audit: page, olderBefore }),
+            adminHomePage({
+              staff,
+              csrfToken: request.csrfToken,
+              audit: audit.items,
+              nextPage: nextPageUrl("/admin/", audit.nextCursor, { limit: request.query.limit }),
+              firstPage: page.cursor === null,
+            }),
           );
         }),
       );
 
       admin.get(
         "/users/",
-        forStaff(async (request, reply) => {
+        forStaff<{ Querystring: UsersQuery }>(async (request, reply) => {
           const staff = request.user;
-          const query = parseUserListQuery(request.query as Record<string, unknown>);
-          const { rows, hasNext } = await listUsers(db, query);
+          const query = parseUserListQuery(request.query);
+          const page = pageRequest(request.query, USERS_PER_PAGE);
+          const users = await listUsers(db, query, page);
           if (wantsJson(request)) {
-            return reply.send({
-              users: rows.map(userJson),
-              page: query.page,
-              has_next: hasNext,
-            });
+            return reply.send({ users: users.items.map(userJson), next_cursor: users.nextCursor });
           }
-          return sendPage(reply, usersPage({ staff, csrfToken: request.csrfToken, query, rows, hasNext }));
+          return sendPage(
+            reply,
+            usersPage({
+              staff,
+              csrfToken: request.csrfToken,
+              query,
+              rows: users.items,
+              nextPage: nextPageUrl("/admin/users/", users.nextCursor, {
+                q: query.search,
+                sort: query.sort,
+                dir: query.direction,
+                limit: request.query.limit,
+              }),
+              firstPage: page.cursor === null,
+            }),
+          );
         }),
       );
 
@@ -104,16 +134,19 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
         request: UserRequest,
         reply: FastifyReply,
         userId: number,
+        query: UserPageQuery,
         extra: { adjust?: AdjustFormState; statusErrors?: string[]; status?: number } = {},
       ) {
         const staff = request.user;
-        const detail = await userDetail(db, userId, { ledgerBefore: numberQuery(request, "ledger_before") });
+        const page = pageRequest(query, LEDGER_LINES_PER_PAGE);
+        const detail = await userDetail(db, userId, page);
         if (!detail) return reply.callNotFound();
-        const audit = await listAudit(db, { limit: AUDIT_PER_PAGE, targetUserId: userId });
+        const audit = (await listAudit(db, { cursor: null, size: AUDIT_PER_PAGE }, { targetUserId: userId }))
+          .items;
         if (wantsJson(request)) {
           return reply.send({
             user: userJson(detail.user),
-            ledger: detail.ledger.map((l) => ({
+            ledger: detail.ledger.items.map((l) => ({
               id: l.id,
               kind: l.kind,
               amount_cents: l.amountCents,
@@ -121,42 +154,54 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
               created_by: l.createdByUsername,
               signup_username: l.signupUsername,
               referral_count: l.referralCount,
-              created_at: l.createdAt.toISOString(),
+              created_at: isoTime(l.createdAt),
             })),
-            ledger_older_before: detail.olderLedgerBefore,
+            next_cursor: detail.ledger.nextCursor,
             invitees: detail.invitees.map((i) => ({
               id: i.id,
               username: i.username,
-              joined_at: i.createdAt.toISOString(),
+              joined_at: isoTime(i.createdAt),
               is_active: i.isActive,
             })),
             invitee_count: detail.inviteeCount,
             sessions: detail.sessions.map((s) => ({
-              created_at: s.createdAt.toISOString(),
-              last_seen_at: s.lastSeenAt.toISOString(),
-              expires_at: s.expiresAt.toISOString(),
+              created_at: isoTime(s.createdAt),
+              last_seen_at: isoTime(s.lastSeenAt),
+              expires_at: isoTime(s.expiresAt),
               user_agent: s.userAgent,
               client_address: s.clientAddress,
             })),
             audit: auditJson(audit),
           });
         }
-        const noticeKey = (request.query as Record<string, unknown>).notice;
+        const noticeKey = query.notice;
         const notice =
           typeof noticeKey === "string" && Object.hasOwn(notices, noticeKey) ? notices[noticeKey] : null;
+        const olderLedger = nextPageUrl(`/admin/users/${userId}/`, detail.ledger.nextCursor, {
+          limit: query.limit,
+        });
         return sendPage(
           reply,
-          userPage({ staff, csrfToken: request.csrfToken, detail, audit, notice, ...extra }),
+          userPage({
+            staff,
+            csrfToken: request.csrfToken,
+            detail,
+            audit,
+            notice,
+            olderLedger,
+            firstLedgerPage: page.cursor === null,
+            ...extra,
+          }),
           extra.status ?? 200,
         );
       }
 
       admin.get(
         "/users/:id/",
-        forStaff(async (request, reply) => {
+        forStaff<{ Querystring: UserPageQuery }>(async (request, reply) => {
           const userId = idParam(request);
           if (userId === null) return reply.callNotFound();
-          return renderUser(request, reply, userId);
+          return renderUser(request, reply, userId, request.query);
         }),
       );
 
@@ -185,15 +230,21 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
             if (error instanceof UserNotFound) return reply.callNotFound();
             if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
             const text = (name: string) => (typeof input[name] === "string" ? (input[name] as string) : "");
-            return renderUser(request, reply, userId, {
-              adjust: {
-                direction: text("direction"),
-                amount: text("amount"),
-                reason: text("reason"),
-                errors: error.fields,
+            return renderUser(
+              request,
+              reply,
+              userId,
+              {},
+              {
+                adjust: {
+                  direction: text("direction"),
+                  amount: text("amount"),
+                  reason: text("reason"),
+                  errors: error.fields,
+                },
+                status: 400,
               },
-              status: 400,
-            });
+            );
           }
         }),
       );
@@ -223,10 +274,16 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
             } catch (error) {
               if (error instanceof UserNotFound) return reply.callNotFound();
               if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
-              return renderUser(request, reply, userId, {
-                statusErrors: error.fields.__all__ ?? [],
-                status: 400,
-              });
+              return renderUser(
+                request,
+                reply,
+                userId,
+                {},
+                {
+                  statusErrors: error.fields.__all__ ?? [],
+                  status: 400,
+                },
+              );
             }
           }),
         );

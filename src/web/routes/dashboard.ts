@@ -34,7 +34,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
       const [qrSvg, latest] = await Promise.all([
         qrCodeSvg(link),
         user.referredCount > 0
-          ? referralsOf(deps.db, user.id, { after: null, size: DASHBOARD_REFERRALS })
+          ? referralsOf(deps.db, user.id, { cursor: null, size: DASHBOARD_REFERRALS })
           : Promise.resolve({ items: [], nextCursor: null }),
       ]);
       return sendPage(

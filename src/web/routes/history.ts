@@ -1,12 +1,12 @@
 // /history/ (the user's credit history) and /referrals/ (who joined through their link):
 // pages for people, the same data as JSON with cursor pagination for programs.
 import type { FastifyInstance } from "fastify";
-import { describeLedgerLine, wholeDollars } from "../../format.js";
-import { creditHistory, referralsOf } from "../../referrals/history.js";
+import { describeLedgerLine, isoTime, wholeDollars } from "../../format.js";
+import { creditHistory, PAGE_SIZE_DEFAULT, referralsOf } from "../../referrals/history.js";
 import type { AppDeps } from "../app-deps.js";
 import { forUser } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
-import { nextPageUrl, pageRequest } from "../pagination.js";
+import { nextPageUrl, type PageQuery, pageRequest } from "../pagination.js";
 import { sendPage } from "../respond.js";
 import { historyPage, referralsPage } from "../views/history-page.js";
 
@@ -15,9 +15,9 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get(
     "/history/",
-    forUser(async (request, reply) => {
+    forUser<{ Querystring: PageQuery }>(async (request, reply) => {
       const user = request.user;
-      const page = pageRequest(request);
+      const page = pageRequest(request.query, PAGE_SIZE_DEFAULT);
       const history = await creditHistory(deps.db, user.id, page);
       if (wantsJson(request)) {
         return reply.send({
@@ -25,13 +25,13 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
           balance_cents: user.balanceCents,
           entries: history.items.map((line) => ({
             id: String(line.id),
-            created_at: line.createdAt.toISOString(),
+            created_at: isoTime(line.createdAt),
             kind: line.kind,
             amount_cents: line.amountCents,
             reason: describeLedgerLine(line, program),
             balance_after_cents: line.balanceAfterCents,
           })),
-          next_cursor: history.nextCursor === null ? null : String(history.nextCursor),
+          next_cursor: history.nextCursor,
         });
       }
       return sendPage(
@@ -43,8 +43,8 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
           balanceCents: user.balanceCents,
           lines: history.items,
           program,
-          nextPage: nextPageUrl("/history/", history.nextCursor, request),
-          firstPage: page.after === null,
+          nextPage: nextPageUrl("/history/", history.nextCursor, { limit: request.query.limit }),
+          firstPage: page.cursor === null,
         }),
       );
     }),
@@ -52,18 +52,18 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get(
     "/referrals/",
-    forUser(async (request, reply) => {
+    forUser<{ Querystring: PageQuery }>(async (request, reply) => {
       const user = request.user;
-      const page = pageRequest(request);
+      const page = pageRequest(request.query, PAGE_SIZE_DEFAULT);
       const referrals = await referralsOf(deps.db, user.id, page);
       if (wantsJson(request)) {
         return reply.send({
           referred_count: user.referredCount,
           referrals: referrals.items.map((r) => ({
             username: r.username,
-            joined_at: r.joinedAt.toISOString(),
+            joined_at: isoTime(r.joinedAt),
           })),
-          next_cursor: referrals.nextCursor === null ? null : String(referrals.nextCursor),
+          next_cursor: referrals.nextCursor,
         });
       }
       return sendPage(
@@ -74,8 +74,8 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
           isStaff: user.isStaff,
           referredCount: user.referredCount,
           referrals: referrals.items,
-          nextPage: nextPageUrl("/referrals/", referrals.nextCursor, request),
-          firstPage: page.after === null,
+          nextPage: nextPageUrl("/referrals/", referrals.nextCursor, { limit: request.query.limit }),
+          firstPage: page.cursor === null,
         }),
       );
     }),

@@ -3,14 +3,10 @@ import type { ProgramConfig } from "../../config.js";
 import { dayText, dayTimeText, describeLedgerLine, formatDollars, signedDollars } from "../../format.js";
 import type { LedgerLine, Referral } from "../../referrals/history.js";
 import { html, type SafeHtml } from "../html.js";
-import { layout } from "./layout.js";
+import { layout, pageLinks } from "./layout.js";
 
 export function dateCell(date: Date, withTime = false): SafeHtml {
   return html`<time datetime="${date.toISOString()}">${withTime ? dayTimeText(date) : dayText(date)}</time>`;
-}
-
-export function olderLink(href: string | null, label: string): SafeHtml | null {
-  return href ? html`<a class="btn btn-outline-primary btn-sm" href="${href}" rel="next">${label}</a>` : null;
 }
 
 export interface HistoryPageModel {
@@ -56,10 +52,10 @@ export function historyPage(model: HistoryPageModel): SafeHtml {
 </div>`
   }
 </div>
-<div class="d-flex gap-2 mt-3">
-  ${model.firstPage ? null : html`<a class="btn btn-outline-secondary btn-sm" href="/history/">Newest</a>`}
-  ${olderLink(model.nextPage, "Older entries")}
-</div>`,
+${pageLinks({
+  first: model.firstPage ? null : { href: "/history/", label: "Newest" },
+  next: { href: model.nextPage, label: "Older entries" },
+})}`,
   );
 }
 
@@ -100,9 +96,9 @@ export function referralsPage(model: ReferralsPageModel): SafeHtml {
       : referralsTable(model.referrals, "Newest first.")
   }
 </div>
-<div class="d-flex gap-2 mt-3">
-  ${model.firstPage ? null : html`<a class="btn btn-outline-secondary btn-sm" href="/referrals/">Newest</a>`}
-  ${olderLink(model.nextPage, "Earlier sign-ups")}
-</div>`,
+${pageLinks({
+  first: model.firstPage ? null : { href: "/referrals/", label: "Newest" },
+  next: { href: model.nextPage, label: "Earlier sign-ups" },
+})}`,
   );
 }

@@ -2,6 +2,7 @@
 import type { SessionUser } from "../../../accounts/sessions.js";
 import type { AuditEntry } from "../../../admin/audit.js";
 import { html, type SafeHtml } from "../../html.js";
+import { pageLinks } from "../layout.js";
 import { auditTable } from "./audit-table.js";
 import { adminLayout } from "./layout.js";
 
@@ -9,7 +10,8 @@ export function adminHomePage(model: {
   staff: SessionUser;
   csrfToken: string;
   audit: AuditEntry[];
-  olderBefore: number | null;
+  nextPage: string | null;
+  firstPage: boolean;
 }): SafeHtml {
   return adminLayout(
     model.staff,
@@ -19,6 +21,9 @@ export function adminHomePage(model: {
     html`<h1 class="h3 mb-3">Audit log</h1>
 <p class="text-body-secondary">Every staff action, newest first: who did what, to whom, and when.</p>
 ${auditTable(model.audit, true)}
-${model.olderBefore !== null ? html`<a class="btn btn-outline-secondary btn-sm" href="/admin/?before=${model.olderBefore}">Older entries</a>` : null}`,
+${pageLinks({
+  first: model.firstPage ? null : { href: "/admin/", label: "Newest" },
+  next: { href: model.nextPage, label: "Older entries" },
+})}`,
   );
 }

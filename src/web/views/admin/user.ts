@@ -7,7 +7,7 @@ import type { UserDetail } from "../../../admin/directory.js";
 import type { FieldErrors } from "../../../errors.js";
 import { formatDollars, ledgerKindLabel, rewardReason, signedDollars, utcMinute } from "../../../format.js";
 import { html, type SafeHtml } from "../../html.js";
-import { csrfField, formErrors } from "../layout.js";
+import { csrfField, formErrors, pageLinks } from "../layout.js";
 import { auditTable } from "./audit-table.js";
 import { adminLayout, statusBadges, userLink } from "./layout.js";
 
@@ -37,6 +37,9 @@ export function userPage(model: {
   detail: UserDetail;
   audit: AuditEntry[];
   notice?: string | null;
+  /** The ledger's next (older) page, if there is one. */
+  olderLedger: string | null;
+  firstLedgerPage: boolean;
   adjust?: AdjustFormState;
   statusErrors?: string[];
 }): SafeHtml {
@@ -114,11 +117,11 @@ ${formErrors(model.statusErrors)}
 
 <h2 class="h5">Ledger</h2>
 ${
-  detail.ledger.length === 0
+  detail.ledger.items.length === 0
     ? html`<p class="text-body-secondary">No entries yet.</p>`
     : html`<div class="table-responsive"><table class="table table-sm align-middle" id="ledger">
 <thead><tr><th scope="col">When</th><th scope="col">Kind</th><th scope="col" class="text-end">Amount</th><th scope="col">Why</th><th scope="col">By</th></tr></thead>
-<tbody>${detail.ledger.map(
+<tbody>${detail.ledger.items.map(
         (l) => html`<tr>
 <td class="text-nowrap">${utcMinute(l.createdAt)}</td>
 <td>${ledgerKindLabel(l.kind)}</td>
@@ -133,7 +136,10 @@ ${
 <td>${l.kind === "adjustment" ? userLink(l.createdById, l.createdByUsername) : "programme"}</td></tr>`,
       )}</tbody></table></div>`
 }
-${detail.olderLedgerBefore !== null ? html`<a class="btn btn-outline-secondary btn-sm mb-4" href="/admin/users/${user.id}/?ledger_before=${detail.olderLedgerBefore}">Older entries</a>` : null}
+${pageLinks({
+  first: model.firstLedgerPage ? null : { href: `/admin/users/${user.id}/`, label: "Newest entries" },
+  next: { href: model.olderLedger, label: "Older entries" },
+})}
 
 <div class="row g-4 mt-1">
   <div class="col-12 col-lg-6">

@@ -3,6 +3,7 @@ import type { SessionUser } from "../../../accounts/sessions.js";
 import type { UserListQuery, UserListRow, UserSort } from "../../../admin/directory.js";
 import { formatDollars, utcMinute } from "../../../format.js";
 import { html, type SafeHtml } from "../../html.js";
+import { pageLinks } from "../layout.js";
 import { adminLayout, statusBadges, userLink } from "./layout.js";
 
 const sortLabels: Record<UserSort, string> = {
@@ -12,13 +13,13 @@ const sortLabels: Record<UserSort, string> = {
   referred: "Referred",
 };
 
-function listUrl(query: UserListQuery, changes: Partial<UserListQuery>): string {
+/** The first page of the list for a query. */
+function listUrl(query: UserListQuery, changes: Partial<UserListQuery> = {}): string {
   const q = { ...query, ...changes };
   const params = new URLSearchParams();
   if (q.search) params.set("q", q.search);
   params.set("sort", q.sort);
   params.set("dir", q.direction);
-  if (q.page > 1) params.set("page", String(q.page));
   return `/admin/users/?${params}`;
 }
 
@@ -33,7 +34,7 @@ function sortHeader(query: UserListQuery, sort: UserSort, numeric: boolean): Saf
       : "desc";
   const arrow = active ? (query.direction === "asc" ? " ▲" : " ▼") : "";
   const ariaSort = active ? (query.direction === "asc" ? "ascending" : "descending") : null;
-  return html`<th scope="col"${numeric ? html` class="text-end"` : null}${ariaSort ? html` aria-sort="${ariaSort}"` : null}><a class="link-body-emphasis text-decoration-none" href="${listUrl(query, { sort, direction: nextDirection, page: 1 })}">${sortLabels[sort]}${arrow}</a></th>`;
+  return html`<th scope="col"${numeric ? html` class="text-end"` : null}${ariaSort ? html` aria-sort="${ariaSort}"` : null}><a class="link-body-emphasis text-decoration-none" href="${listUrl(query, { sort, direction: nextDirection })}">${sortLabels[sort]}${arrow}</a></th>`;
 }
 
 export function usersPage(model: {
@@ -41,7 +42,8 @@ export function usersPage(model: {
   csrfToken: string;
   query: UserListQuery;
   rows: UserListRow[];
-  hasNext: boolean;
+  nextPage: string | null;
+  firstPage: boolean;
 }): SafeHtml {
   const { query } = model;
   return adminLayout(
@@ -74,10 +76,9 @@ ${
 <td>${userLink(u.inviterId, u.inviterUsername)}</td></tr>`,
       )}</tbody></table></div>`
 }
-<nav aria-label="Pages" class="d-flex gap-2">
-  ${query.page > 1 ? html`<a class="btn btn-outline-secondary btn-sm" href="${listUrl(query, { page: query.page - 1 })}">Previous</a>` : null}
-  <span class="align-self-center small text-body-secondary">Page ${query.page}</span>
-  ${model.hasNext ? html`<a class="btn btn-outline-secondary btn-sm" href="${listUrl(query, { page: query.page + 1 })}">Next</a>` : null}
-</nav>`,
+${pageLinks({
+  first: model.firstPage ? null : { href: listUrl(query), label: "First page" },
+  next: { href: model.nextPage, label: "Next page" },
+})}`,
   );
 }
