@@ -30,7 +30,10 @@ export class PeriodError extends Error {}
  * The period from ?days=N (a preset) or ?from=YYYY-MM-DD&to=YYYY-MM-DD (both days included).
  * Throws PeriodError with a message for a person when the dates make no sense.
  */
-export function parsePeriod(query: Record<string, unknown>, today: Date = new Date()): Period {
+export function parsePeriod(
+  query: { days?: unknown; from?: unknown; to?: unknown },
+  today: Date = new Date(),
+): Period {
   const todayDay = new Date(`${isoDay(today)}T00:00:00Z`);
   if (query.from !== undefined || query.to !== undefined) {
     const from = parseDay(query.from);

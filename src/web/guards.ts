@@ -14,15 +14,21 @@ type GuardedHandler<R extends RouteGenericInterface> = (
   reply: FastifyReply,
 ) => Promise<unknown>;
 
-/** Logged-in people only: 401 in JSON mode, the login page in HTML mode. */
+/**
+ * Logged-in people only: 401 in JSON mode, the login page in HTML mode. Only then is a failed schema
+ * reported (guarded routes attach validation errors instead of answering them), so someone who may
+ * not use a route is sent to log in, as before, and learns nothing about its parameters.
+ */
 export async function requireUser(request: FastifyRequest): Promise<void> {
   if (!request.user) throw new Unauthorized();
+  if (request.validationError) throw request.validationError;
 }
 
-/** Staff only: anonymous people as in requireUser, anyone else 403. */
+/** Staff only: anonymous people as in requireUser, anyone else 403, then the schema's verdict. */
 export async function requireStaff(request: FastifyRequest): Promise<void> {
   if (!request.user) throw new Unauthorized();
   if (!request.user.isStaff) throw new Forbidden();
+  if (request.validationError) throw request.validationError;
 }
 
 function guarded<R extends RouteGenericInterface>(
@@ -30,6 +36,7 @@ function guarded<R extends RouteGenericInterface>(
   handler: GuardedHandler<R>,
 ) {
   return {
+    attachValidation: true,
     preHandler: guard,
     // The guard runs first and throws unless request.user is set; the query's type is the route's schema.
     handler: (request: FastifyRequest, reply: FastifyReply) => handler(request as UserRequest<R>, reply),

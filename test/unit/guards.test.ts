@@ -16,10 +16,16 @@ function appAs(user: SessionUser | null) {
   app.addHook("preHandler", async (request) => {
     request.user = user;
   });
-  app.setErrorHandler((error: Error, _request, reply) => {
-    const status = error instanceof Unauthorized ? 401 : error instanceof Forbidden ? 403 : 500;
+  app.setErrorHandler((error: Error & { validation?: unknown }, _request, reply) => {
+    const status =
+      error instanceof Unauthorized ? 401 : error instanceof Forbidden ? 403 : error.validation ? 400 : 500;
     return reply.code(status).send({ error: error.name });
   });
+  const schema = {
+    querystring: { type: "object", properties: { n: { type: "string", pattern: "^[0-9]+$" } } },
+  };
+  app.get("/mine/checked", { schema, ...forUser(async () => ({})) });
+  app.get("/staff/checked", { schema, ...forStaff(async () => ({})) });
   app.get(
     "/mine",
     forUser(async (request) => ({ name: request.user.username })),
@@ -40,6 +46,15 @@ test("forStaff refuses anonymous people (401) and non-staff (403)", async () => 
   assert.equal((await appAs(null).inject("/staff")).statusCode, 401);
   assert.equal((await appAs(member).inject("/staff")).statusCode, 403);
   assert.deepEqual((await appAs(staff).inject("/staff")).json(), { name: "boss" });
+});
+
+test("a query string that fails its schema is reported only to those the guard lets through", async () => {
+  assert.equal((await appAs(null).inject("/mine/checked?n=x")).statusCode, 401);
+  assert.equal((await appAs(member).inject("/mine/checked?n=x")).statusCode, 400);
+  assert.equal((await appAs(member).inject("/mine/checked?n=1")).statusCode, 200);
+  assert.equal((await appAs(null).inject("/staff/checked?n=x")).statusCode, 401);
+  assert.equal((await appAs(member).inject("/staff/checked?n=x")).statusCode, 403);
+  assert.equal((await appAs(staff).inject("/staff/checked?n=x")).statusCode, 400);
 });
 
 test("the pre-handlers are the guards' own checks", async () => {

@@ -1,7 +1,7 @@
 // /admin/: staff-only pages. Registered inside the pages scope, so sessions and CSRF apply; every route
 // is made with forStaff, which sends anonymous people to the login page (401 in JSON mode) and refuses
 // non-staff with 403, and the scope refuses to register a route without it.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { adjustBalance, checkAdjustmentForm, UserNotFound } from "../../admin/adjustments.js";
 import { AUDIT_PER_PAGE, type AuditEntry, listAudit, recordAudit } from "../../admin/audit.js";
 import {
@@ -20,14 +20,25 @@ import { isoDay, isoTime } from "../../format.js";
 import type { RouteDeps } from "../app-deps.js";
 import { forStaff, staffOnly, type UserRequest } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
-import { nextPageUrl, type PageQuery, pageRequest } from "../pagination.js";
+import { nextPageUrl, type PageQuery, pageQueryProperties, pageRequest } from "../pagination.js";
 import { sendPage } from "../respond.js";
+import {
+  arrayOf,
+  booleanField,
+  type IdParams,
+  idParamsSchema,
+  integerField,
+  nullable,
+  numberField,
+  objectSchema,
+  querySchema,
+  stringField,
+  timeField,
+} from "../schemas.js";
 import { adminHomePage } from "../views/admin/home.js";
 import { statsPage } from "../views/admin/stats.js";
 import { type AdjustFormState, notices, userPage } from "../views/admin/user.js";
 import { usersPage } from "../views/admin/users.js";
-
-const idPattern = /^[1-9]\d{0,14}$/;
 
 /** /admin/users/: a search, an order, and a page. */
 interface UsersQuery extends PageQuery {
@@ -41,10 +52,16 @@ interface UserPageQuery extends PageQuery {
   notice?: string;
 }
 
-function idParam(request: FastifyRequest): number | null {
-  const raw = (request.params as Record<string, unknown>).id;
-  return typeof raw === "string" && idPattern.test(raw) ? Number(raw) : null;
-}
+const userFields = objectSchema({
+  id: integerField,
+  username: stringField,
+  balance_cents: integerField,
+  referred_count: integerField,
+  joined_at: timeField,
+  invited_by: nullable(stringField),
+  is_active: booleanField,
+  is_staff: booleanField,
+});
 
 function userJson(u: UserListRow) {
   return {
@@ -59,6 +76,18 @@ function userJson(u: UserListRow) {
   };
 }
 
+const auditFields = objectSchema({
+  id: integerField,
+  action: stringField,
+  actor_id: nullable(integerField),
+  actor: nullable(stringField),
+  target_user_id: nullable(integerField),
+  target: nullable(stringField),
+  // Free-form per action (amounts, reasons, sessions ended): passed through whole.
+  details: { type: "object", additionalProperties: true },
+  created_at: timeField,
+});
+
 function auditJson(entries: readonly AuditEntry[]) {
   return entries.map((e) => ({
     id: e.id,
@@ -72,6 +101,119 @@ function auditJson(entries: readonly AuditEntry[]) {
   }));
 }
 
+const auditLogSchema = {
+  querystring: querySchema(pageQueryProperties),
+  response: { 200: objectSchema({ audit: arrayOf(auditFields), next_cursor: nullable(stringField) }) },
+};
+
+// sort and dir stay open strings: an unknown column or direction falls back to the default order. The
+// search may be any text PostgreSQL can hold, so not NUL.
+const usersSchema = {
+  querystring: querySchema({
+    ...pageQueryProperties,
+    q: { type: "string", pattern: "^[^\\u0000]*$" },
+    sort: stringField,
+    dir: stringField,
+  }),
+  response: { 200: objectSchema({ users: arrayOf(userFields), next_cursor: nullable(stringField) }) },
+};
+
+const userPageSchema = {
+  params: idParamsSchema,
+  querystring: querySchema({ ...pageQueryProperties, notice: stringField }),
+  response: {
+    200: objectSchema({
+      user: userFields,
+      ledger: arrayOf(
+        objectSchema({
+          id: integerField,
+          kind: stringField,
+          amount_cents: integerField,
+          reason: nullable(stringField),
+          created_by: nullable(stringField),
+          signup_username: nullable(stringField),
+          referral_count: nullable(integerField),
+          created_at: timeField,
+        }),
+      ),
+      next_cursor: nullable(stringField),
+      invitees: arrayOf(
+        objectSchema({
+          id: integerField,
+          username: stringField,
+          joined_at: timeField,
+          is_active: booleanField,
+        }),
+      ),
+      invitee_count: integerField,
+      sessions: arrayOf(
+        objectSchema({
+          created_at: timeField,
+          last_seen_at: timeField,
+          expires_at: timeField,
+          user_agent: nullable(stringField),
+          client_address: nullable(stringField),
+        }),
+      ),
+      audit: arrayOf(auditFields),
+    }),
+  },
+};
+
+// The forms' bodies keep their own checks, with the earlier version's per-field messages.
+const adjustSchema = {
+  params: idParamsSchema,
+  response: { 200: objectSchema({ ledger_entry_id: integerField, balance_cents: integerField }) },
+};
+
+const statusSchema = {
+  params: idParamsSchema,
+  response: {
+    200: objectSchema({ is_active: booleanField, changed: booleanField, sessions_ended: integerField }),
+  },
+};
+
+/** ?days=N (a preset; another number falls back to the default) or ?from=&to= (checked by parsePeriod). */
+interface StatsQuery {
+  days?: string;
+  from?: string;
+  to?: string;
+}
+
+const statsSchema = {
+  querystring: querySchema({ days: stringField, from: stringField, to: stringField }),
+  response: {
+    200: objectSchema({
+      from: stringField,
+      to: stringField,
+      days: arrayOf(
+        objectSchema({
+          day: stringField,
+          signups: integerField,
+          referred_signups: integerField,
+          invitee_bonus_cents: integerField,
+          inviter_reward_cents: integerField,
+        }),
+      ),
+      signups: integerField,
+      referred_signups: integerField,
+      referred_share: nullable(numberField),
+      rewards_paid_cents: integerField,
+      adjustments_net_cents: integerField,
+      users_at_start: integerField,
+      k_factor: nullable(numberField),
+      top_referrers: arrayOf(
+        objectSchema({
+          id: integerField,
+          username: stringField,
+          referred_in_period: integerField,
+          referred_count: integerField,
+        }),
+      ),
+    }),
+  },
+};
+
 export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { db } = deps;
 
@@ -79,9 +221,9 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
     async (admin) => {
       staffOnly(admin);
 
-      admin.get(
-        "/",
-        forStaff<{ Querystring: PageQuery }>(async (request, reply) => {
+      admin.get("/", {
+        schema: auditLogSchema,
+        ...forStaff<{ Querystring: PageQuery }>(async (request, reply) => {
           const staff = request.user;
           const page = pageRequest(request.query, AUDIT_PER_PAGE);
           const audit = await listAudit(db, page);
@@ -99,11 +241,11 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
             }),
           );
         }),
-      );
+      });
 
-      admin.get(
-        "/users/",
-        forStaff<{ Querystring: UsersQuery }>(async (request, reply) => {
+      admin.get("/users/", {
+        schema: usersSchema,
+        ...forStaff<{ Querystring: UsersQuery }>(async (request, reply) => {
           const staff = request.user;
           const query = parseUserListQuery(request.query);
           const page = pageRequest(request.query, USERS_PER_PAGE);
@@ -128,7 +270,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
             }),
           );
         }),
-      );
+      });
 
       async function renderUser(
         request: UserRequest,
@@ -196,21 +338,18 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
         );
       }
 
-      admin.get(
-        "/users/:id/",
-        forStaff<{ Querystring: UserPageQuery }>(async (request, reply) => {
-          const userId = idParam(request);
-          if (userId === null) return reply.callNotFound();
-          return renderUser(request, reply, userId, request.query);
-        }),
-      );
+      admin.get("/users/:id/", {
+        schema: userPageSchema,
+        ...forStaff<{ Params: IdParams; Querystring: UserPageQuery }>(async (request, reply) =>
+          renderUser(request, reply, Number(request.params.id), request.query),
+        ),
+      });
 
-      admin.post(
-        "/users/:id/adjust/",
-        forStaff(async (request, reply) => {
+      admin.post("/users/:id/adjust/", {
+        schema: adjustSchema,
+        ...forStaff<{ Params: IdParams }>(async (request, reply) => {
           const staff = request.user;
-          const userId = idParam(request);
-          if (userId === null) return reply.callNotFound();
+          const userId = Number(request.params.id);
           const input = (request.body ?? {}) as Record<string, unknown>;
           try {
             const form = checkAdjustmentForm(input);
@@ -247,18 +386,17 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
             );
           }
         }),
-      );
+      });
 
       for (const [path, active] of [
         ["/users/:id/deactivate/", false],
         ["/users/:id/reactivate/", true],
       ] as const) {
-        admin.post(
-          path,
-          forStaff(async (request, reply) => {
+        admin.post(path, {
+          schema: statusSchema,
+          ...forStaff<{ Params: IdParams }>(async (request, reply) => {
             const staff = request.user;
-            const userId = idParam(request);
-            if (userId === null) return reply.callNotFound();
+            const userId = Number(request.params.id);
             try {
               const change = await setUserActive(db, staff.id, userId, active);
               request.log.info({ staffId: staff.id, userId, active }, "user status changed");
@@ -286,14 +424,14 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
               );
             }
           }),
-        );
+        });
       }
 
-      admin.get(
-        "/stats/",
-        forStaff(async (request, reply) => {
+      admin.get("/stats/", {
+        schema: statsSchema,
+        ...forStaff<{ Querystring: StatsQuery }>(async (request, reply) => {
           const staff = request.user;
-          const query = request.query as Record<string, unknown>;
+          const query = request.query;
           let period: ReturnType<typeof parsePeriod>;
           let error: string | null = null;
           try {
@@ -337,7 +475,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
             error ? 400 : 200,
           );
         }),
-      );
+      });
 
       for (const [name, lines, action] of [
         ["users", usersCsvLines, "users_exported"],

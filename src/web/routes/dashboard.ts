@@ -8,16 +8,30 @@ import { forUser } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
 import { qrCodeSvg } from "../qr.js";
 import { referralLink, sendPage, siteOrigin } from "../respond.js";
+import { integerField, objectSchema, stringField } from "../schemas.js";
 import { dashboardPage } from "../views/dashboard-page.js";
 
 /** How many of the latest referrals the dashboard lists; /referrals/ has them all. */
 const DASHBOARD_REFERRALS = 5;
 
+/** The earlier version's {referral_link, balance}, and more. */
+const dashboardSchema = {
+  response: {
+    200: objectSchema({
+      referral_link: stringField,
+      balance: integerField,
+      balance_cents: integerField,
+      referred_count: integerField,
+      referrals_until_next_reward: integerField,
+    }),
+  },
+};
+
 export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { program } = deps.config;
-  app.get(
-    "/",
-    forUser(async (request, reply) => {
+  app.get("/", {
+    schema: dashboardSchema,
+    ...forUser(async (request, reply) => {
       const user = request.user;
       const link = referralLink(siteOrigin(request, deps.config.publicOrigin), user.referralToken);
       const progress = progressToNextReward(user.referredCount, program);
@@ -52,5 +66,5 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
         }),
       );
     }),
-  );
+  });
 }

@@ -6,16 +6,57 @@ import { creditHistory, PAGE_SIZE_DEFAULT, referralsOf } from "../../referrals/h
 import type { AppDeps } from "../app-deps.js";
 import { forUser } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
-import { nextPageUrl, type PageQuery, pageRequest } from "../pagination.js";
+import { nextPageUrl, type PageQuery, pageQueryProperties, pageRequest } from "../pagination.js";
 import { sendPage } from "../respond.js";
+import {
+  arrayOf,
+  integerField,
+  nullable,
+  objectSchema,
+  querySchema,
+  stringField,
+  timeField,
+} from "../schemas.js";
 import { historyPage, referralsPage } from "../views/history-page.js";
+
+const historySchema = {
+  querystring: querySchema(pageQueryProperties),
+  response: {
+    200: objectSchema({
+      balance: integerField,
+      balance_cents: integerField,
+      entries: arrayOf(
+        objectSchema({
+          id: stringField,
+          created_at: timeField,
+          kind: stringField,
+          amount_cents: integerField,
+          reason: stringField,
+          balance_after_cents: integerField,
+        }),
+      ),
+      next_cursor: nullable(stringField),
+    }),
+  },
+};
+
+const referralsSchema = {
+  querystring: querySchema(pageQueryProperties),
+  response: {
+    200: objectSchema({
+      referred_count: integerField,
+      referrals: arrayOf(objectSchema({ username: stringField, joined_at: timeField })),
+      next_cursor: nullable(stringField),
+    }),
+  },
+};
 
 export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { program } = deps.config;
 
-  app.get(
-    "/history/",
-    forUser<{ Querystring: PageQuery }>(async (request, reply) => {
+  app.get("/history/", {
+    schema: historySchema,
+    ...forUser<{ Querystring: PageQuery }>(async (request, reply) => {
       const user = request.user;
       const page = pageRequest(request.query, PAGE_SIZE_DEFAULT);
       const history = await creditHistory(deps.db, user.id, page);
@@ -48,11 +89,11 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
         }),
       );
     }),
-  );
+  });
 
-  app.get(
-    "/referrals/",
-    forUser<{ Querystring: PageQuery }>(async (request, reply) => {
+  app.get("/referrals/", {
+    schema: referralsSchema,
+    ...forUser<{ Querystring: PageQuery }>(async (request, reply) => {
       const user = request.user;
       const page = pageRequest(request.query, PAGE_SIZE_DEFAULT);
       const referrals = await referralsOf(deps.db, user.id, page);
@@ -79,5 +120,5 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
         }),
       );
     }),
-  );
+  });
 }
