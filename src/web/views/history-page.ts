@@ -1,12 +1,19 @@
 // The credit history and referrals pages: tables, newest first, with a link to older rows.
 import type { ProgramConfig } from "../../config.js";
-import { dayText, dayTimeText, describeLedgerLine, formatDollars, signedDollars } from "../../format.js";
+import {
+  dayText,
+  dayTimeText,
+  describeLedgerLine,
+  formatDollars,
+  isoTime,
+  signedDollars,
+} from "../../format.js";
 import type { LedgerLine, Referral } from "../../referrals/history.js";
 import { html, type SafeHtml } from "../html.js";
 import { layout, pageLinks } from "./layout.js";
 
 export function dateCell(date: Date, withTime = false): SafeHtml {
-  return html`<time datetime="${date.toISOString()}">${withTime ? dayTimeText(date) : dayText(date)}</time>`;
+  return html`<time datetime="${isoTime(date)}">${withTime ? dayTimeText(date) : dayText(date)}</time>`;
 }
 
 export interface HistoryPageModel {
