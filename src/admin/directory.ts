@@ -64,7 +64,7 @@ export function likePrefix(text: string): string {
  */
 type UserCursor = [sort: UserSort, direction: SortDirection, key: string | number, id: number];
 
-/** The last row's sort value, as the cursor holds it. */
+/** The last row's sort value: text for join times and names, a number for balances and counts. */
 const cursorKeys = {
   joined: sql<string>`to_char(${users.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
   username: sql<string>`${users.usernameKey}`,
@@ -93,13 +93,13 @@ function isValidKey(sort: UserSort, key: unknown): boolean {
   }
 }
 
-export function encodeUserCursor(query: UserListQuery, key: string | number, id: number): string {
+function encodeUserCursor(query: UserListQuery, key: string | number, id: number): string {
   const cursor: UserCursor = [query.sort, query.direction, key, id];
   return Buffer.from(JSON.stringify(cursor)).toString("base64url");
 }
 
 /** The position a users-list cursor holds; a 400 unless it was made for this same order. */
-export function decodeUserCursor(cursor: string, query: UserListQuery): { key: string | number; id: number } {
+function decodeUserCursor(cursor: string, query: UserListQuery): { key: string | number; id: number } {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
@@ -189,7 +189,8 @@ export async function listUsers(
   const listed = pageOf(rows, page.size, (last) =>
     encodeUserCursor(
       query,
-      typeof last.cursorKey === "string" ? last.cursorKey : Number(last.cursorKey),
+      // node-postgres reads a bigint as text; amounts and counts travel as numbers either way.
+      query.sort === "balance" || query.sort === "referred" ? Number(last.cursorKey) : String(last.cursorKey),
       last.id,
     ),
   );
