@@ -6,7 +6,13 @@ import { randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
-import { listUsers, parseUserListQuery, userDetail } from "../src/admin/directory.js";
+import {
+  LEDGER_LINES_PER_PAGE,
+  listUsers,
+  parseUserListQuery,
+  USERS_PER_PAGE,
+  userDetail,
+} from "../src/admin/directory.js";
 import { usersCsvLines } from "../src/admin/export.js";
 import { parsePeriod, programmeStats } from "../src/admin/stats.js";
 import { type Database, migrateDatabase, openDatabase, queryRows } from "../src/db/connection.js";
@@ -101,14 +107,26 @@ try {
 
   await measure("stats, last 30 days", (d) => programmeStats(d, parsePeriod({ days: "30" })));
   await measure("stats, last 365 days", (d) => programmeStats(d, parsePeriod({ days: "365" })));
+  const firstPage = { cursor: null, size: USERS_PER_PAGE };
   for (const sort of ["joined", "username", "balance", "referred"]) {
-    await measure(`users list sorted by ${sort}`, (d) => listUsers(d, parseUserListQuery({ sort })));
+    await measure(`users list sorted by ${sort}`, (d) =>
+      listUsers(d, parseUserListQuery({ sort }), firstPage),
+    );
   }
-  await measure("users list, page 100 by join date", (d) =>
-    listUsers(d, parseUserListQuery({ page: "100" })),
+  // Keyset pages: the 100th page, reached by following the cursors, costs what the first does.
+  const byJoinDate = parseUserListQuery({});
+  let cursor: string | null = null;
+  for (let page = 1; page < 100; page++) {
+    cursor = (await listUsers(db, byJoinDate, { cursor, size: USERS_PER_PAGE })).nextCursor;
+  }
+  const hundredth = { cursor, size: USERS_PER_PAGE };
+  await measure("users list, page 100 by join date", (d) => listUsers(d, byJoinDate, hundredth));
+  await measure("username search 'user_12345'", (d) =>
+    listUsers(d, parseUserListQuery({ q: "user_12345" }), firstPage),
   );
-  await measure("username search 'user_12345'", (d) => listUsers(d, parseUserListQuery({ q: "user_12345" })));
-  await measure("user page of the top inviter", (d) => userDetail(d, topInviter));
+  await measure("user page of the top inviter", (d) =>
+    userDetail(d, topInviter, { cursor: null, size: LEDGER_LINES_PER_PAGE }),
+  );
   await measure("users CSV, first batch", async (d) => {
     const lines = usersCsvLines(d);
     await lines.next();

@@ -24,7 +24,9 @@ const files = find("test").filter((file) =>
 );
 const extra = process.argv.slice(2).filter((a) => a !== "--e2e" && a !== "--slow");
 const suite = mode === "default" ? "" : ` (${mode})`;
-console.log(`Running ${files.length} test files${suite} on ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}`);
+console.log(
+  `Running ${files.length} test files${suite} on ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}`,
+);
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=2", ...extra, ...files],

@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { messages } from "./accounts/messages.js";
 import { createPasswordHasher } from "./accounts/password-hasher.js";
-import { createOrPromoteStaff, findUserByUsername, staffRequestProblems } from "./accounts/staff.js";
+import { createOrPromoteStaff, findUserByUsername, staffRequestProblems } from "./admin/staff.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { migrateDatabase, openDatabase } from "./db/connection.js";
 import { DataDirInUseError } from "./db/data-dir-lock.js";

@@ -5,7 +5,7 @@ import { and, eq, gte, sql } from "drizzle-orm";
 import type { Database } from "../db/connection.js";
 import { ledgerEntries, users } from "../db/schema.js";
 import { FieldErrorList, ValidationError } from "../errors.js";
-import { formatDollars } from "../referrals/rules.js";
+import { formatDollars } from "../format.js";
 import { recordAudit } from "./audit.js";
 
 export const REASON_MAX_LENGTH = 500;

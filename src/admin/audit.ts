@@ -3,6 +3,10 @@ import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Queryable } from "../db/connection.js";
 import { auditLog, users } from "../db/schema.js";
+import { afterId, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
+
+/** Audit entries per page, unless the request asks for another number. */
+export const AUDIT_PER_PAGE = 50;
 
 export type AuditAction =
   | "balance_adjusted"
@@ -51,22 +55,24 @@ function parseDetails(text: string): Record<string, unknown> {
 }
 
 /**
- * The newest entries first, by the time each shows; `before` (an entry id) pages back through older ones.
+ * The newest entries first, by the time each shows; the cursor (an entry's id) pages back through older ones.
  * An entry's time is its transaction's start, and a transaction that waited on a lock (two adjustments
  * to one balance) writes its entry after a later-started one: ordered by id, the page would show the
  * times out of order. Ordered by (time, id), as the ledger is.
  */
 export async function listAudit(
   db: Queryable,
-  options: { limit: number; before?: number | undefined; targetUserId?: number | undefined },
-): Promise<AuditEntry[]> {
+  page: PageRequest,
+  options: { targetUserId?: number | undefined } = {},
+): Promise<Page<AuditEntry>> {
   const actor = alias(users, "actor");
   const target = alias(users, "target");
   const conditions: SQL[] = [];
-  if (options.before !== undefined) {
+  const after = afterId(page.cursor);
+  if (after !== null) {
     conditions.push(
       sql`(${auditLog.createdAt}, ${auditLog.id}) <
-          (SELECT created_at, id FROM audit_log WHERE id = ${options.before})`,
+          (SELECT created_at, id FROM audit_log WHERE id = ${after})`,
     );
   }
   if (options.targetUserId !== undefined) conditions.push(eq(auditLog.targetUserId, options.targetUserId));
@@ -87,6 +93,10 @@ export async function listAudit(
     .where(conditions.length ? and(...conditions) : undefined)
     // The order of audit_log_created_idx, and of audit_log_target_idx for one user's entries.
     .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
-    .limit(options.limit);
-  return rows.map((row) => ({ ...row, details: parseDetails(row.details) }));
+    .limit(page.size + 1);
+  return pageOf(
+    rows.map((row) => ({ ...row, details: parseDetails(row.details) })),
+    page.size,
+    (last) => idCursor(last.id),
+  );
 }

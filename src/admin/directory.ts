@@ -4,6 +4,7 @@ import { alias } from "drizzle-orm/pg-core";
 import { usernameKey } from "../accounts/username.js";
 import type { Queryable } from "../db/connection.js";
 import { ledgerEntries, sessions, users } from "../db/schema.js";
+import { afterId, badCursor, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
 
 /** The columns the list can be sorted by: anything else in ?sort= is ignored, never put in SQL. */
 export const userSortColumns = {
@@ -20,8 +21,6 @@ export interface UserListQuery {
   search: string;
   sort: UserSort;
   direction: SortDirection;
-  page: number;
-  pageSize: number;
 }
 
 export interface UserListRow {
@@ -36,22 +35,20 @@ export interface UserListRow {
   inviterUsername: string | null;
 }
 
+/** Users per page, unless the request asks for another number. */
 export const USERS_PER_PAGE = 50;
-/** Deeper than this, OFFSET gets slow on a big table: search instead. */
-export const MAX_USER_PAGE = 2000;
+export const SEARCH_MAX_LENGTH = 150;
 
-/** Reads ?q, ?sort, ?dir and ?page, falling back to the defaults for anything unexpected. */
-export function parseUserListQuery(query: Record<string, unknown>): UserListQuery {
-  const search = typeof query.q === "string" ? query.q.trim().slice(0, 150) : "";
+/** Reads ?q, ?sort and ?dir, falling back to the defaults for anything unexpected. */
+export function parseUserListQuery(query: { q?: unknown; sort?: unknown; dir?: unknown }): UserListQuery {
+  const search = typeof query.q === "string" ? query.q.trim().slice(0, SEARCH_MAX_LENGTH) : "";
   const sort =
     typeof query.sort === "string" && Object.hasOwn(userSortColumns, query.sort)
       ? (query.sort as UserSort)
       : "joined";
   const direction: SortDirection =
     query.dir === "asc" || query.dir === "desc" ? query.dir : sort === "username" ? "asc" : "desc";
-  const pageNumber = typeof query.page === "string" && /^\d{1,6}$/.test(query.page) ? Number(query.page) : 1;
-  const page = Math.min(Math.max(pageNumber, 1), MAX_USER_PAGE);
-  return { search, sort, direction, page, pageSize: USERS_PER_PAGE };
+  return { search, sort, direction };
 }
 
 /** LIKE's wildcards typed by a person are matched literally. */
@@ -60,15 +57,88 @@ export function likePrefix(text: string): string {
 }
 
 /**
- * One page of users, plus whether another page follows. The page is sorted and cut before the
+ * Where a page of the users list ends: the order it was read in, the last row's value in that order
+ * and its id. The value travels in the cursor rather than being looked up from the id, because a
+ * balance or a referred count can change between two pages and the next page must start where the
+ * previous one ended. Join times keep PostgreSQL's microseconds, which a JavaScript Date would round.
+ */
+type UserCursor = [sort: UserSort, direction: SortDirection, key: string | number, id: number];
+
+/** The last row's sort value: text for join times and names, a number for balances and counts. */
+const cursorKeys = {
+  joined: sql<string>`to_char(${users.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  username: sql<string>`${users.usernameKey}`,
+  balance: sql<number>`${users.balanceCents}`,
+  referred: sql<number>`${users.referredCount}`,
+} satisfies Record<UserSort, unknown>;
+
+const INT4_MAX = 2_147_483_647;
+
+function isValidKey(sort: UserSort, key: unknown): boolean {
+  switch (sort) {
+    case "joined": {
+      // A real instant, so the database is never handed a date it would refuse.
+      if (typeof key !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(key)) return false;
+      const millis = `${key.slice(0, 23)}Z`;
+      const instant = new Date(millis);
+      return !Number.isNaN(instant.getTime()) && instant.toISOString() === millis;
+    }
+    case "username":
+      // No NUL and no lone surrogate: text PostgreSQL could not compare.
+      return typeof key === "string" && !/[\0]|\p{Cs}/u.test(key);
+    case "balance":
+      return Number.isSafeInteger(key);
+    case "referred":
+      return Number.isSafeInteger(key) && Math.abs(key as number) <= INT4_MAX;
+  }
+}
+
+function encodeUserCursor(query: UserListQuery, key: string | number, id: number): string {
+  const cursor: UserCursor = [query.sort, query.direction, key, id];
+  return Buffer.from(JSON.stringify(cursor)).toString("base64url");
+}
+
+/** The position a users-list cursor holds; a 400 unless it was made for this same order. */
+function decodeUserCursor(cursor: string, query: UserListQuery): { key: string | number; id: number } {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw badCursor();
+  }
+  if (!Array.isArray(value) || value.length !== 4) throw badCursor();
+  const [sort, direction, key, id] = value as unknown[];
+  if (sort !== query.sort || direction !== query.direction) throw badCursor();
+  if (!isValidKey(query.sort, key) || typeof id !== "number" || afterId(String(id)) !== id) {
+    throw badCursor();
+  }
+  return { key: key as string | number, id };
+}
+
+/** Rows after the cursor's, in the list's order: (value, id) past the last row's (value, id). */
+function afterCursor(query: UserListQuery, cursor: string) {
+  const { key, id } = decodeUserCursor(cursor, query);
+  const comparison = sql.raw(query.direction === "asc" ? ">" : "<");
+  const value = {
+    joined: sql`${key}::timestamptz`,
+    username: sql`${key}::text`,
+    balance: sql`${key}::bigint`,
+    referred: sql`${key}::int`,
+  }[query.sort];
+  return sql`(${userSortColumns[query.sort]}, ${users.id}) ${comparison} (${value}, ${id}::bigint)`;
+}
+
+/**
+ * One page of users in the chosen order, ties broken by id. The page is sorted and cut before the
  * inviters are joined, so sorting by an unindexed column is a bounded top-N sort, not a full one.
  */
 export async function listUsers(
   db: Queryable,
   query: UserListQuery,
-): Promise<{ rows: UserListRow[]; hasNext: boolean }> {
+  page: PageRequest,
+): Promise<Page<UserListRow>> {
   const order = query.direction === "asc" ? asc : desc;
-  const page = db
+  const found = db
     .select({
       id: users.id,
       username: users.username,
@@ -79,40 +149,52 @@ export async function listUsers(
       isActive: users.isActive,
       isStaff: users.isStaff,
       invitedById: users.invitedById,
+      cursorKey: cursorKeys[query.sort].as("cursor_key"),
     })
     .from(users)
     .where(
-      query.search
-        ? sql`${users.usernameKey} LIKE ${likePrefix(usernameKey(query.search))} ESCAPE '\\'`
-        : undefined,
+      and(
+        query.search
+          ? sql`${users.usernameKey} LIKE ${likePrefix(usernameKey(query.search))} ESCAPE '\\'`
+          : undefined,
+        page.cursor === null ? undefined : afterCursor(query, page.cursor),
+      ),
     )
     .orderBy(order(userSortColumns[query.sort]), order(users.id))
-    .limit(query.pageSize + 1)
-    .offset((query.page - 1) * query.pageSize)
+    .limit(page.size + 1)
     .as("page");
   const pageSortColumns = {
-    joined: page.createdAt,
-    username: page.usernameKey,
-    balance: page.balanceCents,
-    referred: page.referredCount,
+    joined: found.createdAt,
+    username: found.usernameKey,
+    balance: found.balanceCents,
+    referred: found.referredCount,
   } satisfies Record<UserSort, unknown>;
   const inviter = alias(users, "inviter");
   const rows = await db
     .select({
-      id: page.id,
-      username: page.username,
-      balanceCents: page.balanceCents,
-      referredCount: page.referredCount,
-      createdAt: page.createdAt,
-      isActive: page.isActive,
-      isStaff: page.isStaff,
+      id: found.id,
+      username: found.username,
+      balanceCents: found.balanceCents,
+      referredCount: found.referredCount,
+      createdAt: found.createdAt,
+      isActive: found.isActive,
+      isStaff: found.isStaff,
       inviterId: inviter.id,
       inviterUsername: inviter.username,
+      cursorKey: found.cursorKey,
     })
-    .from(page)
-    .leftJoin(inviter, eq(inviter.id, page.invitedById))
-    .orderBy(order(pageSortColumns[query.sort]), order(page.id));
-  return { rows: rows.slice(0, query.pageSize), hasNext: rows.length > query.pageSize };
+    .from(found)
+    .leftJoin(inviter, eq(inviter.id, found.invitedById))
+    .orderBy(order(pageSortColumns[query.sort]), order(found.id));
+  const listed = pageOf(rows, page.size, (last) =>
+    encodeUserCursor(
+      query,
+      // node-postgres reads a bigint as text; amounts and counts travel as numbers either way.
+      query.sort === "balance" || query.sort === "referred" ? Number(last.cursorKey) : String(last.cursorKey),
+      last.id,
+    ),
+  );
+  return { ...listed, items: listed.items.map(({ cursorKey: _, ...row }) => row) };
 }
 
 export interface LedgerLine {
@@ -145,21 +227,21 @@ export interface SessionLine {
 
 export interface UserDetail {
   user: UserListRow;
-  ledger: LedgerLine[];
-  /** Set when older ledger entries exist: the id to page back from. */
-  olderLedgerBefore: number | null;
+  /** One page of their ledger, newest first. */
+  ledger: Page<LedgerLine>;
   invitees: InviteeLine[];
   inviteeCount: number;
   sessions: SessionLine[];
 }
 
+/** Ledger entries per page of a user's page, unless the request asks for another number. */
 export const LEDGER_LINES_PER_PAGE = 50;
 export const INVITEES_SHOWN = 100;
 
 export async function userDetail(
   db: Queryable,
   userId: number,
-  options: { ledgerBefore?: number | undefined } = {},
+  ledgerPage: PageRequest,
 ): Promise<UserDetail | null> {
   const inviter = alias(users, "inviter");
   const found = await db
@@ -181,6 +263,7 @@ export async function userDetail(
   const user = found[0];
   if (!user) return null;
 
+  const ledgerAfter = afterId(ledgerPage.cursor);
   const signup = alias(users, "signup");
   const creator = alias(users, "creator");
   const ledgerRows = await db
@@ -202,18 +285,16 @@ export async function userDetail(
     .where(
       and(
         eq(ledgerEntries.userId, userId),
-        options.ledgerBefore !== undefined
+        ledgerAfter !== null
           ? sql`(${ledgerEntries.createdAt}, ${ledgerEntries.id}) <
-                (SELECT created_at, id FROM ledger_entries WHERE id = ${options.ledgerBefore})`
+                (SELECT created_at, id FROM ledger_entries WHERE id = ${ledgerAfter} AND user_id = ${userId})`
           : undefined,
       ),
     )
     // The order of ledger_entries_user_created_idx: a user's page reads only their own entries.
     .orderBy(desc(ledgerEntries.createdAt), desc(ledgerEntries.id))
-    .limit(LEDGER_LINES_PER_PAGE + 1);
-  const ledger = ledgerRows.slice(0, LEDGER_LINES_PER_PAGE);
-  const olderLedgerBefore =
-    ledgerRows.length > LEDGER_LINES_PER_PAGE ? (ledger[ledger.length - 1]?.id ?? null) : null;
+    .limit(ledgerPage.size + 1);
+  const ledger = pageOf(ledgerRows, ledgerPage.size, (last) => idCursor(last.id));
 
   const invitees = await db
     .select({ id: users.id, username: users.username, createdAt: users.createdAt, isActive: users.isActive })
@@ -239,7 +320,6 @@ export async function userDetail(
   return {
     user,
     ledger,
-    olderLedgerBefore,
     invitees,
     inviteeCount: inviteeTotal[0]?.n ?? 0,
     sessions: sessionRows,

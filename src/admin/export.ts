@@ -5,14 +5,10 @@
 import { Readable } from "node:stream";
 import { sql } from "drizzle-orm";
 import { type Queryable, queryRows } from "../db/connection.js";
-import { decimalDollars } from "../referrals/rules.js";
+import { decimalDollars, isoTime } from "../format.js";
 import { csvRow } from "./csv.js";
 
 export const EXPORT_BATCH_ROWS = 1000;
-
-function iso(value: Date | string): string {
-  return (value instanceof Date ? value : new Date(value)).toISOString();
-}
 
 interface UserExportRow {
   id: number;
@@ -55,7 +51,7 @@ export async function* usersCsvLines(db: Queryable, batchRows = EXPORT_BATCH_ROW
       chunk += csvRow([
         Number(row.id),
         row.username,
-        iso(row.created_at),
+        isoTime(row.created_at),
         row.inviter_username,
         row.referred_count,
         decimalDollars(cents),
@@ -117,7 +113,7 @@ export async function* ledgerCsvLines(db: Queryable, batchRows = EXPORT_BATCH_RO
       const cents = Number(row.amount_cents);
       chunk += csvRow([
         Number(row.id),
-        iso(row.created_at),
+        isoTime(row.created_at),
         Number(row.user_id),
         row.username,
         row.kind,

@@ -2,6 +2,7 @@
 // share of sign-ups that came through a link, and the viral coefficient (K-factor).
 import { sql } from "drizzle-orm";
 import { type Queryable, queryRows } from "../db/connection.js";
+import { isoDay } from "../format.js";
 
 export interface Period {
   /** First day, YYYY-MM-DD (UTC), included. */
@@ -17,10 +18,6 @@ export const DEFAULT_PRESET = 30;
 export const MAX_PERIOD_DAYS = 731;
 const DAY_MS = 86_400_000;
 
-export function isoDay(date: Date): string {
-  return date.toISOString().slice(0, 10);
-}
-
 function parseDay(text: unknown): Date | null {
   if (typeof text !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(text)) return null;
   const date = new Date(`${text}T00:00:00Z`);
@@ -33,7 +30,10 @@ export class PeriodError extends Error {}
  * The period from ?days=N (a preset) or ?from=YYYY-MM-DD&to=YYYY-MM-DD (both days included).
  * Throws PeriodError with a message for a person when the dates make no sense.
  */
-export function parsePeriod(query: Record<string, unknown>, today: Date = new Date()): Period {
+export function parsePeriod(
+  query: { days?: unknown; from?: unknown; to?: unknown },
+  today: Date = new Date(),
+): Period {
   const todayDay = new Date(`${isoDay(today)}T00:00:00Z`);
   if (query.from !== undefined || query.to !== undefined) {
     const from = parseDay(query.from);

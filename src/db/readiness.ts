@@ -2,8 +2,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { summarizeError } from "./availability.js";
 import { type Database, migrationsFolder, queryRows } from "./connection.js";
+import { summarizeError } from "./errors.js";
 
 export type Readiness =
   | { ready: true; migrations: number }

@@ -1,9 +1,9 @@
 // Opening the database at start, with a readable reason when it cannot be reached (no stack trace,
 // never the password).
 import type { Config } from "../config.js";
-import { summarizeError } from "../db/availability.js";
 import { type DatabaseHandle, migrateDatabase, openDatabase, ping } from "../db/connection.js";
 import { DataDirInUseError } from "../db/data-dir-lock.js";
+import { summarizeError } from "../db/errors.js";
 
 export class StartupError extends Error {
   constructor(message: string) {

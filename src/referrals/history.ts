@@ -1,25 +1,12 @@
 // What a user can look back on: their credit history (the ledger, with a running balance) and the
 // people who joined through their link. Newest first, read in pages with an opaque cursor.
 import { sql } from "drizzle-orm";
-import type { ProgramConfig } from "../config.js";
 import { type Queryable, queryRows } from "../db/connection.js";
 import type { LedgerKind } from "../db/schema.js";
-import { formatDollars } from "./rules.js";
+import { afterId, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
 
+/** Rows per page of a user's own lists, unless the request asks for another number. */
 export const PAGE_SIZE_DEFAULT = 20;
-export const PAGE_SIZE_MAX = 100;
-
-/** Where a page starts: after the row with id `after` (newest first), `size` rows at most. */
-export interface PageRequest {
-  after: number | null;
-  size: number;
-}
-
-export interface Page<T> {
-  items: T[];
-  /** Pass as `after` for the next (older) page; null on the last page. */
-  nextCursor: number | null;
-}
 
 export interface LedgerLine {
   id: number;
@@ -42,12 +29,6 @@ export interface Referral {
   joinedAt: Date;
 }
 
-function toPage<T extends { id: number }>(rows: T[], size: number): Page<T> {
-  const items = rows.slice(0, size);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > size && last ? last.id : null };
-}
-
 /**
  * The user's ledger, newest first, each line with the balance it left. The running balance is a
  * window over the user's own entries (a few per referral milestone), read through the
@@ -59,6 +40,7 @@ export async function creditHistory(
   userId: number,
   page: PageRequest,
 ): Promise<Page<LedgerLine>> {
+  const after = afterId(page.cursor);
   const rows = await queryRows<{
     id: string | number;
     createdAt: Date | string;
@@ -82,15 +64,15 @@ export async function creditHistory(
           WHERE l.user_id = ${userId}
         ) h
         ${
-          page.after === null
+          after === null
             ? sql``
             : sql`WHERE (h."createdAt", h.id) <
-                    (SELECT created_at, id FROM ledger_entries WHERE id = ${page.after} AND user_id = ${userId})`
+                    (SELECT created_at, id FROM ledger_entries WHERE id = ${after} AND user_id = ${userId})`
         }
         ORDER BY h."createdAt" DESC, h.id DESC
         LIMIT ${page.size + 1}`,
   );
-  return toPage(
+  return pageOf(
     rows.map((r) => ({
       id: Number(r.id),
       createdAt: new Date(r.createdAt),
@@ -103,6 +85,7 @@ export async function creditHistory(
       reason: r.reason,
     })),
     page.size,
+    (last) => idCursor(last.id),
   );
 }
 
@@ -112,43 +95,23 @@ export async function referralsOf(
   inviterId: number,
   page: PageRequest,
 ): Promise<Page<Referral>> {
+  const after = afterId(page.cursor);
   const rows = await queryRows<{ id: string | number; username: string; joinedAt: Date | string }>(
     db,
     sql`SELECT id, username, created_at AS "joinedAt" FROM users
         WHERE invited_by_id = ${inviterId}
         ${
-          page.after === null
+          after === null
             ? sql``
             : sql`AND (created_at, id) <
-                    (SELECT created_at, id FROM users WHERE id = ${page.after} AND invited_by_id = ${inviterId})`
+                    (SELECT created_at, id FROM users WHERE id = ${after} AND invited_by_id = ${inviterId})`
         }
         ORDER BY created_at DESC, id DESC
         LIMIT ${page.size + 1}`,
   );
-  return toPage(
+  return pageOf(
     rows.map((r) => ({ id: Number(r.id), username: r.username, joinedAt: new Date(r.joinedAt) })),
     page.size,
+    (last) => idCursor(last.id),
   );
-}
-
-/** The reason for a credit, in the programme's words. */
-export function describeLedgerLine(line: LedgerLine, program: ProgramConfig): string {
-  switch (line.kind) {
-    case "invitee_bonus":
-      return line.inviterUsername
-        ? `Welcome bonus: you joined through ${line.inviterUsername}'s link`
-        : "Welcome bonus: you joined through a friend's link";
-    case "inviter_reward": {
-      const every = program.referralsPerInviterReward;
-      const more = every === 1 ? "1 more person" : `${every} more people`;
-      const total = line.referralCount === null ? "" : ` (${line.referralCount} in all)`;
-      return `Referral reward: ${more} joined through your link${total}`;
-    }
-    case "adjustment": {
-      const what = line.amountCents >= 0 ? "credit added" : "credit removed";
-      return line.reason ? `Adjustment, ${what} by staff: ${line.reason}` : `Adjustment, ${what} by staff`;
-    }
-    default:
-      return `Credit of ${formatDollars(line.amountCents)}`;
-  }
 }

@@ -52,24 +52,3 @@ export function progressToNextReward(referredCount: number, program: ProgramConf
   const towardNext = referredCount % every;
   return { towardNext, untilNext: every - towardNext, every };
 }
-
-/** Whole dollars, as the earlier version's JSON `balance` (rounded down: never shows money not there). */
-export function wholeDollars(cents: number): number {
-  return Math.floor(cents / 100);
-}
-
-/** "-1234.50": plain decimal dollars, for CSV and other machine-read text. */
-export function decimalDollars(cents: number): string {
-  const sign = cents < 0 ? "-" : "";
-  const abs = Math.abs(cents);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
-}
-
-/** "$1,234.50" */
-export function formatDollars(cents: number): string {
-  const sign = cents < 0 ? "-" : "";
-  const abs = Math.abs(cents);
-  const dollars = Math.floor(abs / 100).toLocaleString("en-US");
-  const rest = String(abs % 100).padStart(2, "0");
-  return `${sign}$${dollars}.${rest}`;
-}

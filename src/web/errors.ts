@@ -1,9 +1,10 @@
 // Every error kind becomes HTTP here, and only here: JSON in JSON mode, a page in HTML mode.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { isDatabaseUnavailable, summarizeError } from "../db/availability.js";
+import { isDatabaseUnavailable, summarizeError } from "../db/errors.js";
 import { BadRequest, CsrfFailed, Forbidden, Throttled, Unauthorized, ValidationError } from "../errors.js";
 import { wantsJson } from "./negotiation.js";
 import { loginRedirect, sendPage } from "./respond.js";
+import { queryProblem } from "./schemas.js";
 import { errorPage } from "./views/auth-pages.js";
 
 const clientErrorTitles: Record<number, string> = {
@@ -59,6 +60,14 @@ export function registerErrorHandling(app: FastifyInstance, options: ErrorHandli
         "too_many_requests",
         `Too many attempts. Try again in ${error.retryAfterSeconds} seconds.`,
       );
+    }
+    if (error.validation) {
+      // A malformed id in the path names no page; a query string that fails its schema is a 400.
+      if (error.validationContext === "params") {
+        return sendError(request, reply, 404, "not_found", "There is nothing at this address.");
+      }
+      const problem = queryProblem(error, request.query);
+      return sendError(request, reply, 400, problem.code, problem.message);
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createOrPromoteStaff } from "../../src/accounts/staff.js";
+import { createOrPromoteStaff } from "../../src/admin/staff.js";
 import { type DatabaseHandle, openDatabase } from "../../src/db/connection.js";
 import { ValidationError } from "../../src/errors.js";
 import { auditRows } from "../support/admin.js";

@@ -512,11 +512,124 @@ describe("the users list", () => {
       sql`INSERT INTO users (username, username_key, password_hash, referral_token) VALUES ${sql.join(values, sql`, `)}`,
     );
     const first = (await listStaff.get("/admin/users/?q=bulk_&sort=username")).json();
+    assert.deepEqual(Object.keys(first).sort(), ["next_cursor", "users"]);
     assert.equal(first.users.length, 50);
-    assert.equal(first.has_next, true);
-    const second = (await listStaff.get("/admin/users/?q=bulk_&sort=username&page=2")).json();
+    assert.equal(typeof first.next_cursor, "string");
+    const second = (
+      await listStaff.get(
+        `/admin/users/?q=bulk_&sort=username&cursor=${encodeURIComponent(first.next_cursor)}`,
+      )
+    ).json();
     assert.equal(second.users.length, 10);
-    assert.equal(second.has_next, false);
+    assert.equal(second.next_cursor, null);
+    const small = (await listStaff.get("/admin/users/?q=bulk_&sort=username&limit=7")).json();
+    assert.equal(small.users.length, 7);
+
+    const browser = new Client(list.app, "html");
+    browser.cookies.set("sessionid", listStaff.cookies.get("sessionid") ?? "");
+    const page = (await browser.get("/admin/users/?q=bulk_&sort=username&dir=asc")).body;
+    const next = /href="(\/admin\/users\/\?cursor=[^"]+)" rel="next"/.exec(page);
+    assert.ok(next, "the first page links to the next");
+    const nextUrl = (next[1] as string).replace(/&amp;/g, "&");
+    assert.match(nextUrl, /&q=bulk_&sort=username&dir=asc$/, "the next page keeps the search and the order");
+    const secondHtml = (await browser.get(nextUrl)).body;
+    assert.match(secondHtml, />bulk_9</);
+    assert.doesNotMatch(secondHtml, /rel="next"/, "the last page links to no next page");
+    assert.match(secondHtml, /href="\/admin\/users\/\?q=bulk_&amp;sort=username&amp;dir=asc">First page</);
+  });
+
+  test("following next_cursor under every order and direction lists each user exactly once, in order", async () => {
+    // Ties everywhere: three balances, four referred counts, and five join times that differ only in
+    // microseconds (one millisecond holds them all, as a JavaScript Date would see them).
+    const values = Array.from({ length: 23 }, (_, i) => {
+      const name = `${i % 2 ? "Page" : "page"}_${String(i).padStart(2, "0")}`;
+      const joined = `2030-01-01T00:00:00.00000${i % 5}Z`;
+      return sql`(${name}, ${name.toLowerCase()}, 'x', ${`page-token-${i}`}, ${(i % 3) * 500}, ${i % 4}, ${joined}::timestamptz)`;
+    });
+    await list.deps.db.execute(
+      sql`INSERT INTO users (username, username_key, password_hash, referral_token, balance_cents, referred_count, created_at)
+          VALUES ${sql.join(values, sql`, `)}`,
+    );
+    const columns = {
+      joined: "created_at",
+      username: "username_key",
+      balance: "balance_cents",
+      referred: "referred_count",
+    };
+    for (const [sort, column] of Object.entries(columns)) {
+      for (const dir of ["asc", "desc"]) {
+        const expected = await queryRows<{ id: number }>(
+          list.deps.db,
+          sql`SELECT id::int AS id FROM users WHERE username_key LIKE 'page\_%'
+              ORDER BY ${sql.raw(column)} ${sql.raw(dir)}, id ${sql.raw(dir)}`,
+        );
+        const seen: number[] = [];
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const url: string = `/admin/users/?q=page_&sort=${sort}&dir=${dir}&limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+          const response = await listStaff.get(url);
+          assert.equal(response.statusCode, 200, url);
+          const body = response.json() as { users: { id: number }[]; next_cursor: string | null };
+          assert.ok(body.users.length <= 4);
+          seen.push(...body.users.map((u) => u.id));
+          cursor = body.next_cursor;
+          pages++;
+        } while (cursor !== null && pages < 20);
+        assert.equal(pages, 6, `${sort} ${dir}`);
+        assert.deepEqual(
+          seen,
+          expected.map((r) => r.id),
+          `${sort} ${dir}: every user once, in order`,
+        );
+      }
+    }
+  });
+
+  test("a cursor is good only for the order it was made in, and a forged one is a 400, never a 500", async () => {
+    const first = (await listStaff.get("/admin/users/?q=page_&sort=balance&limit=2")).json();
+    const cursor = encodeURIComponent(first.next_cursor);
+    assert.equal(
+      (await listStaff.get(`/admin/users/?q=page_&sort=balance&limit=2&cursor=${cursor}`)).statusCode,
+      200,
+    );
+    assert.equal(
+      (await listStaff.get(`/admin/users/?q=bob&sort=balance&cursor=${cursor}`)).statusCode,
+      200,
+      "the search may change: the position still holds",
+    );
+    for (const other of ["sort=referred", "sort=balance&dir=asc", "sort=joined"]) {
+      const response = await listStaff.get(`/admin/users/?${other}&cursor=${cursor}`);
+      assert.equal(response.statusCode, 400, other);
+      assert.deepEqual(response.json(), { error: "bad_cursor", message: "The cursor is not valid." });
+    }
+    const forged = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    for (const [query, bad] of [
+      ["sort=joined", "abc"],
+      ["sort=joined", "%00"],
+      ["sort=joined", forged({ sort: "joined" })],
+      ["sort=joined", forged(["joined", "desc", "2026-13-01T00:00:00.000000Z", 1])],
+      ["sort=joined", forged(["joined", "desc", "2026-02-30T00:00:00.000000Z", 1])],
+      ["sort=joined", forged(["joined", "desc", "yesterday", 1])],
+      ["sort=joined", forged(["joined", "desc", "2026-01-01T00:00:00.000000Z", 0])],
+      ["sort=joined", forged(["joined", "desc", "2026-01-01T00:00:00.000000Z", 1e16])],
+      ["sort=joined", forged(["joined", "desc", "2026-01-01T00:00:00.000000Z", "1"])],
+      ["sort=username", forged(["username", "asc", "a\u0000b", 1])],
+      ["sort=username", forged(["username", "asc", "\ud800", 1])],
+      ["sort=username", forged(["username", "asc", 5, 1])],
+      ["sort=referred", forged(["referred", "desc", 2 ** 40, 1])],
+      ["sort=referred", forged(["referred", "desc", 1.5, 1])],
+      ["sort=balance", forged(["balance", "desc", "100", 1])],
+      ["sort=balance", forged(["balance", "desc", 100, 1, 1])],
+    ]) {
+      const url = `/admin/users/?${query}&cursor=${encodeURIComponent(bad as string)}`;
+      const response = await listStaff.get(url);
+      assert.equal(response.statusCode, 400, url);
+      assert.equal(response.json().error, "bad_cursor", url);
+    }
+    const page = await listStaff.get(`/admin/users/?sort=referred&cursor=${cursor}`, { accept: "text/html" });
+    assert.equal(page.statusCode, 400);
+    assert.match(page.body, /The cursor is not valid\./);
   });
 
   test("the user page lists their ledger, the people they invited, and their sessions", async () => {
@@ -554,14 +667,33 @@ describe("the ledger on the user page", () => {
     const first = (await staff.get(`/admin/users/${id}/`)).json();
     assert.equal(first.ledger.length, 50);
     assert.equal(first.ledger[0].reason, "entry 60");
-    assert.ok(first.ledger_older_before);
-    const second = (await staff.get(`/admin/users/${id}/?ledger_before=${first.ledger_older_before}`)).json();
-    assert.equal(second.ledger_older_before, null);
+    assert.equal(typeof first.next_cursor, "string");
+    const second = (await staff.get(`/admin/users/${id}/?cursor=${first.next_cursor}`)).json();
+    assert.equal(second.next_cursor, null);
     const reasons = [...first.ledger, ...second.ledger].map((l: { reason: string }) => l.reason);
     assert.deepEqual(
       reasons,
       Array.from({ length: 60 }, (_, i) => `entry ${60 - i}`),
     );
+    const small = (await staff.get(`/admin/users/${id}/?limit=25`)).json();
+    assert.deepEqual(
+      small.ledger.map((l: { reason: string }) => l.reason),
+      reasons.slice(0, 25),
+    );
+
+    const browser = await staffClient(t, "staff_ledger_pages", "html");
+    const page = (await browser.get(`/admin/users/${id}/?limit=25`)).body;
+    const older = /href="(\/admin\/users\/\d+\/\?cursor=\d+&amp;limit=25)" rel="next">Older entries</.exec(
+      page,
+    );
+    assert.ok(older, "the user page links to older ledger entries, keeping the limit");
+    const olderPage = (await browser.get((older[1] as string).replace(/&amp;/g, "&"))).body;
+    assert.match(olderPage, /entry 35</);
+    assert.match(olderPage, new RegExp(`href="/admin/users/${id}/">Newest entries<`));
+
+    const otherUser = await userIdOf(t.deps.db, "plain_member");
+    const elsewhere = (await staff.get(`/admin/users/${otherUser}/?cursor=${first.next_cursor}`)).json();
+    assert.deepEqual(elsewhere.ledger, [], "a cursor from another user's ledger shows nothing of theirs");
   });
 });
 
@@ -670,11 +802,12 @@ describe("the audit log page", () => {
     const seen: { id: number; created_at: string }[] = [];
     let url: string | null = "/admin/";
     while (url) {
-      const body: { audit: { id: number; created_at: string }[]; older_before: number | null } = (
+      const body: { audit: { id: number; created_at: string }[]; next_cursor: string | null } = (
         await staff.get(url)
       ).json();
+      assert.deepEqual(Object.keys(body).sort(), ["audit", "next_cursor"]);
       seen.push(...body.audit);
-      url = body.older_before === null ? null : `/admin/?before=${body.older_before}`;
+      url = body.next_cursor === null ? null : `/admin/?limit=40&cursor=${body.next_cursor}`;
     }
     const total = await queryRows<{ n: number }>(t.deps.db, sql`SELECT count(*)::int AS n FROM audit_log`);
     assert.equal(seen.length, total[0]?.n, "every entry once");

@@ -1,6 +1,6 @@
 // Staff accounts and audit reads for the admin tests.
 import { sql } from "drizzle-orm";
-import { createOrPromoteStaff } from "../../src/accounts/staff.js";
+import { createOrPromoteStaff } from "../../src/admin/staff.js";
 import { type Database, queryRows } from "../../src/db/connection.js";
 import { Client, type TestApp } from "./app.js";
 

@@ -2,11 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   defaultProgram,
-  formatDollars,
   inviterEarningsCents,
   progressToNextReward,
   rewardsFor,
-  wholeDollars,
 } from "../../src/referrals/rules.js";
 
 describe("rewardsFor", () => {
@@ -50,19 +48,10 @@ describe("rewardsFor", () => {
   });
 });
 
-describe("progress and money", () => {
+describe("progress", () => {
   test("progress counts sign-ups toward the next reward", () => {
     assert.deepEqual(progressToNextReward(0, defaultProgram), { towardNext: 0, untilNext: 5, every: 5 });
     assert.deepEqual(progressToNextReward(3, defaultProgram), { towardNext: 3, untilNext: 2, every: 5 });
     assert.deepEqual(progressToNextReward(10, defaultProgram), { towardNext: 0, untilNext: 5, every: 5 });
-  });
-
-  test("whole dollars round down and dollars format with cents", () => {
-    assert.equal(wholeDollars(1000), 10);
-    assert.equal(wholeDollars(1099), 10);
-    assert.equal(formatDollars(0), "$0.00");
-    assert.equal(formatDollars(1000), "$10.00");
-    assert.equal(formatDollars(123456789), "$1,234,567.89");
-    assert.equal(formatDollars(-1005), "-$10.05");
   });
 });

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { validateHeaderValue } from "node:http";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { PAGE_SIZE_MAX } from "../../src/paging.js";
 import { parseFormBody, parseJsonBody } from "../../src/web/body-parsers.js";
 import { escapeHtml, html, toHtmlString, trustedHtml } from "../../src/web/html.js";
+import { nextPageUrl, pageQueryProperties, pageRequest } from "../../src/web/pagination.js";
 import { tokensMatch } from "../../src/web/plugins/csrf.js";
 import { safeNextPath } from "../../src/web/safe-redirect.js";
 
@@ -170,5 +172,34 @@ describe("csrf tokens", () => {
     assert.equal(tokensMatch("abc", "abc"), true);
     assert.equal(tokensMatch("abc", "abd"), false);
     assert.equal(tokensMatch("abc", "abcd"), false);
+  });
+});
+
+describe("page parameters", () => {
+  test("the limit's pattern takes exactly the counts 1 to PAGE_SIZE_MAX written in 1 to 3 digits, or nothing", () => {
+    const pattern = new RegExp(pageQueryProperties.limit.pattern, "u");
+    for (let n = 0; n < 1000; n++) {
+      for (const written of new Set([String(n), String(n).padStart(2, "0"), String(n).padStart(3, "0")])) {
+        assert.equal(pattern.test(written), n >= 1 && n <= PAGE_SIZE_MAX, written);
+      }
+    }
+    assert.ok(pattern.test(""));
+    for (const bad of ["0001", "1e1", " 5", "5 ", "+5", "0x10", "1.0", "١"])
+      assert.ok(!pattern.test(bad), bad);
+  });
+
+  test("a page request reads the limit, with an empty cursor or limit meaning none", () => {
+    assert.deepEqual(pageRequest({}, 20), { cursor: null, size: 20 });
+    assert.deepEqual(pageRequest({ cursor: "", limit: "" }, 50), { cursor: null, size: 50 });
+    assert.deepEqual(pageRequest({ cursor: "17", limit: "007" }, 50), { cursor: "17", size: 7 });
+  });
+
+  test("the next page's address keeps the rest of the query", () => {
+    assert.equal(nextPageUrl("/history/", null, { limit: "2" }), null);
+    assert.equal(nextPageUrl("/history/", "17", { limit: undefined }), "/history/?cursor=17");
+    assert.equal(
+      nextPageUrl("/admin/users/", "WyJ1c2VybmFtZSJd", { q: "a&b", sort: "username", limit: "" }),
+      "/admin/users/?cursor=WyJ1c2VybmFtZSJd&q=a%26b&sort=username",
+    );
   });
 });

@@ -1,45 +1,67 @@
-// /admin/: staff-only pages. Registered inside the pages scope, so sessions and CSRF apply; the hook
-// below sends anonymous people to the login page (401 in JSON mode) and refuses non-staff with 403.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { SessionUser } from "../../accounts/sessions.js";
+// /admin/: staff-only pages. Registered inside the pages scope, so sessions and CSRF apply; every route
+// is made with forStaff, which sends anonymous people to the login page (401 in JSON mode) and refuses
+// non-staff with 403, and the scope refuses to register a route without it.
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { adjustBalance, checkAdjustmentForm, UserNotFound } from "../../admin/adjustments.js";
-import { type AuditEntry, listAudit, recordAudit } from "../../admin/audit.js";
-import { listUsers, parseUserListQuery, type UserListRow, userDetail } from "../../admin/directory.js";
+import { AUDIT_PER_PAGE, type AuditEntry, listAudit, recordAudit } from "../../admin/audit.js";
+import {
+  LEDGER_LINES_PER_PAGE,
+  listUsers,
+  parseUserListQuery,
+  USERS_PER_PAGE,
+  type UserListRow,
+  userDetail,
+} from "../../admin/directory.js";
 import { csvStream, ledgerCsvLines, usersCsvLines } from "../../admin/export.js";
-import { isoDay, PeriodError, parsePeriod, programmeStats } from "../../admin/stats.js";
+import { PeriodError, parsePeriod, programmeStats } from "../../admin/stats.js";
 import { setUserActive } from "../../admin/user-status.js";
-import { Forbidden, Unauthorized, ValidationError } from "../../errors.js";
+import { ValidationError } from "../../errors.js";
+import { isoDay, isoTime } from "../../format.js";
 import type { RouteDeps } from "../app-deps.js";
+import { forStaff, staffOnly, type UserRequest } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
+import { nextPageUrl, type PageQuery, pageQueryProperties, pageRequest } from "../pagination.js";
 import { sendPage } from "../respond.js";
 import {
-  type AdjustFormState,
-  adminHomePage,
-  notices,
-  statsPage,
-  userPage,
-  usersPage,
-} from "../views/admin-pages.js";
+  arrayOf,
+  booleanField,
+  type IdParams,
+  idParamsSchema,
+  integerField,
+  nullable,
+  numberField,
+  objectSchema,
+  querySchema,
+  stringField,
+  timeField,
+} from "../schemas.js";
+import { adminHomePage } from "../views/admin/home.js";
+import { statsPage } from "../views/admin/stats.js";
+import { type AdjustFormState, notices, userPage } from "../views/admin/user.js";
+import { usersPage } from "../views/admin/users.js";
 
-const AUDIT_PER_PAGE = 50;
-const idPattern = /^[1-9]\d{0,14}$/;
-
-function staffOf(request: FastifyRequest): SessionUser {
-  const user = request.user;
-  if (!user) throw new Unauthorized();
-  if (!user.isStaff) throw new Forbidden();
-  return user;
+/** /admin/users/: a search, an order, and a page. */
+interface UsersQuery extends PageQuery {
+  q?: string;
+  sort?: string;
+  dir?: string;
 }
 
-function idParam(request: FastifyRequest): number | null {
-  const raw = (request.params as Record<string, unknown>).id;
-  return typeof raw === "string" && idPattern.test(raw) ? Number(raw) : null;
+/** /admin/users/:id/: a page of the ledger, and the notice left by the action that led here. */
+interface UserPageQuery extends PageQuery {
+  notice?: string;
 }
 
-function numberQuery(request: FastifyRequest, name: string): number | undefined {
-  const raw = (request.query as Record<string, unknown>)[name];
-  return typeof raw === "string" && idPattern.test(raw) ? Number(raw) : undefined;
-}
+const userFields = objectSchema({
+  id: integerField,
+  username: stringField,
+  balance_cents: integerField,
+  referred_count: integerField,
+  joined_at: timeField,
+  invited_by: nullable(stringField),
+  is_active: booleanField,
+  is_staff: booleanField,
+});
 
 function userJson(u: UserListRow) {
   return {
@@ -47,14 +69,26 @@ function userJson(u: UserListRow) {
     username: u.username,
     balance_cents: u.balanceCents,
     referred_count: u.referredCount,
-    joined_at: u.createdAt.toISOString(),
+    joined_at: isoTime(u.createdAt),
     invited_by: u.inviterUsername,
     is_active: u.isActive,
     is_staff: u.isStaff,
   };
 }
 
-function auditJson(entries: AuditEntry[]) {
+const auditFields = objectSchema({
+  id: integerField,
+  action: stringField,
+  actor_id: nullable(integerField),
+  actor: nullable(stringField),
+  target_user_id: nullable(integerField),
+  target: nullable(stringField),
+  // Free-form per action (amounts, reasons, sessions ended): passed through whole.
+  details: { type: "object", additionalProperties: true },
+  created_at: timeField,
+});
+
+function auditJson(entries: readonly AuditEntry[]) {
   return entries.map((e) => ({
     id: e.id,
     action: e.action,
@@ -63,62 +97,198 @@ function auditJson(entries: AuditEntry[]) {
     target_user_id: e.targetUserId,
     target: e.targetUsername,
     details: e.details,
-    created_at: e.createdAt.toISOString(),
+    created_at: isoTime(e.createdAt),
   }));
 }
+
+const auditLogSchema = {
+  querystring: querySchema(pageQueryProperties),
+  response: { 200: objectSchema({ audit: arrayOf(auditFields), next_cursor: nullable(stringField) }) },
+};
+
+// sort and dir stay open strings: an unknown column or direction falls back to the default order. The
+// search may be any text PostgreSQL can hold, so not NUL.
+const usersSchema = {
+  querystring: querySchema({
+    ...pageQueryProperties,
+    q: { type: "string", pattern: "^[^\\u0000]*$" },
+    sort: stringField,
+    dir: stringField,
+  }),
+  response: { 200: objectSchema({ users: arrayOf(userFields), next_cursor: nullable(stringField) }) },
+};
+
+const userPageSchema = {
+  params: idParamsSchema,
+  querystring: querySchema({ ...pageQueryProperties, notice: stringField }),
+  response: {
+    200: objectSchema({
+      user: userFields,
+      ledger: arrayOf(
+        objectSchema({
+          id: integerField,
+          kind: stringField,
+          amount_cents: integerField,
+          reason: nullable(stringField),
+          created_by: nullable(stringField),
+          signup_username: nullable(stringField),
+          referral_count: nullable(integerField),
+          created_at: timeField,
+        }),
+      ),
+      next_cursor: nullable(stringField),
+      invitees: arrayOf(
+        objectSchema({
+          id: integerField,
+          username: stringField,
+          joined_at: timeField,
+          is_active: booleanField,
+        }),
+      ),
+      invitee_count: integerField,
+      sessions: arrayOf(
+        objectSchema({
+          created_at: timeField,
+          last_seen_at: timeField,
+          expires_at: timeField,
+          user_agent: nullable(stringField),
+          client_address: nullable(stringField),
+        }),
+      ),
+      audit: arrayOf(auditFields),
+    }),
+  },
+};
+
+// The forms' bodies keep their own checks, with the earlier version's per-field messages.
+const adjustSchema = {
+  params: idParamsSchema,
+  response: { 200: objectSchema({ ledger_entry_id: integerField, balance_cents: integerField }) },
+};
+
+const statusSchema = {
+  params: idParamsSchema,
+  response: {
+    200: objectSchema({ is_active: booleanField, changed: booleanField, sessions_ended: integerField }),
+  },
+};
+
+/** ?days=N (a preset; another number falls back to the default) or ?from=&to= (checked by parsePeriod). */
+interface StatsQuery {
+  days?: string;
+  from?: string;
+  to?: string;
+}
+
+const statsSchema = {
+  querystring: querySchema({ days: stringField, from: stringField, to: stringField }),
+  response: {
+    200: objectSchema({
+      from: stringField,
+      to: stringField,
+      days: arrayOf(
+        objectSchema({
+          day: stringField,
+          signups: integerField,
+          referred_signups: integerField,
+          invitee_bonus_cents: integerField,
+          inviter_reward_cents: integerField,
+        }),
+      ),
+      signups: integerField,
+      referred_signups: integerField,
+      referred_share: nullable(numberField),
+      rewards_paid_cents: integerField,
+      adjustments_net_cents: integerField,
+      users_at_start: integerField,
+      k_factor: nullable(numberField),
+      top_referrers: arrayOf(
+        objectSchema({
+          id: integerField,
+          username: stringField,
+          referred_in_period: integerField,
+          referred_count: integerField,
+        }),
+      ),
+    }),
+  },
+};
 
 export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { db } = deps;
 
   await pages.register(
     async (admin) => {
-      admin.addHook("preHandler", async (request) => {
-        staffOf(request);
+      staffOnly(admin);
+
+      admin.get("/", {
+        schema: auditLogSchema,
+        ...forStaff<{ Querystring: PageQuery }>(async (request, reply) => {
+          const staff = request.user;
+          const page = pageRequest(request.query, AUDIT_PER_PAGE);
+          const audit = await listAudit(db, page);
+          if (wantsJson(request)) {
+            return reply.send({ audit: auditJson(audit.items), next_cursor: audit.nextCursor });
+          }
+          return sendPage(
+            reply,
+            adminHomePage({
+              staff,
+              csrfToken: request.csrfToken,
+              audit: audit.items,
+              nextPage: nextPageUrl("/admin/", audit.nextCursor, { limit: request.query.limit }),
+              firstPage: page.cursor === null,
+            }),
+          );
+        }),
       });
 
-      admin.get("/", async (request, reply) => {
-        const staff = staffOf(request);
-        const audit = await listAudit(db, {
-          limit: AUDIT_PER_PAGE + 1,
-          before: numberQuery(request, "before"),
-        });
-        const page = audit.slice(0, AUDIT_PER_PAGE);
-        const olderBefore = audit.length > AUDIT_PER_PAGE ? (page[page.length - 1]?.id ?? null) : null;
-        if (wantsJson(request)) return reply.send({ audit: auditJson(page), older_before: olderBefore });
-        return sendPage(
-          reply,
-          adminHomePage({ staff, csrfToken: request.csrfToken, audit: page, olderBefore }),
-        );
-      });
-
-      admin.get("/users/", async (request, reply) => {
-        const staff = staffOf(request);
-        const query = parseUserListQuery(request.query as Record<string, unknown>);
-        const { rows, hasNext } = await listUsers(db, query);
-        if (wantsJson(request)) {
-          return reply.send({
-            users: rows.map(userJson),
-            page: query.page,
-            has_next: hasNext,
-          });
-        }
-        return sendPage(reply, usersPage({ staff, csrfToken: request.csrfToken, query, rows, hasNext }));
+      admin.get("/users/", {
+        schema: usersSchema,
+        ...forStaff<{ Querystring: UsersQuery }>(async (request, reply) => {
+          const staff = request.user;
+          const query = parseUserListQuery(request.query);
+          const page = pageRequest(request.query, USERS_PER_PAGE);
+          const users = await listUsers(db, query, page);
+          if (wantsJson(request)) {
+            return reply.send({ users: users.items.map(userJson), next_cursor: users.nextCursor });
+          }
+          return sendPage(
+            reply,
+            usersPage({
+              staff,
+              csrfToken: request.csrfToken,
+              query,
+              rows: users.items,
+              nextPage: nextPageUrl("/admin/users/", users.nextCursor, {
+                q: query.search,
+                sort: query.sort,
+                dir: query.direction,
+                limit: request.query.limit,
+              }),
+              firstPage: page.cursor === null,
+            }),
+          );
+        }),
       });
 
       async function renderUser(
-        request: FastifyRequest,
+        request: UserRequest,
         reply: FastifyReply,
         userId: number,
+        query: UserPageQuery,
         extra: { adjust?: AdjustFormState; statusErrors?: string[]; status?: number } = {},
       ) {
-        const staff = staffOf(request);
-        const detail = await userDetail(db, userId, { ledgerBefore: numberQuery(request, "ledger_before") });
+        const staff = request.user;
+        const page = pageRequest(query, LEDGER_LINES_PER_PAGE);
+        const detail = await userDetail(db, userId, page);
         if (!detail) return reply.callNotFound();
-        const audit = await listAudit(db, { limit: AUDIT_PER_PAGE, targetUserId: userId });
+        const audit = (await listAudit(db, { cursor: null, size: AUDIT_PER_PAGE }, { targetUserId: userId }))
+          .items;
         if (wantsJson(request)) {
           return reply.send({
             user: userJson(detail.user),
-            ledger: detail.ledger.map((l) => ({
+            ledger: detail.ledger.items.map((l) => ({
               id: l.id,
               kind: l.kind,
               amount_cents: l.amountCents,
@@ -126,163 +296,204 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
               created_by: l.createdByUsername,
               signup_username: l.signupUsername,
               referral_count: l.referralCount,
-              created_at: l.createdAt.toISOString(),
+              created_at: isoTime(l.createdAt),
             })),
-            ledger_older_before: detail.olderLedgerBefore,
+            next_cursor: detail.ledger.nextCursor,
             invitees: detail.invitees.map((i) => ({
               id: i.id,
               username: i.username,
-              joined_at: i.createdAt.toISOString(),
+              joined_at: isoTime(i.createdAt),
               is_active: i.isActive,
             })),
             invitee_count: detail.inviteeCount,
             sessions: detail.sessions.map((s) => ({
-              created_at: s.createdAt.toISOString(),
-              last_seen_at: s.lastSeenAt.toISOString(),
-              expires_at: s.expiresAt.toISOString(),
+              created_at: isoTime(s.createdAt),
+              last_seen_at: isoTime(s.lastSeenAt),
+              expires_at: isoTime(s.expiresAt),
               user_agent: s.userAgent,
               client_address: s.clientAddress,
             })),
             audit: auditJson(audit),
           });
         }
-        const noticeKey = (request.query as Record<string, unknown>).notice;
+        const noticeKey = query.notice;
         const notice =
           typeof noticeKey === "string" && Object.hasOwn(notices, noticeKey) ? notices[noticeKey] : null;
+        const olderLedger = nextPageUrl(`/admin/users/${userId}/`, detail.ledger.nextCursor, {
+          limit: query.limit,
+        });
         return sendPage(
           reply,
-          userPage({ staff, csrfToken: request.csrfToken, detail, audit, notice, ...extra }),
+          userPage({
+            staff,
+            csrfToken: request.csrfToken,
+            detail,
+            audit,
+            notice,
+            olderLedger,
+            firstLedgerPage: page.cursor === null,
+            ...extra,
+          }),
           extra.status ?? 200,
         );
       }
 
-      admin.get("/users/:id/", async (request, reply) => {
-        const userId = idParam(request);
-        if (userId === null) return reply.callNotFound();
-        return renderUser(request, reply, userId);
+      admin.get("/users/:id/", {
+        schema: userPageSchema,
+        ...forStaff<{ Params: IdParams; Querystring: UserPageQuery }>(async (request, reply) =>
+          renderUser(request, reply, Number(request.params.id), request.query),
+        ),
       });
 
-      admin.post("/users/:id/adjust/", async (request, reply) => {
-        const staff = staffOf(request);
-        const userId = idParam(request);
-        if (userId === null) return reply.callNotFound();
-        const input = (request.body ?? {}) as Record<string, unknown>;
-        try {
-          const form = checkAdjustmentForm(input);
-          const result = await adjustBalance(db, staff.id, userId, form);
-          request.log.info({ staffId: staff.id, userId, amountCents: form.amountCents }, "balance adjusted");
-          if (wantsJson(request)) {
-            return reply.send({ ledger_entry_id: result.ledgerEntryId, balance_cents: result.balanceCents });
+      admin.post("/users/:id/adjust/", {
+        schema: adjustSchema,
+        ...forStaff<{ Params: IdParams }>(async (request, reply) => {
+          const staff = request.user;
+          const userId = Number(request.params.id);
+          const input = (request.body ?? {}) as Record<string, unknown>;
+          try {
+            const form = checkAdjustmentForm(input);
+            const result = await adjustBalance(db, staff.id, userId, form);
+            request.log.info(
+              { staffId: staff.id, userId, amountCents: form.amountCents },
+              "balance adjusted",
+            );
+            if (wantsJson(request)) {
+              return reply.send({
+                ledger_entry_id: result.ledgerEntryId,
+                balance_cents: result.balanceCents,
+              });
+            }
+            return reply.redirect(`/admin/users/${userId}/?notice=adjusted`, 303);
+          } catch (error) {
+            if (error instanceof UserNotFound) return reply.callNotFound();
+            if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
+            const text = (name: string) => (typeof input[name] === "string" ? (input[name] as string) : "");
+            return renderUser(
+              request,
+              reply,
+              userId,
+              {},
+              {
+                adjust: {
+                  direction: text("direction"),
+                  amount: text("amount"),
+                  reason: text("reason"),
+                  errors: error.fields,
+                },
+                status: 400,
+              },
+            );
           }
-          return reply.redirect(`/admin/users/${userId}/?notice=adjusted`, 303);
-        } catch (error) {
-          if (error instanceof UserNotFound) return reply.callNotFound();
-          if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
-          const text = (name: string) => (typeof input[name] === "string" ? (input[name] as string) : "");
-          return renderUser(request, reply, userId, {
-            adjust: {
-              direction: text("direction"),
-              amount: text("amount"),
-              reason: text("reason"),
-              errors: error.fields,
-            },
-            status: 400,
-          });
-        }
+        }),
       });
 
       for (const [path, active] of [
         ["/users/:id/deactivate/", false],
         ["/users/:id/reactivate/", true],
       ] as const) {
-        admin.post(path, async (request, reply) => {
-          const staff = staffOf(request);
-          const userId = idParam(request);
-          if (userId === null) return reply.callNotFound();
-          try {
-            const change = await setUserActive(db, staff.id, userId, active);
-            request.log.info({ staffId: staff.id, userId, active }, "user status changed");
-            if (wantsJson(request)) {
-              return reply.send({
-                is_active: active,
-                changed: change.changed,
-                sessions_ended: change.sessionsEnded,
-              });
+        admin.post(path, {
+          schema: statusSchema,
+          ...forStaff<{ Params: IdParams }>(async (request, reply) => {
+            const staff = request.user;
+            const userId = Number(request.params.id);
+            try {
+              const change = await setUserActive(db, staff.id, userId, active);
+              request.log.info({ staffId: staff.id, userId, active }, "user status changed");
+              if (wantsJson(request)) {
+                return reply.send({
+                  is_active: active,
+                  changed: change.changed,
+                  sessions_ended: change.sessionsEnded,
+                });
+              }
+              const notice = change.changed ? (active ? "reactivated" : "deactivated") : "unchanged";
+              return reply.redirect(`/admin/users/${userId}/?notice=${notice}`, 303);
+            } catch (error) {
+              if (error instanceof UserNotFound) return reply.callNotFound();
+              if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
+              return renderUser(
+                request,
+                reply,
+                userId,
+                {},
+                {
+                  statusErrors: error.fields.__all__ ?? [],
+                  status: 400,
+                },
+              );
             }
-            const notice = change.changed ? (active ? "reactivated" : "deactivated") : "unchanged";
-            return reply.redirect(`/admin/users/${userId}/?notice=${notice}`, 303);
-          } catch (error) {
-            if (error instanceof UserNotFound) return reply.callNotFound();
-            if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
-            return renderUser(request, reply, userId, {
-              statusErrors: error.fields.__all__ ?? [],
-              status: 400,
-            });
-          }
+          }),
         });
       }
 
-      admin.get("/stats/", async (request, reply) => {
-        const staff = staffOf(request);
-        const query = request.query as Record<string, unknown>;
-        let period: ReturnType<typeof parsePeriod>;
-        let error: string | null = null;
-        try {
-          period = parsePeriod(query);
-        } catch (problem) {
-          if (!(problem instanceof PeriodError)) throw problem;
-          if (wantsJson(request)) throw new ValidationError({ period: [problem.message] });
-          error = problem.message;
-          period = parsePeriod({});
-        }
-        const stats = await programmeStats(db, period);
-        if (wantsJson(request)) {
-          return reply.send({
-            from: stats.period.from,
-            to: stats.period.to,
-            days: stats.days.map((d) => ({
-              day: d.day,
-              signups: d.signups,
-              referred_signups: d.referredSignups,
-              invitee_bonus_cents: d.inviteeBonusCents,
-              inviter_reward_cents: d.inviterRewardCents,
-            })),
-            signups: stats.totals.signups,
-            referred_signups: stats.totals.referredSignups,
-            referred_share: stats.referredShare,
-            rewards_paid_cents: stats.totals.rewardsPaidCents,
-            adjustments_net_cents: stats.totals.adjustmentsNetCents,
-            users_at_start: stats.totals.usersAtStart,
-            k_factor: stats.kFactor,
-            top_referrers: stats.topReferrers.map((r) => ({
-              id: r.id,
-              username: r.username,
-              referred_in_period: r.referredInPeriod,
-              referred_count: r.referredCount,
-            })),
-          });
-        }
-        return sendPage(
-          reply,
-          statsPage({ staff, csrfToken: request.csrfToken, stats, error }),
-          error ? 400 : 200,
-        );
+      admin.get("/stats/", {
+        schema: statsSchema,
+        ...forStaff<{ Querystring: StatsQuery }>(async (request, reply) => {
+          const staff = request.user;
+          const query = request.query;
+          let period: ReturnType<typeof parsePeriod>;
+          let error: string | null = null;
+          try {
+            period = parsePeriod(query);
+          } catch (problem) {
+            if (!(problem instanceof PeriodError)) throw problem;
+            if (wantsJson(request)) throw new ValidationError({ period: [problem.message] });
+            error = problem.message;
+            period = parsePeriod({});
+          }
+          const stats = await programmeStats(db, period);
+          if (wantsJson(request)) {
+            return reply.send({
+              from: stats.period.from,
+              to: stats.period.to,
+              days: stats.days.map((d) => ({
+                day: d.day,
+                signups: d.signups,
+                referred_signups: d.referredSignups,
+                invitee_bonus_cents: d.inviteeBonusCents,
+                inviter_reward_cents: d.inviterRewardCents,
+              })),
+              signups: stats.totals.signups,
+              referred_signups: stats.totals.referredSignups,
+              referred_share: stats.referredShare,
+              rewards_paid_cents: stats.totals.rewardsPaidCents,
+              adjustments_net_cents: stats.totals.adjustmentsNetCents,
+              users_at_start: stats.totals.usersAtStart,
+              k_factor: stats.kFactor,
+              top_referrers: stats.topReferrers.map((r) => ({
+                id: r.id,
+                username: r.username,
+                referred_in_period: r.referredInPeriod,
+                referred_count: r.referredCount,
+              })),
+            });
+          }
+          return sendPage(
+            reply,
+            statsPage({ staff, csrfToken: request.csrfToken, stats, error }),
+            error ? 400 : 200,
+          );
+        }),
       });
 
       for (const [name, lines, action] of [
         ["users", usersCsvLines, "users_exported"],
         ["ledger", ledgerCsvLines, "ledger_exported"],
       ] as const) {
-        admin.get(`/export/${name}.csv`, async (request, reply) => {
-          const staff = staffOf(request);
-          await recordAudit(db, { actorId: staff.id, action });
-          request.log.info({ staffId: staff.id }, `${name} exported`);
-          return reply
-            .header("content-type", "text/csv; charset=utf-8")
-            .header("content-disposition", `attachment; filename="${name}-${isoDay(new Date())}.csv"`)
-            .header("cache-control", "no-store")
-            .send(csvStream(lines(db)));
-        });
+        admin.get(
+          `/export/${name}.csv`,
+          forStaff(async (request, reply) => {
+            const staff = request.user;
+            await recordAudit(db, { actorId: staff.id, action });
+            request.log.info({ staffId: staff.id }, `${name} exported`);
+            return reply
+              .header("content-type", "text/csv; charset=utf-8")
+              .header("content-disposition", `attachment; filename="${name}-${isoDay(new Date())}.csv"`)
+              .header("cache-control", "no-store")
+              .send(csvStream(lines(db)));
+          }),
+        );
       }
     },
     { prefix: "/admin" },

@@ -1,53 +1,70 @@
 // /: the dashboard, or in JSON mode the earlier version's {referral_link, balance} and more.
 import type { FastifyInstance } from "fastify";
-import { Unauthorized } from "../../errors.js";
+import { wholeDollars } from "../../format.js";
 import { referralsOf } from "../../referrals/history.js";
-import { progressToNextReward, wholeDollars } from "../../referrals/rules.js";
+import { progressToNextReward } from "../../referrals/rules.js";
 import type { AppDeps } from "../app-deps.js";
+import { forUser } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
 import { qrCodeSvg } from "../qr.js";
 import { referralLink, sendPage, siteOrigin } from "../respond.js";
+import { integerField, objectSchema, stringField } from "../schemas.js";
 import { dashboardPage } from "../views/dashboard-page.js";
 
 /** How many of the latest referrals the dashboard lists; /referrals/ has them all. */
 const DASHBOARD_REFERRALS = 5;
 
+/** The earlier version's {referral_link, balance}, and more. */
+const dashboardSchema = {
+  response: {
+    200: objectSchema({
+      referral_link: stringField,
+      balance: integerField,
+      balance_cents: integerField,
+      referred_count: integerField,
+      referrals_until_next_reward: integerField,
+    }),
+  },
+};
+
 export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { program } = deps.config;
-  app.get("/", async (request, reply) => {
-    const user = request.user;
-    if (!user) throw new Unauthorized();
-    const link = referralLink(siteOrigin(request, deps.config.publicOrigin), user.referralToken);
-    const progress = progressToNextReward(user.referredCount, program);
-    if (wantsJson(request)) {
-      // Everything here comes from the session query: no further database round trip.
-      return reply.send({
-        referral_link: link,
-        balance: wholeDollars(user.balanceCents),
-        balance_cents: user.balanceCents,
-        referred_count: user.referredCount,
-        referrals_until_next_reward: progress.untilNext,
-      });
-    }
-    const [qrSvg, latest] = await Promise.all([
-      qrCodeSvg(link),
-      user.referredCount > 0
-        ? referralsOf(deps.db, user.id, { after: null, size: DASHBOARD_REFERRALS })
-        : Promise.resolve({ items: [], nextCursor: null }),
-    ]);
-    return sendPage(
-      reply,
-      dashboardPage({
-        csrfToken: request.csrfToken,
-        user,
-        referralLink: link,
-        qrSvg,
-        progress,
-        inviterRewardCents: program.inviterRewardCents,
-        inviteeRewardCents: program.inviteeRewardCents,
-        latestReferrals: latest.items,
-        moreReferrals: latest.nextCursor !== null,
-      }),
-    );
+  app.get("/", {
+    schema: dashboardSchema,
+    ...forUser(async (request, reply) => {
+      const user = request.user;
+      const link = referralLink(siteOrigin(request, deps.config.publicOrigin), user.referralToken);
+      const progress = progressToNextReward(user.referredCount, program);
+      if (wantsJson(request)) {
+        // Everything here comes from the session query: no further database round trip.
+        return reply.send({
+          referral_link: link,
+          balance: wholeDollars(user.balanceCents),
+          balance_cents: user.balanceCents,
+          referred_count: user.referredCount,
+          referrals_until_next_reward: progress.untilNext,
+        });
+      }
+      const [qrSvg, latest] = await Promise.all([
+        qrCodeSvg(link),
+        user.referredCount > 0
+          ? referralsOf(deps.db, user.id, { cursor: null, size: DASHBOARD_REFERRALS })
+          : Promise.resolve({ items: [], nextCursor: null }),
+      ]);
+      return sendPage(
+        reply,
+        dashboardPage({
+          csrfToken: request.csrfToken,
+          user,
+          referralLink: link,
+          qrSvg,
+          progress,
+          inviterRewardCents: program.inviterRewardCents,
+          inviteeRewardCents: program.inviteeRewardCents,
+          latestReferrals: latest.items,
+          moreReferrals: latest.nextCursor !== null,
+        }),
+      );
+    }),
   });
 }

@@ -1,79 +1,124 @@
 // /history/ (the user's credit history) and /referrals/ (who joined through their link):
 // pages for people, the same data as JSON with cursor pagination for programs.
 import type { FastifyInstance } from "fastify";
-import { Unauthorized } from "../../errors.js";
-import { creditHistory, describeLedgerLine, referralsOf } from "../../referrals/history.js";
-import { wholeDollars } from "../../referrals/rules.js";
+import { describeLedgerLine, isoTime, wholeDollars } from "../../format.js";
+import { creditHistory, PAGE_SIZE_DEFAULT, referralsOf } from "../../referrals/history.js";
 import type { AppDeps } from "../app-deps.js";
+import { forUser } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
-import { nextPageUrl, pageRequest } from "../pagination.js";
+import { nextPageUrl, type PageQuery, pageQueryProperties, pageRequest } from "../pagination.js";
 import { sendPage } from "../respond.js";
+import {
+  arrayOf,
+  integerField,
+  nullable,
+  objectSchema,
+  querySchema,
+  stringField,
+  timeField,
+} from "../schemas.js";
 import { historyPage, referralsPage } from "../views/history-page.js";
+
+const historySchema = {
+  querystring: querySchema(pageQueryProperties),
+  response: {
+    200: objectSchema({
+      balance: integerField,
+      balance_cents: integerField,
+      entries: arrayOf(
+        objectSchema({
+          id: stringField,
+          created_at: timeField,
+          kind: stringField,
+          amount_cents: integerField,
+          reason: stringField,
+          balance_after_cents: integerField,
+        }),
+      ),
+      next_cursor: nullable(stringField),
+    }),
+  },
+};
+
+const referralsSchema = {
+  querystring: querySchema(pageQueryProperties),
+  response: {
+    200: objectSchema({
+      referred_count: integerField,
+      referrals: arrayOf(objectSchema({ username: stringField, joined_at: timeField })),
+      next_cursor: nullable(stringField),
+    }),
+  },
+};
 
 export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { program } = deps.config;
 
-  app.get("/history/", async (request, reply) => {
-    const user = request.user;
-    if (!user) throw new Unauthorized();
-    const page = pageRequest(request);
-    const history = await creditHistory(deps.db, user.id, page);
-    if (wantsJson(request)) {
-      return reply.send({
-        balance: wholeDollars(user.balanceCents),
-        balance_cents: user.balanceCents,
-        entries: history.items.map((line) => ({
-          id: String(line.id),
-          created_at: line.createdAt.toISOString(),
-          kind: line.kind,
-          amount_cents: line.amountCents,
-          reason: describeLedgerLine(line, program),
-          balance_after_cents: line.balanceAfterCents,
-        })),
-        next_cursor: history.nextCursor === null ? null : String(history.nextCursor),
-      });
-    }
-    return sendPage(
-      reply,
-      historyPage({
-        csrfToken: request.csrfToken,
-        username: user.username,
-        isStaff: user.isStaff,
-        balanceCents: user.balanceCents,
-        lines: history.items,
-        program,
-        nextPage: nextPageUrl("/history/", history.nextCursor, request),
-        firstPage: page.after === null,
-      }),
-    );
+  app.get("/history/", {
+    schema: historySchema,
+    ...forUser<{ Querystring: PageQuery }>(async (request, reply) => {
+      const user = request.user;
+      const page = pageRequest(request.query, PAGE_SIZE_DEFAULT);
+      const history = await creditHistory(deps.db, user.id, page);
+      if (wantsJson(request)) {
+        return reply.send({
+          balance: wholeDollars(user.balanceCents),
+          balance_cents: user.balanceCents,
+          entries: history.items.map((line) => ({
+            id: String(line.id),
+            created_at: isoTime(line.createdAt),
+            kind: line.kind,
+            amount_cents: line.amountCents,
+            reason: describeLedgerLine(line, program),
+            balance_after_cents: line.balanceAfterCents,
+          })),
+          next_cursor: history.nextCursor,
+        });
+      }
+      return sendPage(
+        reply,
+        historyPage({
+          csrfToken: request.csrfToken,
+          username: user.username,
+          isStaff: user.isStaff,
+          balanceCents: user.balanceCents,
+          lines: history.items,
+          program,
+          nextPage: nextPageUrl("/history/", history.nextCursor, { limit: request.query.limit }),
+          firstPage: page.cursor === null,
+        }),
+      );
+    }),
   });
 
-  app.get("/referrals/", async (request, reply) => {
-    const user = request.user;
-    if (!user) throw new Unauthorized();
-    const page = pageRequest(request);
-    const referrals = await referralsOf(deps.db, user.id, page);
-    if (wantsJson(request)) {
-      return reply.send({
-        referred_count: user.referredCount,
-        referrals: referrals.items.map((r) => ({
-          username: r.username,
-          joined_at: r.joinedAt.toISOString(),
-        })),
-        next_cursor: referrals.nextCursor === null ? null : String(referrals.nextCursor),
-      });
-    }
-    return sendPage(
-      reply,
-      referralsPage({
-        csrfToken: request.csrfToken,
-        username: user.username,
-        isStaff: user.isStaff,
-        referredCount: user.referredCount,
-        referrals: referrals.items,
-        nextPage: nextPageUrl("/referrals/", referrals.nextCursor, request),
-        firstPage: page.after === null,
-      }),
-    );
+  app.get("/referrals/", {
+    schema: referralsSchema,
+    ...forUser<{ Querystring: PageQuery }>(async (request, reply) => {
+      const user = request.user;
+      const page = pageRequest(request.query, PAGE_SIZE_DEFAULT);
+      const referrals = await referralsOf(deps.db, user.id, page);
+      if (wantsJson(request)) {
+        return reply.send({
+          referred_count: user.referredCount,
+          referrals: referrals.items.map((r) => ({
+            username: r.username,
+            joined_at: isoTime(r.joinedAt),
+          })),
+          next_cursor: referrals.nextCursor,
+        });
+      }
+      return sendPage(
+        reply,
+        referralsPage({
+          csrfToken: request.csrfToken,
+          username: user.username,
+          isStaff: user.isStaff,
+          referredCount: user.referredCount,
+          referrals: referrals.items,
+          nextPage: nextPageUrl("/referrals/", referrals.nextCursor, { limit: request.query.limit }),
+          firstPage: page.cursor === null,
+        }),
+      );
+    }),
   });
 }

@@ -1,6 +1,6 @@
 // The sign-up, login and logged-out pages.
 import type { FieldErrors } from "../../errors.js";
-import { formatDollars } from "../../referrals/rules.js";
+import { formatDollars } from "../../format.js";
 import { html, type SafeHtml } from "../html.js";
 import { csrfField, formErrors, formField, layout } from "./layout.js";
 

@@ -1,8 +1,9 @@
 // The dashboard: balance, the referral link with Copy and a QR code, progress toward the next
 // reward, the latest people who joined, and logging out on every device.
 import type { SessionUser } from "../../accounts/sessions.js";
+import { formatDollars } from "../../format.js";
 import type { Referral } from "../../referrals/history.js";
-import { formatDollars, type ReferralProgress } from "../../referrals/rules.js";
+import type { ReferralProgress } from "../../referrals/rules.js";
 import { html, type SafeHtml, trustedHtml } from "../html.js";
 import { referralsTable } from "./history-page.js";
 import { csrfField, layout } from "./layout.js";

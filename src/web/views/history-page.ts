@@ -1,28 +1,19 @@
 // The credit history and referrals pages: tables, newest first, with a link to older rows.
 import type { ProgramConfig } from "../../config.js";
-import { describeLedgerLine, type LedgerLine, type Referral } from "../../referrals/history.js";
-import { formatDollars } from "../../referrals/rules.js";
+import {
+  dayText,
+  dayTimeText,
+  describeLedgerLine,
+  formatDollars,
+  isoTime,
+  signedDollars,
+} from "../../format.js";
+import type { LedgerLine, Referral } from "../../referrals/history.js";
 import { html, type SafeHtml } from "../html.js";
-import { layout } from "./layout.js";
-
-const dateFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeZone: "UTC" });
-const dateTimeFormat = new Intl.DateTimeFormat("en-GB", {
-  dateStyle: "medium",
-  timeStyle: "short",
-  timeZone: "UTC",
-});
+import { layout, pageLinks } from "./layout.js";
 
 export function dateCell(date: Date, withTime = false): SafeHtml {
-  return html`<time datetime="${date.toISOString()}">${(withTime ? dateTimeFormat : dateFormat).format(date)}</time>`;
-}
-
-export function olderLink(href: string | null, label: string): SafeHtml | null {
-  return href ? html`<a class="btn btn-outline-primary btn-sm" href="${href}" rel="next">${label}</a>` : null;
-}
-
-/** A signed amount: "+$10.00" or "−$5.00". */
-function signedDollars(cents: number): string {
-  return cents < 0 ? `−${formatDollars(-cents)}` : `+${formatDollars(cents)}`;
+  return html`<time datetime="${isoTime(date)}">${withTime ? dayTimeText(date) : dayText(date)}</time>`;
 }
 
 export interface HistoryPageModel {
@@ -68,10 +59,10 @@ export function historyPage(model: HistoryPageModel): SafeHtml {
 </div>`
   }
 </div>
-<div class="d-flex gap-2 mt-3">
-  ${model.firstPage ? null : html`<a class="btn btn-outline-secondary btn-sm" href="/history/">Newest</a>`}
-  ${olderLink(model.nextPage, "Older entries")}
-</div>`,
+${pageLinks({
+  first: model.firstPage ? null : { href: "/history/", label: "Newest" },
+  next: { href: model.nextPage, label: "Older entries" },
+})}`,
   );
 }
 
@@ -112,9 +103,9 @@ export function referralsPage(model: ReferralsPageModel): SafeHtml {
       : referralsTable(model.referrals, "Newest first.")
   }
 </div>
-<div class="d-flex gap-2 mt-3">
-  ${model.firstPage ? null : html`<a class="btn btn-outline-secondary btn-sm" href="/referrals/">Newest</a>`}
-  ${olderLink(model.nextPage, "Earlier sign-ups")}
-</div>`,
+${pageLinks({
+  first: model.firstPage ? null : { href: "/referrals/", label: "Newest" },
+  next: { href: model.nextPage, label: "Earlier sign-ups" },
+})}`,
   );
 }

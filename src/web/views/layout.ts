@@ -88,6 +88,17 @@ export function formErrors(errors: string[] | undefined): SafeHtml | null {
   return html`<div class="alert alert-danger" role="alert">${errors.map((e) => html`<div>${e}</div>`)}</div>`;
 }
 
+/** Links between the pages of a list: back to its first page (unless on it) and on to the next. */
+export function pageLinks(links: {
+  first: { href: string; label: string } | null;
+  next: { href: string | null; label: string };
+}): SafeHtml {
+  return html`<nav class="d-flex gap-2 mt-3 mb-4" aria-label="Pages">
+  ${links.first ? html`<a class="btn btn-outline-secondary btn-sm" href="${links.first.href}">${links.first.label}</a>` : null}
+  ${links.next.href ? html`<a class="btn btn-outline-primary btn-sm" href="${links.next.href}" rel="next">${links.next.label}</a>` : null}
+</nav>`;
+}
+
 export function csrfField(token: string): SafeHtml {
   return html`<input type="hidden" name="csrfmiddlewaretoken" value="${token}">`;
 }

@@ -1,5 +1,6 @@
 // Bar charts drawn on the server as SVG: no script, and no style attributes (the CSP forbids them).
 // Colours come from Bootstrap's text-* classes through fill="currentColor".
+import { shortDay } from "../../format.js";
 import { html, type SafeHtml } from "../html.js";
 
 export interface ChartSeries {
@@ -44,14 +45,6 @@ export function niceCeiling(value: number, integer = false): number {
 export function axisTicks(max: number, integer: boolean): number[] {
   const steps = !integer || max % 4 === 0 ? 4 : max % 2 === 0 ? 2 : 1;
   return Array.from({ length: steps + 1 }, (_, i) => (max * i) / steps);
-}
-
-const monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-export function shortDay(label: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(label);
-  if (!m) return label;
-  return `${monthNames[Number(m[2]) - 1]} ${Number(m[3])}`;
 }
 
 function round(n: number): string {

@@ -1,15 +1,15 @@
 // Use case: make a staff member (createsuperuser). Creates the user with a checked password, or makes
 // an existing user staff; either way the audit log says so.
 import { eq } from "drizzle-orm";
-import { recordAudit } from "../admin/audit.js";
+import { messages } from "../accounts/messages.js";
+import type { PasswordHasher } from "../accounts/password-hasher.js";
+import { PASSWORD_MAX_LENGTH, passwordProblems } from "../accounts/password-policy.js";
+import { characterCount, normalizeUsername, usernameKey, usernameProblems } from "../accounts/username.js";
 import type { Database } from "../db/connection.js";
 import { users } from "../db/schema.js";
 import { FieldErrorList, ValidationError } from "../errors.js";
 import { newReferralToken } from "../referrals/token.js";
-import { messages } from "./messages.js";
-import type { PasswordHasher } from "./password-hasher.js";
-import { PASSWORD_MAX_LENGTH, passwordProblems } from "./password-policy.js";
-import { characterCount, normalizeUsername, usernameKey, usernameProblems } from "./username.js";
+import { recordAudit } from "./audit.js";
 
 export interface StaffRequest {
   username: string;

@@ -1,0 +1,41 @@
+// The audit log as a table: on the admin home page (every entry) and on a user's page (theirs).
+import type { AuditEntry } from "../../../admin/audit.js";
+import { formatDollars, signedDollars, utcMinute } from "../../../format.js";
+import { html, type SafeHtml } from "../../html.js";
+import { userLink } from "./layout.js";
+
+const actionLabels: Record<string, string> = {
+  balance_adjusted: "Balance adjusted",
+  user_deactivated: "User deactivated",
+  user_reactivated: "User reactivated",
+  staff_created: "Staff user created",
+  staff_granted: "Made staff",
+  users_exported: "Users exported",
+  ledger_exported: "Ledger exported",
+};
+
+function auditDetails(entry: AuditEntry): SafeHtml | string {
+  const d = entry.details;
+  if (entry.action === "balance_adjusted" && typeof d.amount_cents === "number") {
+    return html`<span class="${d.amount_cents >= 0 ? "text-success" : "text-danger"} fw-semibold">${signedDollars(d.amount_cents)}</span>
+      (balance after: ${formatDollars(Number(d.balance_after_cents ?? 0))}) — ${String(d.reason ?? "")}`;
+  }
+  if (entry.action === "user_deactivated") return `${Number(d.sessions_ended ?? 0)} session(s) ended`;
+  if (entry.action === "staff_created" || entry.action === "staff_granted")
+    return `via ${String(d.via ?? "")}`;
+  return "";
+}
+
+export function auditTable(entries: AuditEntry[], showTarget: boolean): SafeHtml {
+  if (entries.length === 0) return html`<p class="text-body-secondary">Nothing recorded yet.</p>`;
+  return html`<div class="table-responsive"><table class="table table-sm align-middle">
+<thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th>${showTarget ? html`<th scope="col">User</th>` : null}<th scope="col">Details</th></tr></thead>
+<tbody>${entries.map(
+    (e) => html`<tr>
+<td class="text-nowrap">${utcMinute(e.createdAt)}</td>
+<td>${e.actorId === null ? html`<span class="text-body-secondary">command line</span>` : userLink(e.actorId, e.actorUsername)}</td>
+<td>${actionLabels[e.action] ?? e.action}</td>
+${showTarget ? html`<td>${userLink(e.targetUserId, e.targetUsername)}</td>` : null}
+<td>${auditDetails(e)}</td></tr>`,
+  )}</tbody></table></div>`;
+}

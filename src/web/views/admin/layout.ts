@@ -1,0 +1,42 @@
+// What every staff page shares: the admin tabs inside the site's frame, and links to users.
+import type { SessionUser } from "../../../accounts/sessions.js";
+import { html, type SafeHtml } from "../../html.js";
+import { layout } from "../layout.js";
+
+type Section = "home" | "users" | "stats";
+
+export function adminLayout(
+  staff: SessionUser,
+  csrfToken: string,
+  title: string,
+  section: Section,
+  body: SafeHtml,
+): SafeHtml {
+  const tab = (name: Section, href: string, label: string) =>
+    html`<li class="nav-item"><a class="nav-link${section === name ? " active" : ""}" href="${href}"${section === name ? html` aria-current="page"` : null}>${label}</a></li>`;
+  return layout(
+    { title: `${title} · Admin`, csrfToken, username: staff.username, isStaff: true },
+    html`<div class="admin-area">
+<ul class="nav nav-tabs mb-4" aria-label="Admin sections">
+  ${tab("home", "/admin/", "Audit log")}
+  ${tab("users", "/admin/users/", "Users")}
+  ${tab("stats", "/admin/stats/", "Programme analytics")}
+  <li class="nav-item dropdown-center ms-auto d-flex align-items-center gap-2 small">
+    <span class="text-body-secondary">Export CSV:</span>
+    <a href="/admin/export/users.csv" download>users</a>
+    <a href="/admin/export/ledger.csv" download>ledger</a>
+  </li>
+</ul>
+${body}
+</div>`,
+  );
+}
+
+export function userLink(id: number | null, username: string | null): SafeHtml | string {
+  if (id === null || username === null) return "—";
+  return html`<a href="/admin/users/${id}/">${username}</a>`;
+}
+
+export function statusBadges(user: { isActive: boolean; isStaff: boolean }): SafeHtml {
+  return html`${user.isStaff ? html` <span class="badge text-bg-info">staff</span>` : null}${user.isActive ? null : html` <span class="badge text-bg-secondary">deactivated</span>`}`;
+}
