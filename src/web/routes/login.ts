@@ -8,6 +8,7 @@ import { wantsJson } from "../negotiation.js";
 import { clientOf } from "../plugins/session.js";
 import { sendPage } from "../respond.js";
 import { safeNextPath } from "../safe-redirect.js";
+import { lenientTextField, objectSchema, querySchema } from "../schemas.js";
 import { loginPage } from "../views/auth-pages.js";
 
 function nextOf(request: FastifyRequest): string | null {
@@ -16,13 +17,19 @@ function nextOf(request: FastifyRequest): string | null {
   return safeNextPath(typeof query.next === "string" ? query.next : body.next);
 }
 
+/** A `next` that is not a safe path is ignored, never an error. */
+const loginSchema = {
+  querystring: querySchema({ next: lenientTextField }),
+  response: { 200: objectSchema({}) },
+};
+
 export function loginRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  app.get("/login/", async (request, reply) => {
+  app.get("/login/", { schema: loginSchema }, async (request, reply) => {
     if (wantsJson(request)) return reply.send({});
     return sendPage(reply, loginPage({ csrfToken: request.csrfToken, next: nextOf(request) }));
   });
 
-  app.post("/login/", async (request, reply) => {
+  app.post("/login/", { schema: loginSchema }, async (request, reply) => {
     const input = (request.body ?? {}) as FormInput;
     const form = checkLoginForm(input);
     const next = nextOf(request) ?? "/";

@@ -9,6 +9,7 @@ import type { RouteDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
 import { clientOf } from "../plugins/session.js";
 import { sendPage } from "../respond.js";
+import { lenientTextField, objectSchema, querySchema } from "../schemas.js";
 import { type SignupPageModel, signupPage } from "../views/auth-pages.js";
 
 /** The token from the link (?ref=) or, after a failed submission, from the form. */
@@ -18,6 +19,12 @@ function referralTokenOf(request: FastifyRequest): string | null {
   const candidate = typeof query.ref === "string" && query.ref !== "" ? query.ref : body.ref;
   return isWellFormedReferralToken(candidate) ? candidate : null;
 }
+
+/** A referral token that is missing, malformed or repeated is ignored, never an error. */
+const signupSchema = {
+  querystring: querySchema({ ref: lenientTextField }),
+  response: { 200: objectSchema({}) },
+};
 
 export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { db, config } = deps;
@@ -41,12 +48,12 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return sendPage(reply, page, status);
   };
 
-  app.get("/signup/", async (request, reply) => {
+  app.get("/signup/", { schema: signupSchema }, async (request, reply) => {
     if (wantsJson(request)) return reply.send({});
     return showForm(request, reply, 200);
   });
 
-  app.post("/signup/", async (request, reply) => {
+  app.post("/signup/", { schema: signupSchema }, async (request, reply) => {
     const input = (request.body ?? {}) as FormInput;
     const form = checkSignupForm(input);
     const client = clientOf(request);
