@@ -7,6 +7,7 @@ import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
 import { clusterMetricsSource } from "./ops/cluster-metrics.js";
+import { trackRequests } from "./ops/drain.js";
 import { combineEvents, createMetrics } from "./ops/metrics.js";
 import { registerOperations, requestIdFor } from "./ops/operations.js";
 import type { AppDeps, RouteDeps } from "./web/app-deps.js";
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     genReqId: requestIdFor,
   });
   const metrics = createMetrics(deps.hasher, deps.database);
+  trackRequests(app, metrics.registry);
 
   registerHostCheck(app, config.allowedHosts);
   registerBodyParsers(app);
