@@ -1,10 +1,12 @@
 // Start-up: read the configuration, open and migrate the database, listen, and shut down cleanly.
 // WEB_CONCURRENCY=N (PostgreSQL only) runs N worker processes on one port with node:cluster.
 import cluster from "node:cluster";
+import { Server } from "node:net";
 import { createPasswordHasher, threadsPerProcess } from "./accounts/password-hasher.js";
 import { buildApp } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { serveClusterMetrics } from "./ops/cluster-metrics.js";
+import type { RequestDrain } from "./ops/drain.js";
 import { openDatabaseOrExplain, StartupError } from "./ops/startup.js";
 
 /** A JSON log line like pino's, for the cluster's primary process (which runs no Fastify). */
@@ -15,8 +17,27 @@ function logLine(level: "info" | "warn" | "error", msg: string, extra: Record<st
   );
 }
 
+/**
+ * Until no request is in flight, with one more turn of the event loop after the last: bytes already
+ * read from an idle keep-alive connection become a request, and count, before that connection closes.
+ */
+async function settle(drain: RequestDrain): Promise<void> {
+  do {
+    await drain.settled();
+    await new Promise((resolve) => setImmediate(resolve));
+  } while (drain.inFlight > 0);
+}
+
 /** One server process: open the database, optionally migrate, listen, and drain on SIGTERM. */
 async function runServer(config: Config, options: { migrate: boolean }): Promise<void> {
+  // A signal may come while the database is still opening.
+  let stopAsked: string | undefined;
+  let stop = (signal: string) => {
+    stopAsked ??= signal;
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
   // WEB_CONCURRENCY processes share the cores; a request ready to run never waits behind a hash.
   const hasher = createPasswordHasher({
     threads: threadsPerProcess(config.webConcurrency),
@@ -27,19 +48,31 @@ async function runServer(config: Config, options: { migrate: boolean }): Promise
     { db: database.db, config, database, hasher },
     { clusterMetrics: cluster.isWorker },
   );
+  if (stopAsked !== undefined) {
+    await app.close();
+    await database.close();
+    await hasher.close();
+    app.log.info({ signal: stopAsked }, "stopped before listening");
+    process.exit(0);
+  }
 
   let closing = false;
-  const shutdown = async (signal: string) => {
+  const drainAndExit = async (signal: string) => {
     if (closing) return;
     closing = true;
+    await listening.catch(() => {});
+    app.drain.begin();
+    // Stop listening but keep idle keep-alive connections: a request already on its way over one is
+    // answered, with Connection: close, where http.Server#close would drop it.
+    Server.prototype.close.call(app.server);
     const timeoutMs = config.shutdownTimeoutSeconds * 1000;
     app.log.info(
-      { signal, timeoutSeconds: config.shutdownTimeoutSeconds },
+      { signal, inFlight: app.drain.inFlight, timeoutSeconds: config.shutdownTimeoutSeconds },
       "shutting down: finishing in-flight requests",
     );
+    // A worker's port is the primary's, which says when it is closed.
+    if (!cluster.isWorker) app.log.info("stopped accepting connections");
     let forced = false;
-    // Connections that go idle once their last response is sent are closed straight away.
-    const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
     const force = setTimeout(() => {
       forced = true;
       app.log.error("in-flight requests outlived SHUTDOWN_TIMEOUT_SECONDS; closing their connections");
@@ -52,9 +85,11 @@ async function runServer(config: Config, options: { migrate: boolean }): Promise
     }, timeoutMs + 5000);
     backstop.unref();
     try {
+      await settle(app.drain);
+      // Closes the connections left idle; a request that still comes over one is answered first.
       await app.close();
+      await settle(app.drain);
       clearTimeout(force);
-      clearInterval(reaper);
       await database.close();
       await hasher.close();
       app.log.info({ database: database.kind }, "stopped cleanly");
@@ -67,10 +102,10 @@ async function runServer(config: Config, options: { migrate: boolean }): Promise
     }
     process.exit(forced ? 1 : 0);
   };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
 
-  await app.listen({ port: config.port, host: config.host });
+  const listening = app.listen({ port: config.port, host: config.host });
+  stop = (signal) => void drainAndExit(signal);
+  await listening;
   app.log.info(
     { database: database.kind, port: config.port, worker: cluster.isWorker ? cluster.worker?.id : undefined },
     "referral service ready",

@@ -1,7 +1,6 @@
-// Requests in flight, counted from their first hook until nothing of theirs can run any more, and
-// the drain on shutdown. Fastify's close() waits for connections, not for handlers: a handler whose
-// client went away keeps running (and querying) after its connection is gone, so the database may
-// only close once this count is zero.
+// Requests in flight, counted until nothing of theirs can run any more, and the drain on shutdown.
+// Fastify's close() waits for connections, not handlers: one whose client went away runs on, and
+// queries, with no connection left, so the database may only close once this count is zero.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Gauge, type Registry } from "prom-client";
 
