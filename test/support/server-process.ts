@@ -37,10 +37,13 @@ export function spawnTsx(
   script: string,
   args: string[],
   env: Record<string, string | undefined>,
+  /** A process group of its own, which process.kill(-pid, signal) signals as a whole. */
+  ownProcessGroup = false,
 ): TsxProcess {
   const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    detached: ownProcessGroup,
   });
   let output = "";
   child.stdout?.on("data", (d) => {
@@ -110,6 +113,8 @@ export interface ServerProcessOptions {
   databaseUrl?: string;
   /** Serve PGlite from this folder (not deleted at stop) instead of a fresh one. */
   dataDir?: string;
+  /** Run in a process group of its own (with WEB_CONCURRENCY, the workers are in it too). */
+  ownProcessGroup?: boolean;
 }
 
 export async function startServerProcess(
@@ -139,7 +144,13 @@ export async function startServerProcess(
     childEnv.DATA_DIR = dataDir;
     delete childEnv.DATABASE_URL;
   }
-  const { child, output: outputOf, exited, closed, waitForOutput } = spawnTsx("src/main.ts", [], childEnv);
+  const {
+    child,
+    output: outputOf,
+    exited,
+    closed,
+    waitForOutput,
+  } = spawnTsx("src/main.ts", [], childEnv, options.ownProcessGroup);
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
