@@ -7,6 +7,7 @@ import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
 import { clusterMetricsSource } from "./ops/cluster-metrics.js";
+import { trackRequests } from "./ops/drain.js";
 import { combineEvents, createMetrics } from "./ops/metrics.js";
 import { registerOperations, requestIdFor } from "./ops/operations.js";
 import type { AppDeps, RouteDeps } from "./web/app-deps.js";
@@ -85,12 +86,15 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustedProxies(config.trustProxy),
-    return503OnClosing: true,
+    // A request that reaches the app while it closes came over a connection it had accepted: it is
+    // answered (with Connection: close), and main.ts waits for it before closing the database.
+    return503OnClosing: false,
     // One line per request, written by ops/operations.ts, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdFor,
   });
   const metrics = createMetrics(deps.hasher, deps.database);
+  trackRequests(app, metrics.registry);
 
   registerHostCheck(app, config.allowedHosts);
   registerBodyParsers(app);
@@ -138,16 +142,24 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     },
   };
 
-  // Expired sessions and throttle counters are deleted every ten minutes while the app runs.
+  // Expired sessions and throttle counters are deleted every ten minutes while the app runs; a run
+  // under way when the app closes is waited for, since the database closes next.
   let stopHousekeeping = () => {};
+  let housekeeping: Promise<unknown> = Promise.resolve();
   app.addHook("onReady", async () => {
     stopHousekeeping = scheduleHousekeeping(
-      () => cleanUpExpired(deps.db, config, clock()),
+      () => {
+        housekeeping = cleanUpExpired(deps.db, config, clock());
+        return housekeeping;
+      },
       10 * 60_000,
       (error) => app.log.warn({ err: error }, "housekeeping failed"),
     );
   });
-  app.addHook("onClose", async () => stopHousekeeping());
+  app.addHook("onClose", async () => {
+    stopHousekeeping();
+    await housekeeping.catch(() => {});
+  });
 
   // The pages and the API share one scope: CSRF and sessions apply to all of them.
   await app.register(async (pages) => {

@@ -49,6 +49,11 @@ export function clusterMetricsSource(registry: Registry): () => Promise<string> 
   });
   return () =>
     new Promise<string>((resolve, reject) => {
+      // A draining worker has been disconnected from the primary; sending would throw.
+      if (!process.connected) {
+        reject(new Error("this worker is no longer connected to the primary"));
+        return;
+      }
       const id = next++;
       const timer = setTimeout(() => {
         pending.delete(id);

@@ -26,16 +26,24 @@ export interface TsxProcess {
   exited: Promise<number | null>;
   /** Resolves with the exit code once the process has exited and its output streams are closed. */
   closed: Promise<number | null>;
+  /**
+   * Resolves once the output holds `count` matches of `pattern` (a global regex is not needed);
+   * rejects, with the output, if the process exits first.
+   */
+  waitForOutput(pattern: RegExp, count?: number): Promise<void>;
 }
 
 export function spawnTsx(
   script: string,
   args: string[],
   env: Record<string, string | undefined>,
+  /** A process group of its own, which process.kill(-pid, signal) signals as a whole. */
+  ownProcessGroup = false,
 ): TsxProcess {
   const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    detached: ownProcessGroup,
   });
   let output = "";
   child.stdout?.on("data", (d) => {
@@ -44,11 +52,41 @@ export function spawnTsx(
   child.stderr?.on("data", (d) => {
     output += d;
   });
+  let streamsClosed = false;
+  child.once("close", () => {
+    streamsClosed = true;
+  });
+  const matches = (pattern: RegExp) =>
+    output.match(new RegExp(pattern.source, `${pattern.flags.replace("g", "")}g`))?.length ?? 0;
   return {
     child,
     output: () => output,
     exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
     closed: new Promise((resolve) => child.once("close", (code) => resolve(code))),
+    waitForOutput(pattern, count = 1) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (matches(pattern) < count) return;
+          stop();
+          resolve();
+        };
+        const exited = () => {
+          stop();
+          if (matches(pattern) >= count) return resolve();
+          reject(new Error(`exited before ${count} × ${pattern}:\n${output}`));
+        };
+        const stop = () => {
+          child.stdout?.off("data", check);
+          child.stderr?.off("data", check);
+          child.off("close", exited);
+        };
+        child.stdout?.on("data", check);
+        child.stderr?.on("data", check);
+        child.once("close", exited);
+        check();
+        if (streamsClosed) exited();
+      });
+    },
   };
 }
 
@@ -64,6 +102,9 @@ export interface ServerProcess {
   dataDir: string | undefined;
   /** Resolves with the exit code once the process has exited. */
   exited: Promise<number | null>;
+  /** Resolves with the exit code once the process has exited and its output is all in output(). */
+  closed: Promise<number | null>;
+  waitForOutput: TsxProcess["waitForOutput"];
   stop(): Promise<void>;
 }
 
@@ -72,6 +113,8 @@ export interface ServerProcessOptions {
   databaseUrl?: string;
   /** Serve PGlite from this folder (not deleted at stop) instead of a fresh one. */
   dataDir?: string;
+  /** Run in a process group of its own (with WEB_CONCURRENCY, the workers are in it too). */
+  ownProcessGroup?: boolean;
 }
 
 export async function startServerProcess(
@@ -101,7 +144,13 @@ export async function startServerProcess(
     childEnv.DATA_DIR = dataDir;
     delete childEnv.DATABASE_URL;
   }
-  const { child, output: outputOf, exited } = spawnTsx("src/main.ts", [], childEnv);
+  const {
+    child,
+    output: outputOf,
+    exited,
+    closed,
+    waitForOutput,
+  } = spawnTsx("src/main.ts", [], childEnv, options.ownProcessGroup);
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
@@ -127,6 +176,8 @@ export async function startServerProcess(
     database,
     dataDir: childEnv.DATABASE_URL ? undefined : childEnv.DATA_DIR,
     exited,
+    closed,
+    waitForOutput,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
