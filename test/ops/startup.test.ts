@@ -166,7 +166,7 @@ describe("npm run migrate", () => {
         );
         assert.deepEqual(
           tables.map((t) => t.name),
-          ["audit_log", "ledger_entries", "sessions", "throttle_counters", "users"],
+          ["audit_log", "known_devices", "ledger_entries", "sessions", "throttle_counters", "users"],
         );
       } finally {
         await handle.close();
