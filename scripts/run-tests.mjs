@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the test files with node:test through tsx. By default every file but the slow suites;
-// `--slow` runs only those: the browser tests (test/e2e/) and the long ones (test/slow/: a database
-// outage, an export of 100,000 rows). `--e2e` runs only the browser tests.
+// `--slow` runs only those: the browser tests (test/e2e/) and the suites that start real server and
+// CLI processes or seed large databases (test/slow/). `--e2e` runs only the browser tests.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";

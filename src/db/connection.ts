@@ -45,6 +45,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Milliseconds to wait for a PostgreSQL connection before failing the request. */
   connectionTimeoutMs?: number;
+  /** An in-memory PGlite starts from this dump of another's data folder instead of an empty one. */
+  loadDataDir?: Blob;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
@@ -68,7 +70,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     return { db, kind: "postgres", pool, close: () => pool.end() };
   }
   const dataDir = options.dataDir ?? "./data";
-  if (dataDir.startsWith("memory://")) return openPglite(dataDir, () => {});
+  if (dataDir.startsWith("memory://")) return openPglite(dataDir, () => {}, options.loadDataDir);
   mkdirSync(dataDir, { recursive: true });
   const lock = lockDataDir(dataDir, options.command ?? `node ${basename(process.argv[1] ?? "")}`);
   try {
@@ -79,8 +81,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   }
 }
 
-async function openPglite(dataDir: string, afterClose: () => void): Promise<DatabaseHandle> {
-  const client = new PGlite(dataDir);
+async function openPglite(
+  dataDir: string,
+  afterClose: () => void,
+  loadDataDir?: Blob,
+): Promise<DatabaseHandle> {
+  const client = loadDataDir ? new PGlite({ dataDir, loadDataDir }) : new PGlite(dataDir);
   await client.waitReady;
   const db = drizzlePglite({ client, schema }) as unknown as Database;
   const close = async () => {
