@@ -86,7 +86,7 @@ test("on PostgreSQL, the sign-up's and the login's checks and the login's write 
     const afterFirst = await preparedStatements();
     assertPrepared(afterFirst, {
       "the sign-up's check before the hash": "WITH slot AS",
-      "the login's check before the hash": "WITH user_slot AS",
+      "the login's check before the hash": "user_slot AS",
       "the login's write": "WITH started AS",
     });
     for (let i = 0; i < 5; i++) {
