@@ -11,7 +11,7 @@ import { openDatabase } from "../../src/db/connection.js";
 import { generousLimits } from "../support/app.js";
 import { onPostgres } from "../support/database.js";
 import { balanceMismatches, countRows, ledgerOf } from "../support/ledger.js";
-import { type ServerProcess, startServerProcess } from "../support/server-process.js";
+import { rememberSetCookies, type ServerProcess, startServerProcess } from "../support/server-process.js";
 
 const servers: ServerProcess[] = [];
 after(async () => {
@@ -112,14 +112,7 @@ class Browser {
   }
 
   private remember(lines: string[]): void {
-    for (const line of lines) {
-      const [pair = ""] = line.split(";");
-      const eq = pair.indexOf("=");
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (/max-age=0|expires=thu, 01 jan 1970/i.test(line) || value === "") this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    rememberSetCookies(this.cookies, lines);
   }
 }
 

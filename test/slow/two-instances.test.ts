@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createTestDatabase, onPostgres, type TestDatabase } from "../support/database.js";
 import { balanceMismatches, ledgerOf } from "../support/ledger.js";
-import { type ServerProcess, startServerProcess } from "../support/server-process.js";
+import { rememberSetCookies, type ServerProcess, startServerProcess } from "../support/server-process.js";
 
 const skip = onPostgres
   ? false
@@ -20,14 +20,7 @@ class Jar {
     headers.set("accept", "application/json");
     if (this.cookies.size) headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
     const response = await fetch(`${base}${path}`, { ...init, headers, redirect: "manual" });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = ""] = line.split(";");
-      const eq = pair.indexOf("=");
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (/max-age=0|expires=thu, 01 jan 1970/i.test(line) || value === "") this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    rememberSetCookies(this.cookies, response.headers.getSetCookie());
     return response;
   }
 

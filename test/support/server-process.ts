@@ -191,6 +191,18 @@ export async function startServerProcess(
 }
 
 /** A cookie jar over fetch, like a browser-side script of the earlier version. */
+/** Keeps the cookies a response's Set-Cookie lines give, and drops those they expire, as a browser does. */
+export function rememberSetCookies(cookies: Map<string, string>, lines: readonly string[]): void {
+  for (const line of lines) {
+    const [pair = ""] = line.split(";");
+    const eq = pair.indexOf("=");
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    if (/max-age=0|expires=thu, 01 jan 1970/i.test(line) || value === "") cookies.delete(name);
+    else cookies.set(name, value);
+  }
+}
+
 export class FetchClient {
   readonly cookies = new Map<string, string>();
   constructor(readonly baseUrl: string) {}
@@ -203,14 +215,7 @@ export class FetchClient {
     const headers = new Headers(init.headers);
     if (this.cookies.size) headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
     const response = await fetch(`${this.baseUrl}${path}`, { ...init, headers, redirect: "manual" });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(";");
-      const eq = (pair ?? "").indexOf("=");
-      const name = (pair ?? "").slice(0, eq).trim();
-      const value = (pair ?? "").slice(eq + 1).trim();
-      if (/max-age=0|expires=thu, 01 jan 1970/i.test(line) || value === "") this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    rememberSetCookies(this.cookies, response.headers.getSetCookie());
     return response;
   }
 
