@@ -17,9 +17,19 @@ export function hashDeviceId(id: string): string {
   return createHash("sha256").update(`device:${id}`).digest("base64url");
 }
 
-export function newDevice(): NewDevice {
+function newDevice(): NewDevice {
   const id = randomBytes(32).toString("base64url");
   return { id, idHash: hashDeviceId(id) };
+}
+
+/**
+ * The device a login or sign-up is remembered under: the browser's own, or a new one whose cookie
+ * (`newId`) the browser is to be given.
+ */
+export function deviceFor(deviceIdHash: string | null): { idHash: string; newId: string | null } {
+  if (deviceIdHash !== null) return { idHash: deviceIdHash, newId: null };
+  const device = newDevice();
+  return { idHash: device.idHash, newId: device.id };
 }
 
 /** The stored hash of the browser's device cookie, or null when it has none (or not one of ours). */

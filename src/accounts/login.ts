@@ -2,7 +2,7 @@
 import type { ThrottleConfig } from "../config.js";
 import type { Database } from "../db/connection.js";
 import { type FieldErrors, ValidationError } from "../errors.js";
-import { newDevice } from "./devices.js";
+import { deviceFor } from "./devices.js";
 import { checkBeforeVerifying, completeLogin } from "./login-store.js";
 import { messages } from "./messages.js";
 import type { PasswordHasher } from "./password-hasher.js";
@@ -66,12 +66,12 @@ export async function authenticate(
   const valid = await deps.hasher.verify(hash, request.password);
   if (!user || !valid || !user.isActive) throw new ValidationError({ __all__: [messages.invalidLogin] });
   const session = newSession(deps.session, client, now);
-  const device = client.deviceIdHash === null ? newDevice() : null;
+  const device = deviceFor(client.deviceIdHash);
   const started = await completeLogin(deps.db, {
     userId: user.id,
     session,
     endSessionIdHash: client.sessionIdHash,
-    deviceIdHash: device?.idHash ?? (client.deviceIdHash as string),
+    deviceIdHash: device.idHash,
     clearedBucket: (check.knownDevice ? counters.device : counters.user)?.bucket ?? null,
     addressCounter: counters.address,
     upgradedHash: deps.hasher.needsRehash(user.passwordHash)
@@ -80,7 +80,7 @@ export async function authenticate(
   });
   // Deactivated while the password was being checked.
   if (!started) throw new ValidationError({ __all__: [messages.invalidLogin] });
-  return { userId: user.id, username: user.username, sessionId: session.id, newDeviceId: device?.id ?? null };
+  return { userId: user.id, username: user.username, sessionId: session.id, newDeviceId: device.newId };
 }
 
 /** A form that failed its checks: refused as throttled when a counter is at its limit, else with its errors. */

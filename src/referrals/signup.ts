@@ -1,6 +1,6 @@
 // Use case: sign up, with or without a friend's referral link.
 
-import { newDevice } from "../accounts/devices.js";
+import { deviceFor } from "../accounts/devices.js";
 import type { LoginClient } from "../accounts/login.js";
 import { messages } from "../accounts/messages.js";
 import type { PasswordHasher } from "../accounts/password-hasher.js";
@@ -70,7 +70,7 @@ export async function signUp(
     if (check.usernameTaken) throw new UsernameTaken();
     const passwordHash = await deps.hasher.hash(request.password);
     const session = newSession(deps.session, client, now);
-    const device = client.deviceIdHash === null ? newDevice() : null;
+    const device = deviceFor(client.deviceIdHash);
     const created = await createAccount(deps.db, {
       account: {
         username: request.username,
@@ -82,13 +82,13 @@ export async function signUp(
       program: deps.program,
       session,
       endSessionIdHash: client.sessionIdHash,
-      deviceIdHash: device?.idHash ?? (client.deviceIdHash as string),
+      deviceIdHash: device.idHash,
     });
     return {
       userId: created.userId,
       username: request.username,
       sessionId: session.id,
-      newDeviceId: device?.id ?? null,
+      newDeviceId: device.newId,
       inviterId: created.inviterId,
       inviteeRewardCents: created.inviteeBonusCents,
       inviterRewardCents: created.inviterRewards.reduce((sum, reward) => sum + reward.amountCents, 0),
