@@ -172,8 +172,8 @@ export async function loadSession(
   id: string,
   policy: SessionPolicy,
 ): Promise<LoadedSession | null> {
-  if (!sessionIdPattern.test(id)) return null;
-  const idHash = hashSessionId(id);
+  const idHash = sessionIdHashOf(id);
+  if (idHash === null) return null;
   const row = await lookupsFor(db, policy.idleSeconds).load(idHash);
   if (!row) return null;
   const { lastSeenAt, idHash: _, ...user } = row;
@@ -184,8 +184,8 @@ export async function loadSession(
 }
 
 export async function deleteSession(db: Queryable, id: string): Promise<void> {
-  if (!sessionIdPattern.test(id)) return;
-  await db.delete(sessions).where(eq(sessions.idHash, hashSessionId(id)));
+  const idHash = sessionIdHashOf(id);
+  if (idHash !== null) await db.delete(sessions).where(eq(sessions.idHash, idHash));
 }
 
 /** Logout everywhere (or deactivation, inside its transaction): ends every session of the user. Returns how many ended. */
