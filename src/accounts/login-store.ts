@@ -136,7 +136,7 @@ export async function completeLogin(
       ), ended AS (
         DELETE FROM ${sessions} WHERE id_hash = ${login.endSessionIdHash}
       ), cleared AS (${clearBucket(login.clearedBucket)}
-      ), released AS (${releaseHit(login.addressCounter, true)}
+      ), released AS (${releaseHit(login.addressCounter)}
       ), remembered AS (
         INSERT INTO ${knownDevices} (device_hash, user_id) VALUES (${login.deviceIdHash}, ${login.userId})
         ON CONFLICT (device_hash, user_id) DO UPDATE SET last_seen_at = now()

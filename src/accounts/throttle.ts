@@ -52,7 +52,7 @@ export function loginCounters(
 }
 
 /** Every window of this username's failure counter (a right password clears them). */
-export function loginUserBucket(username: string): string {
+function loginUserBucket(username: string): string {
   return `login:user:${usernameKey(username).slice(0, 200)}`;
 }
 

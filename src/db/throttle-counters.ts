@@ -28,10 +28,10 @@ export function hitsOf(counter: ThrottleCounter): SQL {
     WHERE bucket = ${counter.bucket} AND window_start = ${windowOf(counter)}), 0)`;
 }
 
-/** Gives back a hit reserved by reserveHit when `release` holds. */
-export function releaseHit(counter: ThrottleCounter, release: boolean): SQL {
+/** Gives back a hit reserved by reserveHit. */
+export function releaseHit(counter: ThrottleCounter): SQL {
   return sql`UPDATE ${throttleCounters} SET hits = hits - 1
-    WHERE ${release}::boolean AND bucket = ${counter.bucket} AND window_start = ${windowOf(counter)} AND hits > 0`;
+    WHERE bucket = ${counter.bucket} AND window_start = ${windowOf(counter)} AND hits > 0`;
 }
 
 /** Forgets every window of a bucket (a right password clears the username's failures). */
@@ -41,7 +41,7 @@ export function clearBucket(bucket: string | null): SQL {
 
 /** Gives back a reservation outside any other statement (a request refused after reserving). */
 export async function releaseReservation(db: Queryable, counter: ThrottleCounter): Promise<void> {
-  await db.execute(releaseHit(counter, true));
+  await db.execute(releaseHit(counter));
 }
 
 /** Drops the counters of windows that began before `before`. Returns how many. */
