@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// Runs the test files with node:test through tsx. By default every file but the slow suites;
-// `--slow` runs only those: the browser tests (test/e2e/) and the suites that start real server and
-// CLI processes or seed large databases (test/slow/). `--e2e` runs only the browser tests.
-import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+// Runs the test files with node:test through tsx, in a few processes side by side (shards), each
+// running its share of the files one after another (test/support/shard.ts). By default every file
+// but the slow suites; `--slow` runs only those: the browser tests (test/e2e/) and the suites that
+// start real server and CLI processes or seed large databases (test/slow/); `--e2e` runs only the
+// browser tests. Files named on the command line run alone; other arguments go to node (for example
+// --test-name-pattern=login).
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 function find(dir) {
@@ -16,20 +20,82 @@ function find(dir) {
   return files.sort();
 }
 
+const args = process.argv.slice(2);
+const named = args.filter((a) => a.endsWith(".test.ts"));
+const nodeArgs = args.filter((a) => !a.endsWith(".test.ts") && a !== "--e2e" && a !== "--slow");
 const slowFolders = [join("test", "e2e"), join("test", "slow")];
 const isSlow = (file) => slowFolders.some((folder) => file.startsWith(`${folder}/`));
-const mode = process.argv.includes("--e2e") ? "e2e" : process.argv.includes("--slow") ? "slow" : "default";
-const files = find("test").filter((file) =>
-  mode === "e2e" ? file.startsWith(join("test", "e2e")) : mode === "slow" ? isSlow(file) : !isSlow(file),
+const mode = args.includes("--e2e") ? "e2e" : args.includes("--slow") ? "slow" : "default";
+const files =
+  named.length > 0
+    ? named
+    : find("test").filter((file) =>
+        mode === "e2e"
+          ? file.startsWith(join("test", "e2e"))
+          : mode === "slow"
+            ? isSlow(file)
+            : !isSlow(file),
+      );
+
+// The slow suites start servers, CLIs and browsers of their own and wait on them: one file at a
+// time each, as before. The default suite is spread over one process per core.
+const shardCount = Math.max(
+  1,
+  Math.min(
+    files.length,
+    Number(process.env.TEST_SHARDS) || (mode === "default" ? availableParallelism() : 2),
+  ),
 );
-const extra = process.argv.slice(2).filter((a) => a !== "--e2e" && a !== "--slow");
+
+// Longest first onto the least loaded shard, by the times of the last run (file size otherwise).
+const cacheDir = join("node_modules", ".cache", "referral-tests");
+const timingsFile = join(cacheDir, `timings-${process.env.DATABASE_URL ? "postgres" : "pglite"}.json`);
+const last = existsSync(timingsFile) ? JSON.parse(readFileSync(timingsFile, "utf8")) : {};
+const weight = (file) => last[file] ?? statSync(file).size / 10;
+const shards = Array.from({ length: shardCount }, () => ({ files: [], load: 0 }));
+for (const file of [...files].sort((a, b) => weight(b) - weight(a))) {
+  const lightest = shards.reduce((a, b) => (b.load < a.load ? b : a));
+  lightest.files.push(file);
+  lightest.load += weight(file);
+}
+
 const suite = mode === "default" ? "" : ` (${mode})`;
 console.log(
-  `Running ${files.length} test files${suite} on ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}`,
+  `Running ${files.length} test files${suite} on ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"} in ${shardCount} processes`,
 );
-const result = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", ...extra, ...files],
-  { stdio: "inherit", env: { ...process.env, NODE_ENV: "test" } },
+mkdirSync(cacheDir, { recursive: true });
+const started = Date.now();
+const results = await Promise.all(
+  shards.map(
+    (shard, index) =>
+      new Promise((resolve) => {
+        const out = join(cacheDir, `shard-${process.pid}-${index}.json`);
+        const child = spawn(
+          process.execPath,
+          [
+            "--import",
+            "tsx",
+            "--test-reporter=spec",
+            ...nodeArgs,
+            join("test", "support", "shard.ts"),
+            ...shard.files,
+          ],
+          { stdio: "inherit", env: { ...process.env, NODE_ENV: "test", TEST_TIMINGS_FILE: out } },
+        );
+        child.on("exit", (code, signal) => {
+          let timings = {};
+          try {
+            timings = JSON.parse(readFileSync(out, "utf8"));
+            rmSync(out);
+          } catch {}
+          resolve({ ok: code === 0, code: code ?? signal, timings });
+        });
+      }),
+  ),
 );
-process.exit(result.status ?? 1);
+writeFileSync(timingsFile, JSON.stringify(Object.assign(last, ...results.map((r) => r.timings)), null, 1));
+const failed = results.filter((r) => !r.ok);
+console.log(
+  `\n${files.length} test files in ${shardCount} processes: ${failed.length === 0 ? "all passed" : `${failed.length} process(es) failed (exit ${failed.map((r) => r.code).join(", ")})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
+process.exit(failed.length === 0 ? 0 : 1);

@@ -121,9 +121,9 @@ test("expired, idle and deactivated sessions are not found, even batched with li
 
 test("when the query fails, every lookup waiting on it fails", async () => {
   // A database handle of its own, closed under the lookups.
-  const handle = await openDatabase(
-    onPostgres ? { databaseUrl: database.url, poolSize: 2 } : { dataDir: "memory://" },
-  );
+  const handle = onPostgres
+    ? await openDatabase({ databaseUrl: database.url, poolSize: 2 })
+    : (await createTestDatabase()).handle;
   await handle.close();
   const ids = [...owners.keys()].slice(0, 3);
   const outcomes = await Promise.allSettled(ids.map((id) => loadSession(handle.db, id, policy)));

@@ -31,6 +31,7 @@ test("a sign-up whose session cannot be written is rolled back whole, and the re
     assert.equal((await alice.dashboard()).referred_count, 0, "the referral was not counted");
 
     await t.deps.db.execute(sql`DROP TRIGGER refuse_sessions ON sessions`);
+    await t.deps.db.execute(sql`DROP FUNCTION refuse_sessions()`);
     const retry = await bob.signUp("bob", "correct horse battery", tokenOf(link));
     assert.equal(retry.statusCode, 200, "the name is still free: the failed attempt left nothing");
     assert.equal((await bob.dashboard()).balance_cents, 1000);

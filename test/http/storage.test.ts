@@ -1,14 +1,12 @@
 // Data survives a restart, on PGlite's data folder and on PostgreSQL, and migrations apply once.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { test } from "node:test";
 import { buildApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { type DatabaseOptions, migrateDatabase, openDatabase } from "../../src/db/connection.js";
 import { Client, cheapHasher, tokenOf } from "../support/app.js";
-import { createTestDatabase, onPostgres } from "../support/database.js";
+import { createTestDatabase, migratedDataDir, onPostgres } from "../support/database.js";
 
 async function startApp(options: DatabaseOptions) {
   const database = await openDatabase(options);
@@ -33,7 +31,7 @@ test(`users, sessions and credit survive a restart (${onPostgres ? "PostgreSQL" 
     options = { databaseUrl: fresh.url };
     cleanup = () => fresh.drop();
   } else {
-    const dir = mkdtempSync(join(tmpdir(), "referral-data-"));
+    const dir = await migratedDataDir();
     options = { dataDir: dir };
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }

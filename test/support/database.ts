@@ -1,13 +1,23 @@
-// A fresh, migrated database per test file: PGlite in memory, or, when DATABASE_URL is set, a new
+// A fresh, migrated database per test file: an emptied PGlite in memory, or, when DATABASE_URL is set, a new
 // database on that PostgreSQL server, dropped afterwards.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { PGlite } from "@electric-sql/pglite";
+import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { type DatabaseHandle, migrateDatabase, openDatabase } from "../../src/db/connection.js";
+import { type DatabaseHandle, migrateDatabase, openDatabase, pgliteHandle } from "../../src/db/connection.js";
 
 export interface TestDatabase {
   handle: DatabaseHandle;
@@ -20,12 +30,7 @@ export const onPostgres = Boolean(process.env.DATABASE_URL);
 
 export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
   const baseUrl = process.env.DATABASE_URL;
-  if (!baseUrl) {
-    const handle = await openDatabase({ dataDir: "memory://", loadDataDir: await migratedTemplate() });
-    // The template was migrated when it was made; this only confirms nothing is pending.
-    await migrateDatabase(handle);
-    return { handle, url: undefined, drop: () => handle.close() };
-  }
+  if (!baseUrl) return borrowPglite();
   const scratch = await createScratchDatabase(baseUrl, "referral_test");
   const handle = await openDatabase({ databaseUrl: scratch.url, poolSize: options.poolSize ?? 20 });
   await migrateDatabase(handle);
@@ -40,20 +45,94 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
 }
 
 /**
+ * In a process that runs many test files (test/support/shard.ts), in-memory PGlites are lent to one
+ * test database at a time: a database that is dropped is emptied (every table truncated, identities
+ * restarted: about 70 ms) and lent again, instead of starting a new PGlite (about 900 ms). One whose
+ * schema a test changed, or that a test closed, is not lent again. An idle PGlite keeps timers of its
+ * own running, so the process closes them at its end through the function this returns.
+ */
+export function reuseDatabases(): () => Promise<void> {
+  reusing = true;
+  return async () => {
+    reusing = false;
+    await Promise.all(idle.splice(0).map((client) => client.close()));
+  };
+}
+
+let reusing = false;
+const idle: PGlite[] = [];
+let pristineSchema: string | undefined;
+
+async function borrowPglite(): Promise<TestDatabase> {
+  let client = idle.pop();
+  if (!client) {
+    client = new PGlite({ dataDir: "memory://", loadDataDir: await migratedTemplate() });
+    await client.waitReady;
+    pristineSchema ??= await schemaOf(client);
+  }
+  const lent = client;
+  let closed = false;
+  const handle = pgliteHandle(lent, async () => {
+    closed = true;
+    await lent.close();
+  });
+  // The template was migrated when it was made; this only confirms nothing is pending.
+  await migrateDatabase(handle);
+  return {
+    handle,
+    url: undefined,
+    async drop() {
+      if (closed || lent.closed) return;
+      if (!reusing) return lent.close();
+      try {
+        if ((await schemaOf(lent)) !== pristineSchema) throw new Error("schema changed");
+        await lent.exec(`TRUNCATE ${await tablesOf(lent)} RESTART IDENTITY CASCADE`);
+        idle.push(lent);
+      } catch {
+        await lent.close();
+      }
+    },
+  };
+}
+
+async function tablesOf(client: PGlite): Promise<string> {
+  const { rows } = await client.query<{ tables: string }>(
+    "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') AS tables FROM pg_tables WHERE schemaname = 'public'",
+  );
+  return rows[0]?.tables ?? "";
+}
+
+/** What a test could add or remove: relations, functions and triggers of the public schema. */
+async function schemaOf(client: PGlite): Promise<string> {
+  const { rows } = await client.query<{ shape: string }>(`SELECT concat_ws(' ',
+      (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'),
+      (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'),
+      (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal),
+      (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public')) AS shape`);
+  return rows[0]?.shape ?? "";
+}
+
+/** A name for the current migrations: the cached templates below are made again when they change. */
+function migrationsDigest(): string {
+  const migrations = fileURLToPath(new URL("../../drizzle", import.meta.url));
+  const digest = createHash("sha256");
+  for (const name of readdirSync(migrations, { recursive: true }).map(String).sort()) {
+    const path = join(migrations, name);
+    if (statSync(path).isFile()) digest.update(name).update(readFileSync(path));
+  }
+  return digest.digest("hex").slice(0, 16);
+}
+
+/**
  * A dump of a freshly migrated in-memory PGlite, made once for every test process of a run (kept in
  * the temporary folder under a name that changes with the migrations): starting from it skips
  * initdb, about half of what a new PGlite costs.
  */
 let template: Promise<Blob> | undefined;
-function migratedTemplate(): Promise<Blob> {
+export function migratedTemplate(): Promise<Blob> {
   template ??= (async () => {
-    const migrations = fileURLToPath(new URL("../../drizzle", import.meta.url));
-    const digest = createHash("sha256");
-    for (const name of readdirSync(migrations, { recursive: true }).map(String).sort()) {
-      const path = join(migrations, name);
-      if (statSync(path).isFile()) digest.update(name).update(readFileSync(path));
-    }
-    const file = join(tmpdir(), `referral-test-pglite-${digest.digest("hex").slice(0, 16)}.tar`);
+    const file = join(tmpdir(), `referral-test-pglite-${migrationsDigest()}.tar`);
     if (existsSync(file)) return new Blob([readFileSync(file)]);
     const fresh = await openDatabase({ dataDir: "memory://" });
     await migrateDatabase(fresh);
@@ -67,6 +146,33 @@ function migratedTemplate(): Promise<Blob> {
   })();
   return template;
 }
+
+/**
+ * A new PGlite data folder, already migrated: a copy of one made once per set of migrations (a
+ * copy takes a fraction of a second, initdb on disk several seconds). The caller deletes it.
+ */
+export async function migratedDataDir(prefix = "referral-data-"): Promise<string> {
+  dataDirTemplate ??= (async () => {
+    const folder = join(tmpdir(), `referral-test-datadir-${migrationsDigest()}`);
+    if (existsSync(folder)) return folder;
+    const partial = `${folder}.${process.pid}`;
+    const handle = await openDatabase({ dataDir: partial, command: "the tests" });
+    await migrateDatabase(handle);
+    await handle.close();
+    try {
+      renameSync(partial, folder);
+    } catch (error) {
+      // Another test process made it first.
+      rmSync(partial, { recursive: true, force: true });
+      if (!existsSync(folder)) throw error;
+    }
+    return folder;
+  })();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cpSync(await dataDirTemplate, dir, { recursive: true });
+  return dir;
+}
+let dataDirTemplate: Promise<string> | undefined;
 
 /** A new, empty database on the PostgreSQL server at baseUrl (tests, benchmarks): its URL, and its removal. */
 export async function createScratchDatabase(

@@ -1,10 +1,10 @@
 // Starts the real server as a child process on a free port, for black-box tests over a socket.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTestDatabase, type TestDatabase } from "./database.js";
+import { createTestDatabase, migratedDataDir, type TestDatabase } from "./database.js";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -140,7 +140,7 @@ export async function startServerProcess(
     database = await createTestDatabase();
     childEnv.DATABASE_URL = database.url;
   } else {
-    dataDir = mkdtempSync(join(tmpdir(), "referral-blackbox-"));
+    dataDir = await migratedDataDir("referral-blackbox-");
     childEnv.DATA_DIR = dataDir;
     delete childEnv.DATABASE_URL;
   }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { openDatabase } from "../../src/db/connection.js";
 import { DataDirInUseError, type LockHolder, lockDataDir, lockFileName } from "../../src/db/data-dir-lock.js";
+import { migratedDataDir, migratedTemplate } from "../support/database.js";
 
 /** The pid of a process that has exited. */
 async function pidOfAFinishedProcess(): Promise<number> {
@@ -123,6 +124,10 @@ describe("the lock on DATA_DIR", () => {
   });
 
   test("openDatabase takes the lock on a folder and close() frees it; memory:// takes none", async () => {
+    // A migrated folder, copied: what a server finds at its second start, without initdb's seconds.
+    rmSync(dataDir, { recursive: true, force: true });
+    dataDir = await migratedDataDir("referral-lock-");
+    lockFile = join(dataDir, lockFileName);
     const first = await openDatabase({ dataDir, command: "the server" });
     try {
       assert.equal(holder().command, "the server");
@@ -131,7 +136,7 @@ describe("the lock on DATA_DIR", () => {
       await first.close();
     }
     assert.equal(existsSync(lockFile), false);
-    const inMemory = await openDatabase({ dataDir: "memory://" });
+    const inMemory = await openDatabase({ dataDir: "memory://", loadDataDir: await migratedTemplate() });
     await inMemory.close();
   });
 });
