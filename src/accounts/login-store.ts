@@ -1,6 +1,6 @@
 // Storage of the login path: every row a login reads or writes (the user, the browsers it knows,
 // the failure counters, the new session, an upgraded hash) and its SQL.
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { type Database, queryPreparedRows } from "../db/connection.js";
 import { knownDevices, sessions, users } from "../db/schema.js";
 import { clearBucket, hitsOf, releaseHit, releaseReservation, reserveHit } from "../db/throttle-counters.js";
@@ -56,23 +56,38 @@ export async function checkBeforeVerifying(
   const none: ThrottleCounter = { ...counters.address, bucket: "login:none", limit: 0 };
   const userCounter = counters.user ?? none;
   const deviceCounter = counters.device ?? none;
+  // Only the parts this request needs: on PGlite every part is planned and run on the event loop's
+  // thread (a login with no device cookie skips the browser's lookup and counter).
+  const hasDevice = request.deviceIdHash !== null;
+  const parts: SQL[] = [
+    sql`found AS (
+      SELECT id, username, password_hash, is_active FROM ${users} WHERE username_key = ${request.usernameKey} LIMIT 1
+    )`,
+  ];
+  if (hasDevice) {
+    parts.push(sql`known AS (
+      SELECT EXISTS (SELECT 1 FROM ${knownDevices}
+        WHERE device_hash = ${request.deviceIdHash} AND user_id = (SELECT id FROM found)) AS yes
+    )`);
+  }
+  const known = hasDevice ? sql`(SELECT yes FROM known)` : sql`false`;
+  if (reserve && counters.user) {
+    parts.push(sql`user_slot AS (${reserveHit(userCounter, sql`NOT ${known}`)})`);
+  }
+  if (reserve && counters.device && hasDevice) {
+    parts.push(sql`device_slot AS (${reserveHit(deviceCounter, known)})`);
+  }
+  if (reserve) parts.push(sql`address_slot AS (${reserveHit(counters.address, true)})`);
+  const outcome = reserve
+    ? sql`${counters.user ? sql`EXISTS (SELECT 1 FROM user_slot)` : sql`false`} AS user_reserved,
+        ${counters.device && hasDevice ? sql`EXISTS (SELECT 1 FROM device_slot)` : sql`false`} AS device_reserved,
+        EXISTS (SELECT 1 FROM address_slot) AS address_reserved`
+    : sql`${hitsOf(userCounter)} AS user_hits, ${hitsOf(deviceCounter)} AS device_hits,
+        ${hitsOf(counters.address)} AS address_hits`;
   const [row] = await queryPreparedRows<CheckRow>(
     db,
-    sql`WITH found AS (
-        SELECT id, username, password_hash, is_active FROM ${users} WHERE username_key = ${request.usernameKey} LIMIT 1
-      ), known AS (
-        SELECT EXISTS (SELECT 1 FROM ${knownDevices}
-          WHERE device_hash = ${request.deviceIdHash} AND user_id = (SELECT id FROM found)) AS yes
-      ), user_slot AS (${reserveHit(userCounter, sql`${reserve}::boolean AND NOT (SELECT yes FROM known)`)}
-      ), device_slot AS (${reserveHit(deviceCounter, sql`${reserve}::boolean AND (SELECT yes FROM known)`)}
-      ), address_slot AS (${reserveHit(counters.address, reserve)})
-      SELECT (SELECT yes FROM known) AS known,
-        EXISTS (SELECT 1 FROM user_slot) AS user_reserved,
-        EXISTS (SELECT 1 FROM device_slot) AS device_reserved,
-        EXISTS (SELECT 1 FROM address_slot) AS address_reserved,
-        ${hitsOf(userCounter)} AS user_hits, ${hitsOf(deviceCounter)} AS device_hits,
-        ${hitsOf(counters.address)} AS address_hits,
-        found.id, found.username, found.password_hash, found.is_active
+    sql`WITH ${sql.join(parts, sql`, `)}
+      SELECT ${known} AS known, ${outcome}, found.id, found.username, found.password_hash, found.is_active
       FROM (SELECT 1) AS one LEFT JOIN found ON true`,
   );
   const knownDevice = row?.known === true;
@@ -126,25 +141,32 @@ export async function completeLogin(
   },
 ): Promise<boolean> {
   const row = login.session.row;
+  // Only the parts this login needs (see checkBeforeVerifying).
+  const parts: SQL[] = [
+    sql`started AS (
+      INSERT INTO ${sessions} (id_hash, user_id, expires_at, user_agent, client_address)
+      SELECT ${row.idHash}, id, ${row.expiresAt.toISOString()}::timestamptz, ${row.userAgent}, ${row.clientAddress}
+      FROM ${users} WHERE id = ${login.userId} AND is_active FOR SHARE
+      RETURNING 1
+    )`,
+    sql`released AS (${releaseHit(login.addressCounter)})`,
+    sql`remembered AS (
+      INSERT INTO ${knownDevices} (device_hash, user_id) VALUES (${login.deviceIdHash}, ${login.userId})
+      ON CONFLICT (device_hash, user_id) DO UPDATE SET last_seen_at = now()
+    )`,
+  ];
+  if (login.endSessionIdHash !== null) {
+    parts.push(sql`ended AS (DELETE FROM ${sessions} WHERE id_hash = ${login.endSessionIdHash})`);
+  }
+  if (login.clearedBucket !== null) parts.push(sql`cleared AS (${clearBucket(login.clearedBucket)})`);
+  if (login.upgradedHash !== null) {
+    parts.push(sql`upgraded AS (
+      UPDATE ${users} SET password_hash = ${login.upgradedHash} WHERE id = ${login.userId}
+    )`);
+  }
   const [written] = await queryPreparedRows<{ started: boolean }>(
     db,
-    sql`WITH started AS (
-        INSERT INTO ${sessions} (id_hash, user_id, expires_at, user_agent, client_address)
-        SELECT ${row.idHash}, id, ${row.expiresAt.toISOString()}::timestamptz, ${row.userAgent}, ${row.clientAddress}
-        FROM ${users} WHERE id = ${login.userId} AND is_active FOR SHARE
-        RETURNING 1
-      ), ended AS (
-        DELETE FROM ${sessions} WHERE id_hash = ${login.endSessionIdHash}
-      ), cleared AS (${clearBucket(login.clearedBucket)}
-      ), released AS (${releaseHit(login.addressCounter)}
-      ), remembered AS (
-        INSERT INTO ${knownDevices} (device_hash, user_id) VALUES (${login.deviceIdHash}, ${login.userId})
-        ON CONFLICT (device_hash, user_id) DO UPDATE SET last_seen_at = now()
-      ), upgraded AS (
-        UPDATE ${users} SET password_hash = ${login.upgradedHash}
-        WHERE id = ${login.userId} AND ${login.upgradedHash}::text IS NOT NULL
-      )
-      SELECT EXISTS (SELECT 1 FROM started) AS started`,
+    sql`WITH ${sql.join(parts, sql`, `)} SELECT EXISTS (SELECT 1 FROM started) AS started`,
   );
   return written?.started === true;
 }

@@ -35,7 +35,7 @@ export function releaseHit(counter: ThrottleCounter): SQL {
 }
 
 /** Forgets every window of a bucket (a right password clears the username's failures). */
-export function clearBucket(bucket: string | null): SQL {
+export function clearBucket(bucket: string): SQL {
   return sql`DELETE FROM ${throttleCounters} WHERE bucket = ${bucket}`;
 }
 

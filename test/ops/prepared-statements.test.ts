@@ -48,7 +48,7 @@ test("a prepared query returns what the same query returns unprepared", async ()
   ]);
 });
 
-test("on PostgreSQL, the sign-up's and the login's checks and the login's write are prepared once per connection", {
+test("on PostgreSQL, the sign-up's and the login's checks and writes are prepared once per connection", {
   skip: onPostgres ? false : "prepared statements are PostgreSQL's (set DATABASE_URL)",
 }, async () => {
   const { db } = database.handle;
@@ -75,6 +75,10 @@ test("on PostgreSQL, the sign-up's and the login's checks and the login's write 
     );
     const token = row?.referral_token ?? null;
     const first = await signUp(deps, { username: "prepared_first", password, referralToken: token }, client);
+    // Up to the inviter's first reward, whose write is a statement of its own.
+    for (let i = 0; i < config.program.referralsPerInviterReward - 1; i++) {
+      await signUp(deps, { username: `prepared_early_${i}`, password, referralToken: token }, client);
+    }
     const loggedIn = await authenticate(
       deps,
       { username: "prepared_first", password },
@@ -86,10 +90,12 @@ test("on PostgreSQL, the sign-up's and the login's checks and the login's write 
     const afterFirst = await preparedStatements();
     assertPrepared(afterFirst, {
       "the sign-up's check before the hash": "WITH slot AS",
+      "the sign-up's write": "WITH inviter AS",
+      "the inviter's reward": "WITH entries AS",
       "the login's check before the hash": "user_slot AS",
       "the login's write": "WITH started AS",
     });
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < config.program.referralsPerInviterReward; i++) {
       await signUp(deps, { username: `prepared_more_${i}`, password, referralToken: token }, client);
       await authenticate(
         deps,
