@@ -74,6 +74,17 @@ export class UsernameTaken extends Error {
   }
 }
 
+export interface AccountWrite {
+  account: NewAccount;
+  inviterId: number | null;
+  program: ProgramConfig;
+  session: NewSession;
+  /** The session of the browser's previous login, ended as the new one starts. */
+  endSessionIdHash: string | null;
+  /** The browser's device cookie, remembered as one that knows the new account. */
+  deviceIdHash: string;
+}
+
 /**
  * Writes the account, its first session and every credit the sign-up causes in one transaction:
  * one statement for the inviter's count, the user, the invitee's bonus, the session and the device,
@@ -82,21 +93,9 @@ export class UsernameTaken extends Error {
  * the every-Nth reward is paid exactly once per N. Two statements instead of one per row: on PGlite
  * each statement costs the event loop's thread, and the referred sign-up ran 8% slower that way.
  */
-export async function createAccount(
-  db: Database,
-  write: {
-    account: NewAccount;
-    inviterId: number | null;
-    program: ProgramConfig;
-    session: NewSession;
-    /** The session of the browser's previous login, ended as the new one starts. */
-    endSessionIdHash: string | null;
-    /** The browser's device cookie, remembered as one that knows the new account. */
-    deviceIdHash: string;
-  },
-): Promise<AccountCreated> {
-  const { account, program } = write;
-  const write1 = async (tx: Queryable): Promise<AccountCreated> => {
+export async function createAccount(db: Database, write: AccountWrite): Promise<AccountCreated> {
+  const { program } = write;
+  const writeAll = async (tx: Queryable): Promise<AccountCreated> => {
     const [created] = await queryPreparedRows<{
       user_id: string;
       inviter_id: string | null;
@@ -114,21 +113,14 @@ export async function createAccount(
   };
   try {
     // Without an inviter the one statement is the whole sign-up, atomic on its own.
-    return write.inviterId === null ? await write1(db) : await db.transaction(write1);
+    return write.inviterId === null ? await writeAll(db) : await db.transaction(writeAll);
   } catch (error) {
     if (isUniqueViolation(error, "users_username_key_uq")) throw new UsernameTaken();
     throw error;
   }
 }
 
-function accountStatement(write: {
-  account: NewAccount;
-  inviterId: number | null;
-  program: ProgramConfig;
-  session: NewSession;
-  endSessionIdHash: string | null;
-  deviceIdHash: string;
-}): SQL {
+function accountStatement(write: AccountWrite): SQL {
   const { account, session } = write;
   const bonus = write.program.inviteeRewardCents;
   return sql`WITH inviter AS (

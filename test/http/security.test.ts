@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Algorithm, hash as argon2Hash } from "@node-rs/argon2";
 import { sql } from "drizzle-orm";
+import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_SECONDS, hashDeviceId } from "../../src/accounts/devices.js";
 import { cleanUpExpired } from "../../src/accounts/housekeeping.js";
 import { queryRows } from "../../src/db/connection.js";
 import { Client, cheapHasher, createTestApp, type TestApp } from "../support/app.js";
@@ -105,6 +106,28 @@ describe("sessions", () => {
     const left = await queryRows<{ n: number }>(t.deps.db, sql`SELECT count(*)::int AS n FROM sessions`);
     assert.equal(left[0]?.n, 1);
     assert.equal((await fresh.get("/")).statusCode, 200);
+  });
+
+  test("the clean-up forgets browsers unseen for longer than their device cookie lives", async () => {
+    const stale = await loggedIn();
+    const recent = await loggedIn();
+    const staleDevice = hashDeviceId(stale.cookies.get(DEVICE_COOKIE) as string);
+    await t.deps.db.execute(
+      sql`UPDATE known_devices SET last_seen_at = now() - make_interval(secs => ${DEVICE_COOKIE_MAX_AGE_SECONDS + 60})
+        WHERE device_hash = ${staleDevice}`,
+    );
+    const result = await cleanUpExpired(t.deps.db, t.config, Date.now());
+    assert.equal(result.devices, 1);
+    const left = await queryRows<{ device_hash: string }>(
+      t.deps.db,
+      sql`SELECT device_hash FROM known_devices`,
+    );
+    assert.ok(!left.some((row) => row.device_hash === staleDevice), "the stale browser is forgotten");
+    const recentDevice = hashDeviceId(recent.cookies.get(DEVICE_COOKIE) as string);
+    assert.ok(
+      left.some((row) => row.device_hash === recentDevice),
+      "a recent browser is kept",
+    );
   });
 
   test("logout everywhere ends every session of the user", async () => {
