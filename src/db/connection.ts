@@ -88,18 +88,15 @@ async function openPglite(
 ): Promise<DatabaseHandle> {
   const client = loadDataDir ? new PGlite({ dataDir, loadDataDir }) : new PGlite(dataDir);
   await client.waitReady;
-  return pgliteHandle(client, async () => {
+  const db = drizzlePglite({ client, schema }) as unknown as Database;
+  const close = async () => {
     try {
       await client.close();
     } finally {
       afterClose();
     }
-  });
-}
-
-/** A handle over an open PGlite (the tests lend one PGlite to several apps in turn). */
-export function pgliteHandle(client: PGlite, close: () => Promise<void>): DatabaseHandle {
-  return { db: drizzlePglite({ client, schema }) as unknown as Database, kind: "pglite", close };
+  };
+  return { db, kind: "pglite", close };
 }
 
 /** Applies the committed migrations; several processes starting at once take turns. */

@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { sql } from "drizzle-orm";
 import { openDatabase, queryRows } from "../../src/db/connection.js";
-import { createTestDatabase, migrationCount, onPostgres } from "../support/database.js";
+import {
+  createScratchDatabase,
+  createTestDatabase,
+  migrationCount,
+  onPostgres,
+} from "../support/database.js";
 import { freePort, spawnTsx } from "../support/server-process.js";
 
 interface Run {
@@ -146,7 +151,9 @@ describe("npm run migrate", () => {
   test("applies the migrations and exits without serving; running it again changes nothing", async () => {
     let env: Record<string, string | undefined>;
     let dataDir: string | undefined;
-    const database = onPostgres ? await createBareDatabase() : undefined;
+    const database = onPostgres
+      ? await createScratchDatabase(process.env.DATABASE_URL as string, "referral_test_bare")
+      : undefined;
     if (database) env = { DATABASE_URL: database.url };
     else {
       dataDir = mkdtempSync(join(tmpdir(), "referral-migrate-"));
@@ -177,25 +184,3 @@ describe("npm run migrate", () => {
     }
   });
 });
-
-/** An empty PostgreSQL database (no migrations applied), dropped afterwards. */
-async function createBareDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const pg = (await import("pg")).default;
-  const base = process.env.DATABASE_URL as string;
-  const name = `referral_test_bare_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6)}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const dropper = new pg.Client({ connectionString: base });
-      await dropper.connect();
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await dropper.end();
-    },
-  };
-}

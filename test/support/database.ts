@@ -1,5 +1,5 @@
-// A fresh, migrated database per test file: an emptied PGlite in memory, or, when DATABASE_URL is set, a new
-// database on that PostgreSQL server, dropped afterwards.
+// A fresh, migrated database per test file: an emptied PGlite in memory, or, when DATABASE_URL is
+// set, a new database on that PostgreSQL server, dropped afterwards.
 import { createHash, randomBytes } from "node:crypto";
 import {
   cpSync,
@@ -15,9 +15,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { type DatabaseHandle, migrateDatabase, openDatabase, pgliteHandle } from "../../src/db/connection.js";
+import { type DatabaseHandle, migrateDatabase, openDatabase } from "../../src/db/connection.js";
 
 export interface TestDatabase {
   handle: DatabaseHandle;
@@ -55,38 +55,39 @@ export function reuseDatabases(): () => Promise<void> {
   reusing = true;
   return async () => {
     reusing = false;
-    await Promise.all(idle.splice(0).map((client) => client.close()));
+    await Promise.all(idle.splice(0).map((handle) => handle.close()));
   };
 }
 
 let reusing = false;
-const idle: PGlite[] = [];
+const idle: DatabaseHandle[] = [];
 let pristineSchema: string | undefined;
 
+/** The PGlite under a handle opened on PGlite. */
+function pgliteOf(handle: DatabaseHandle): PGlite {
+  return (handle.db as unknown as { $client: PGlite }).$client;
+}
+
 async function borrowPglite(): Promise<TestDatabase> {
-  let client = idle.pop();
-  if (!client) {
-    client = new PGlite({ dataDir: "memory://", loadDataDir: await migratedTemplate() });
-    await client.waitReady;
-    pristineSchema ??= await schemaOf(client);
+  let handle = idle.pop();
+  if (!handle) {
+    handle = await openDatabase({ dataDir: "memory://", loadDataDir: await migratedTemplate() });
+    // The template was migrated when it was made; this only confirms nothing is pending.
+    await migrateDatabase(handle);
+    pristineSchema ??= await schemaOf(pgliteOf(handle));
   }
-  const lent = client;
-  let closed = false;
-  const handle = pgliteHandle(lent, async () => {
-    closed = true;
-    await lent.close();
-  });
-  // The template was migrated when it was made; this only confirms nothing is pending.
-  await migrateDatabase(handle);
+  const lent = handle;
+  const client = pgliteOf(lent);
   return {
-    handle,
+    handle: lent,
     url: undefined,
     async drop() {
-      if (closed || lent.closed) return;
+      // A test that closed its database (an outage, say) gets no second use of it.
+      if (client.closed) return;
       if (!reusing) return lent.close();
       try {
-        if ((await schemaOf(lent)) !== pristineSchema) throw new Error("schema changed");
-        await lent.exec(`TRUNCATE ${await tablesOf(lent)} RESTART IDENTITY CASCADE`);
+        if ((await schemaOf(client)) !== pristineSchema) throw new Error("schema changed");
+        await client.exec(`TRUNCATE ${await tablesOf(client)} RESTART IDENTITY CASCADE`);
         idle.push(lent);
       } catch {
         await lent.close();
@@ -136,7 +137,7 @@ export function migratedTemplate(): Promise<Blob> {
     if (existsSync(file)) return new Blob([readFileSync(file)]);
     const fresh = await openDatabase({ dataDir: "memory://" });
     await migrateDatabase(fresh);
-    const dump = await (fresh.db as unknown as { $client: PGlite }).$client.dumpDataDir("none");
+    const dump = await pgliteOf(fresh).dumpDataDir("none");
     await fresh.close();
     // Written aside and renamed: a process reading it never sees half a file.
     const partial = `${file}.${process.pid}`;
