@@ -71,16 +71,14 @@ export async function checkBeforeVerifying(
     )`);
   }
   const known = hasDevice ? sql`(SELECT yes FROM known)` : sql`false`;
-  if (reserve && counters.user) {
-    parts.push(sql`user_slot AS (${reserveHit(userCounter, sql`NOT ${known}`)})`);
-  }
-  if (reserve && counters.device && hasDevice) {
-    parts.push(sql`device_slot AS (${reserveHit(deviceCounter, known)})`);
-  }
+  const userSlot = reserve && counters.user !== null;
+  const deviceSlot = reserve && counters.device !== null && hasDevice;
+  if (userSlot) parts.push(sql`user_slot AS (${reserveHit(userCounter, sql`NOT ${known}`)})`);
+  if (deviceSlot) parts.push(sql`device_slot AS (${reserveHit(deviceCounter, known)})`);
   if (reserve) parts.push(sql`address_slot AS (${reserveHit(counters.address, true)})`);
   const outcome = reserve
-    ? sql`${counters.user ? sql`EXISTS (SELECT 1 FROM user_slot)` : sql`false`} AS user_reserved,
-        ${counters.device && hasDevice ? sql`EXISTS (SELECT 1 FROM device_slot)` : sql`false`} AS device_reserved,
+    ? sql`${userSlot ? sql`EXISTS (SELECT 1 FROM user_slot)` : sql`false`} AS user_reserved,
+        ${deviceSlot ? sql`EXISTS (SELECT 1 FROM device_slot)` : sql`false`} AS device_reserved,
         EXISTS (SELECT 1 FROM address_slot) AS address_reserved`
     : sql`${hitsOf(userCounter)} AS user_hits, ${hitsOf(deviceCounter)} AS device_hits,
         ${hitsOf(counters.address)} AS address_hits`;

@@ -90,8 +90,8 @@ export interface AccountWrite {
  * one statement for the inviter's count, the user, the invitee's bonus, the session and the device,
  * and, on the sign-up that completes the inviter's next N, one more for the reward. The inviter's
  * count moves under its row lock, so concurrent sign-ups through one link never lose an update and
- * the every-Nth reward is paid exactly once per N. Two statements instead of one per row: on PGlite
- * each statement costs the event loop's thread, and the referred sign-up ran 8% slower that way.
+ * the every-Nth reward is paid exactly once per N. Two statements at most, not one per row: on
+ * PGlite every statement is planned and run on the event loop's thread, beside the hashing threads.
  */
 export async function createAccount(db: Database, write: AccountWrite): Promise<AccountCreated> {
   const { program } = write;
@@ -144,9 +144,11 @@ function accountStatement(write: AccountWrite): SQL {
       FROM created
     ), remembered AS (
       INSERT INTO ${knownDevices} (device_hash, user_id) SELECT ${write.deviceIdHash}, id FROM created
-    ), ended AS (
-      DELETE FROM ${sessions} WHERE id_hash = ${write.endSessionIdHash}
-    )
+    )${
+      write.endSessionIdHash === null
+        ? sql``
+        : sql`, ended AS (DELETE FROM ${sessions} WHERE id_hash = ${write.endSessionIdHash})`
+    }
     SELECT created.id AS user_id, inviter.id AS inviter_id, inviter.referred_count AS count
     FROM created LEFT JOIN inviter ON true`;
 }
