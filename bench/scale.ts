@@ -6,6 +6,7 @@
 // The first size is measured again at the end and every size is compared with the mean of its runs:
 // this machine's speed drifts within minutes, and a size measured once, before the other, would
 // carry the drift into the comparison (one run put 1M users at 76% of 1k, the other order at 105%).
+
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
@@ -16,6 +17,7 @@ import { hashSessionId, loadSession } from "../src/accounts/sessions.js";
 import { loadConfig } from "../src/config.js";
 import type { Database, DatabaseHandle } from "../src/db/connection.js";
 import * as schema from "../src/db/schema.js";
+import { addressHasher } from "../src/referrals/addresses.js";
 import { defaultProgram } from "../src/referrals/rules.js";
 import { signUp } from "../src/referrals/signup.js";
 import { type BenchResult, formatResult, runBench, saveResult } from "./run.js";
@@ -65,6 +67,8 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
     db,
     hasher: { ...hasher, hash: async () => passwordHash },
     program: defaultProgram,
+    integrity: config.integrity,
+    addresses: addressHasher(db),
     throttle: { ...config.throttle, signupsPerWindow: 1_000_000 },
     session: config.session,
     clock: Date.now,

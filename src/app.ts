@@ -10,6 +10,8 @@ import { clusterMetricsSource } from "./ops/cluster-metrics.js";
 import { trackRequests } from "./ops/drain.js";
 import { combineEvents, createMetrics } from "./ops/metrics.js";
 import { registerOperations, requestIdFor } from "./ops/operations.js";
+import { addressHasher } from "./referrals/addresses.js";
+import { approveDueReferrals, rewardCentsOf } from "./referrals/review.js";
 import type { AppDeps, RouteDeps } from "./web/app-deps.js";
 import { registerBodyParsers } from "./web/body-parsers.js";
 import { registerErrorHandling } from "./web/errors.js";
@@ -136,6 +138,8 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
       db: deps.db,
       hasher: deps.hasher,
       program: config.program,
+      integrity: config.integrity,
+      addresses: addressHasher(deps.db),
       throttle: config.throttle,
       session: config.session,
       clock,
@@ -160,6 +164,36 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     stopHousekeeping();
     await housekeeping.catch(() => {});
   });
+
+  // With a hold for everyone, referrals whose hold has ended are approved every minute, by every
+  // instance: each approval takes only a referral still held, so none is approved twice.
+  if (config.integrity.holdHours > 0) {
+    let stopHoldJob = () => {};
+    let holdJob: Promise<unknown> = Promise.resolve();
+    app.addHook("onReady", async () => {
+      stopHoldJob = scheduleHousekeeping(
+        () => {
+          holdJob = approveDueReferrals(routeDeps.useCases).then((approved) => {
+            for (const done of approved) {
+              routeDeps.events.referralDecided({
+                status: "approved",
+                by: "hold",
+                amountCents: done.bonusPostedCents,
+                inviterRewardCents: rewardCentsOf(done),
+              });
+            }
+          });
+          return holdJob;
+        },
+        60_000,
+        (error) => app.log.warn({ err: error }, "approving referrals at the end of their hold failed"),
+      );
+    });
+    app.addHook("onClose", async () => {
+      stopHoldJob();
+      await holdJob.catch(() => {});
+    });
+  }
 
   // The pages and the API share one scope: CSRF and sessions apply to all of them.
   await app.register(async (pages) => {

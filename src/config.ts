@@ -16,6 +16,27 @@ export interface ThrottleConfig {
   windowSeconds: number;
 }
 
+/** The referral signals, the hold for everyone and the monthly cap (docs/referral-review.md). */
+export interface IntegrityConfig {
+  /** REFERRAL_SIGNALS=off: no signal is looked at, as before referrals could be held. */
+  signalsOn: boolean;
+  /** A sign-up from a browser holding the inviter's session or device cookie is held. */
+  selfReferral: boolean;
+  /** Days an address the inviter used counts as theirs; 0 turns the signal off. */
+  sharedAddressDays: number;
+  /** Referred sign-ups through one link per hour before the next is held; 0: off. */
+  linkSignupsPerHour: number;
+  /** Referred sign-ups from one address per hour before the next is held; 0: off. */
+  addressSignupsPerHour: number;
+  /** Rejected referrals of an inviter (within `rejectionsWindowDays`) that hold their next; 0: off. */
+  rejectionsBeforeHold: number;
+  rejectionsWindowDays: number;
+  /** Hours every referral waits before it is approved on its own; 0: approved at once. */
+  holdHours: number;
+  /** Most inviter reward cents per inviter per calendar month (UTC); null: no limit. */
+  monthlyCapCents: number | null;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -36,6 +57,7 @@ export interface Config {
   hashingThreadNice: number;
   program: ProgramConfig;
   throttle: ThrottleConfig;
+  integrity: IntegrityConfig;
   session: {
     /** Absolute lifetime of a session: two weeks, as the earlier version. */
     maxAgeSeconds: number;
@@ -148,6 +170,40 @@ function publicOrigin(env: Env): string | undefined {
   return url.origin;
 }
 
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (["on", "true", "1", "yes"].includes(raw)) return true;
+  if (["off", "false", "0", "no"].includes(raw)) return false;
+  throw new ConfigError(name, `must be on or off, got "${env[name]}"`);
+}
+
+/**
+ * Sign-ups per address per window. With the referral signals on, the limit is only a brake on bots:
+ * money is guarded by the signals, so a crowd behind one address (an office, a venue) is let in.
+ */
+export const BOT_BRAKE_SIGNUPS_PER_WINDOW = 1000;
+const SIGNUPS_PER_WINDOW_WITHOUT_SIGNALS = 20;
+
+function integrity(env: Env): IntegrityConfig {
+  const signalsOn = onOff(env, "REFERRAL_SIGNALS", true);
+  const cap = env.REFERRAL_MONTHLY_CAP_CENTS?.trim();
+  return {
+    signalsOn,
+    selfReferral: signalsOn && onOff(env, "REFERRAL_SELF_SIGNAL", true),
+    sharedAddressDays: signalsOn ? integer(env, "REFERRAL_SHARED_ADDRESS_DAYS", 30, 0, 365) : 0,
+    linkSignupsPerHour: signalsOn ? integer(env, "REFERRAL_LINK_SIGNUPS_PER_HOUR", 10, 0, 1_000_000) : 0,
+    addressSignupsPerHour: signalsOn ? integer(env, "REFERRAL_ADDRESS_SIGNUPS_PER_HOUR", 5, 0, 1_000_000) : 0,
+    rejectionsBeforeHold: signalsOn ? integer(env, "REFERRAL_REJECTIONS_BEFORE_HOLD", 1, 0, 1_000_000) : 0,
+    rejectionsWindowDays: integer(env, "REFERRAL_REJECTIONS_WINDOW_DAYS", 90, 1, 3650),
+    holdHours: integer(env, "REFERRAL_HOLD_HOURS", 0, 0, 24 * 365),
+    monthlyCapCents:
+      cap === undefined || cap === ""
+        ? null
+        : integer(env, "REFERRAL_MONTHLY_CAP_CENTS", 0, 0, 1_000_000_000_000),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = text(env, "NODE_ENV", "development");
   const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -156,6 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError("LOG_LEVEL", `must be one of ${logLevels.join(", ")}, got "${logLevel}"`);
   }
   const origin = publicOrigin(env);
+  const referralIntegrity = integrity(env);
   return {
     port: integer(env, "PORT", 8000, 0, 65535),
     host: text(env, "HOST", "0.0.0.0"),
@@ -175,9 +232,16 @@ export function loadConfig(env: Env = process.env): Config {
     },
     throttle: {
       loginFailuresPerWindow: integer(env, "LOGIN_FAILURES_PER_WINDOW", 10, 1, 1_000_000),
-      signupsPerWindow: integer(env, "SIGNUPS_PER_WINDOW", 20, 1, 1_000_000),
+      signupsPerWindow: integer(
+        env,
+        "SIGNUPS_PER_WINDOW",
+        referralIntegrity.signalsOn ? BOT_BRAKE_SIGNUPS_PER_WINDOW : SIGNUPS_PER_WINDOW_WITHOUT_SIGNALS,
+        1,
+        1_000_000,
+      ),
       windowSeconds: integer(env, "THROTTLE_WINDOW_SECONDS", 900, 1, 86_400 * 30),
     },
+    integrity: referralIntegrity,
     session: {
       maxAgeSeconds: integer(env, "SESSION_MAX_AGE_SECONDS", 14 * 24 * 3600, 60, 365 * 24 * 3600),
       idleSeconds: integer(env, "SESSION_IDLE_SECONDS", 7 * 24 * 3600, 60, 365 * 24 * 3600),

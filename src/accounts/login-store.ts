@@ -1,6 +1,7 @@
 // Storage of the login path: every row a login reads or writes (the user, the browsers it knows,
 // the failure counters, the new session, an upgraded hash) and its SQL.
 import { type SQL, sql } from "drizzle-orm";
+import { recordSighting } from "../db/address-sightings.js";
 import { type Database, queryPreparedRows } from "../db/connection.js";
 import { knownDevices, sessions, users } from "../db/schema.js";
 import { clearBucket, hitsOf, releaseHit, releaseReservation, reserveHit } from "../db/throttle-counters.js";
@@ -136,6 +137,8 @@ export async function completeLogin(
     addressCounter: ThrottleCounter;
     /** A stronger hash of the same password, when the stored one is weaker than today's. */
     upgradedHash: string | null;
+    /** The keyed hash of the client's address, remembered for the shared-address signal. */
+    addressHash: string | null;
   },
 ): Promise<boolean> {
   const row = login.session.row;
@@ -161,6 +164,11 @@ export async function completeLogin(
     parts.push(sql`upgraded AS (
       UPDATE ${users} SET password_hash = ${login.upgradedHash} WHERE id = ${login.userId}
     )`);
+  }
+  if (login.addressHash !== null) {
+    parts.push(
+      sql`seen AS (${recordSighting(login.addressHash, sql`SELECT id FROM ${users} WHERE id = ${login.userId}`)})`,
+    );
   }
   const [written] = await queryPreparedRows<{ started: boolean }>(
     db,

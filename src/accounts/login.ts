@@ -1,7 +1,8 @@
 // Use case: log in.
-import type { ThrottleConfig } from "../config.js";
+import type { IntegrityConfig, ThrottleConfig } from "../config.js";
 import type { Database } from "../db/connection.js";
 import { type FieldErrors, ValidationError } from "../errors.js";
+import type { AddressHasher } from "../referrals/addresses.js";
 import { deviceFor } from "./devices.js";
 import { checkBeforeVerifying, completeLogin } from "./login-store.js";
 import { messages } from "./messages.js";
@@ -13,6 +14,9 @@ import { usernameKey } from "./username.js";
 export interface LoginDeps {
   db: Database;
   hasher: PasswordHasher;
+  /** The shared-address signal's window: a login's address is remembered (keyed hash) when it is on. */
+  integrity: Pick<IntegrityConfig, "sharedAddressDays">;
+  addresses: AddressHasher;
   throttle: ThrottleConfig;
   session: SessionPolicy;
   clock: () => number;
@@ -77,6 +81,7 @@ export async function authenticate(
     upgradedHash: deps.hasher.needsRehash(user.passwordHash)
       ? await deps.hasher.hash(request.password)
       : null,
+    addressHash: deps.integrity.sharedAddressDays > 0 ? await deps.addresses.hash(client.address) : null,
   });
   // Deactivated while the password was being checked.
   if (!started) throw new ValidationError({ __all__: [messages.invalidLogin] });

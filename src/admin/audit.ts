@@ -15,7 +15,9 @@ export type AuditAction =
   | "staff_created"
   | "staff_granted"
   | "users_exported"
-  | "ledger_exported";
+  | "ledger_exported"
+  | "referral_approved"
+  | "referral_rejected";
 
 export interface AuditRecord {
   /** Null when done from the command line (createsuperuser). */

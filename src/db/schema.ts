@@ -28,8 +28,10 @@ export const users = pgTable(
     invitedById: bigint("invited_by_id", { mode: "number" }).references((): AnyPgColumn => users.id),
     /** How many people signed up through this user's link. */
     referredCount: integer("referred_count").notNull().default(0),
-    /** Cached sum of this user's ledger entries, written in the same transaction as each entry. */
+    /** Cached sum of this user's posted ledger entries, written in the same transaction as each entry. */
     balanceCents: bigint("balance_cents", { mode: "number" }).notNull().default(0),
+    /** Cached sum of this user's pending ledger entries (credits held for review). */
+    pendingCents: bigint("pending_cents", { mode: "number" }).notNull().default(0),
     isStaff: boolean("is_staff").notNull().default(false),
     isActive: boolean("is_active").notNull().default(true),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -42,11 +44,16 @@ export const users = pgTable(
     // The admin's username search is a prefix match (LIKE 'ab%'), which needs pattern ops to use an index.
     index("users_username_key_pattern_idx").on(t.usernameKey.op("text_pattern_ops")),
     check("users_balance_not_negative", sql`${t.balanceCents} >= 0`),
+    check("users_pending_not_negative", sql`${t.pendingCents} >= 0`),
   ],
 );
 
 export const ledgerKinds = ["invitee_bonus", "inviter_reward", "adjustment"] as const;
 export type LedgerKind = (typeof ledgerKinds)[number];
+
+/** Posted entries make the balance; pending ones wait for a review; void ones were rejected. */
+export const ledgerStatuses = ["posted", "pending", "void"] as const;
+export type LedgerStatus = (typeof ledgerStatuses)[number];
 
 export const ledgerEntries = pgTable(
   "ledger_entries",
@@ -57,6 +64,9 @@ export const ledgerEntries = pgTable(
       .references(() => users.id),
     amountCents: bigint("amount_cents", { mode: "number" }).notNull(),
     kind: text("kind", { enum: ledgerKinds }).notNull(),
+    status: text("status", { enum: ledgerStatuses }).notNull().default("posted"),
+    /** For an inviter reward: the part not paid because the inviter reached the monthly limit. */
+    cappedCents: bigint("capped_cents", { mode: "number" }),
     /** The sign-up that caused this credit (null for a staff adjustment). */
     signupUserId: bigint("signup_user_id", { mode: "number" }).references(() => users.id),
     /** For an inviter reward: the referred count that reached the threshold. */
@@ -69,8 +79,93 @@ export const ledgerEntries = pgTable(
   (t) => [
     index("ledger_entries_user_created_idx").on(t.userId, t.createdAt, t.id),
     index("ledger_entries_created_at_idx").on(t.createdAt),
+    index("ledger_entries_signup_idx").on(t.signupUserId),
   ],
 );
+
+export const referralStatuses = ["approved", "held", "rejected"] as const;
+export type ReferralStatus = (typeof referralStatuses)[number];
+
+/**
+ * One row per sign-up through a link: who invited whom, and what became of it. A held referral's
+ * credits are pending until staff (or the end of the hold) decide.
+ */
+export const referrals = pgTable(
+  "referrals",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    inviterId: bigint("inviter_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id),
+    inviteeId: bigint("invitee_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id),
+    status: text("status", { enum: referralStatuses }).notNull(),
+    /** The signals that held it (empty for a referral held only by the hold for everyone). */
+    signals: text("signals").array().notNull().default(sql`'{}'::text[]`),
+    /** The sign-up came from an address the inviter had used (not a signal on its own the first time). */
+    sameAddress: boolean("same_address").notNull().default(false),
+    /** When a referral held for everyone is approved on its own, unless a signal holds it. */
+    holdUntil: timestamp("hold_until", { withTimezone: true }),
+    /** The referral that completed a five after the inviter reached the monthly limit. */
+    capped: boolean("capped").notNull().default(false),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    decidedAt: timestamp("decided_at", { withTimezone: true }),
+    /** Null when decided by the end of the hold. */
+    decidedById: bigint("decided_by_id", { mode: "number" }).references(() => users.id),
+    /** Why, in words the invitee and the inviter see. */
+    reason: text("reason"),
+    /** Why, for staff only. */
+    staffNote: text("staff_note"),
+  },
+  (t) => [
+    uniqueIndex("referrals_invitee_uq").on(t.inviteeId),
+    index("referrals_inviter_created_idx").on(t.inviterId, t.createdAt, t.id),
+    index("referrals_status_created_idx").on(t.status, t.createdAt, t.id),
+    index("referrals_created_at_idx").on(t.createdAt),
+  ],
+);
+
+/**
+ * The addresses each account has signed up or logged in from, as keyed hashes (HMAC-SHA256 under a
+ * key kept in service_secrets), never the address itself; deleted after the shared-address window.
+ */
+export const addressSightings = pgTable(
+  "address_sightings",
+  {
+    addressHash: text("address_hash").notNull(),
+    userId: bigint("user_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.addressHash, t.userId] }),
+    index("address_sightings_user_idx").on(t.userId),
+    index("address_sightings_seen_idx").on(t.lastSeenAt),
+  ],
+);
+
+/** Counters of the referral signals (sign-ups per link and per address per hour), each with its end. */
+export const signalCounters = pgTable(
+  "signal_counters",
+  {
+    bucket: text("bucket").notNull(),
+    windowStart: timestamp("window_start", { withTimezone: true }).notNull(),
+    hits: integer("hits").notNull().default(0),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.bucket, t.windowStart] }),
+    index("signal_counters_expires_idx").on(t.expiresAt),
+  ],
+);
+
+/** Secrets the service makes for itself on first use and shares between its processes. */
+export const serviceSecrets = pgTable("service_secrets", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});
 
 export const sessions = pgTable(
   "sessions",

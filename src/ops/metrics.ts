@@ -53,6 +53,24 @@ export function createMetrics(hasher: PasswordHasher, database?: DatabaseHandle)
     labelNames: ["kind"] as const,
     registers: [registry],
   });
+  const referralsCreated = new Counter({
+    name: "referral_referrals_total",
+    help: "Referrals as they were created, by status (approved at once, or held).",
+    labelNames: ["status"] as const,
+    registers: [registry],
+  });
+  const referralDecisions = new Counter({
+    name: "referral_decisions_total",
+    help: "Held referrals decided, by decision (approved, rejected) and by whom (staff, hold: the end of the hold for everyone).",
+    labelNames: ["decision", "by"] as const,
+    registers: [registry],
+  });
+  const referralDecisionCents = new Counter({
+    name: "referral_decisions_cents_total",
+    help: "Pending credit settled by decisions, in cents: posted (approved) or voided (rejected).",
+    labelNames: ["decision"] as const,
+    registers: [registry],
+  });
   const loginFailures = new Counter({
     name: "referral_login_failures_total",
     help: "Logins refused for a wrong username or password.",
@@ -74,6 +92,16 @@ export function createMetrics(hasher: PasswordHasher, database?: DatabaseHandle)
     rewardCents.inc({ kind }, 0);
   }
   for (const kind of ["login", "signup"]) throttled.inc({ kind }, 0);
+  for (const status of ["approved", "held"]) referralsCreated.inc({ status }, 0);
+  for (const decision of ["approved", "rejected"]) {
+    referralDecisionCents.inc({ decision }, 0);
+    for (const by of ["staff", "hold"]) referralDecisions.inc({ decision, by }, 0);
+  }
+  const paid = (kind: "invitee_bonus" | "inviter_reward", cents: number) => {
+    if (cents <= 0) return;
+    rewards.inc({ kind });
+    rewardCents.inc({ kind }, cents);
+  };
 
   new Gauge({
     name: "password_hashing_threads",
@@ -131,15 +159,17 @@ export function createMetrics(hasher: PasswordHasher, database?: DatabaseHandle)
   const events: Required<ServiceEvents> = {
     signedUp(result: SignupResult) {
       signups.inc();
-      if (result.inviterId !== null) referredSignups.inc();
-      if (result.inviteeRewardCents > 0) {
-        rewards.inc({ kind: "invitee_bonus" });
-        rewardCents.inc({ kind: "invitee_bonus" }, result.inviteeRewardCents);
-      }
-      if (result.inviterRewardCents > 0) {
-        rewards.inc({ kind: "inviter_reward" });
-        rewardCents.inc({ kind: "inviter_reward" }, result.inviterRewardCents);
-      }
+      if (result.referralStatus === null) return;
+      referredSignups.inc();
+      referralsCreated.inc({ status: result.referralStatus });
+      if (result.referralStatus === "approved") paid("invitee_bonus", result.inviteeRewardCents);
+      paid("inviter_reward", result.inviterRewardCents);
+    },
+    referralDecided(decision) {
+      referralDecisions.inc({ decision: decision.status, by: decision.by });
+      referralDecisionCents.inc({ decision: decision.status }, decision.amountCents);
+      if (decision.status === "approved") paid("invitee_bonus", decision.amountCents);
+      paid("inviter_reward", decision.inviterRewardCents);
     },
     loginFailed() {
       loginFailures.inc();
@@ -179,5 +209,6 @@ export function combineEvents(...sets: (Partial<ServiceEvents> | undefined)[]): 
     signedUp: (result) => each((s) => s.signedUp?.(result)),
     loginFailed: () => each((s) => s.loginFailed?.()),
     throttled: (kind) => each((s) => s.throttled?.(kind)),
+    referralDecided: (decision) => each((s) => s.referralDecided?.(decision)),
   };
 }

@@ -7,17 +7,22 @@ import type { PasswordHasher } from "../accounts/password-hasher.js";
 import { newSession, type SessionPolicy } from "../accounts/sessions.js";
 import { signupCounter, throttled } from "../accounts/throttle.js";
 import { usernameKey } from "../accounts/username.js";
-import type { ProgramConfig, ThrottleConfig } from "../config.js";
+import type { IntegrityConfig, ProgramConfig, ThrottleConfig } from "../config.js";
 import type { Database } from "../db/connection.js";
+import { releaseHits, signalWindow } from "../db/signal-counters.js";
 import { releaseReservation } from "../db/throttle-counters.js";
 import { type FieldErrors, ValidationError } from "../errors.js";
-import { checkBeforeHashing, createAccount, UsernameTaken } from "./signup-store.js";
+import type { AddressHasher } from "./addresses.js";
+import { decideReferral } from "./integrity.js";
+import { checkBeforeHashing, createAccount, type SignalCheck, UsernameTaken } from "./signup-store.js";
 import { newReferralToken } from "./token.js";
 
 export interface SignupDeps {
   db: Database;
   hasher: PasswordHasher;
   program: ProgramConfig;
+  integrity: IntegrityConfig;
+  addresses: AddressHasher;
   throttle: ThrottleConfig;
   session: SessionPolicy;
   clock: () => number;
@@ -43,13 +48,16 @@ export interface SignupResult {
   newDeviceId: string | null;
   /** Null when there was no valid link: the sign-up went ahead without a referral. */
   inviterId: number | null;
+  /** Approved (credited now) or held (the bonus pending); null without a referral. */
+  referralStatus: "approved" | "held" | null;
   inviteeRewardCents: number;
   inviterRewardCents: number;
 }
 
 /**
- * Refuses a throttled address first; then a taken name (no hash spent on either); then hashes, and
- * writes the account, its session and every credit the referral earns, all or nothing.
+ * Refuses a throttled address first; then a taken name (no hash spent on either); then looks at the
+ * referral's signals, hashes, and writes the account, its session, its referral (approved or held)
+ * and every credit the referral earns, all or nothing.
  */
 export async function signUp(
   deps: SignupDeps,
@@ -59,11 +67,16 @@ export async function signUp(
   const now = deps.clock();
   const counter = signupCounter(client.address, deps.throttle, now);
   const key = usernameKey(request.username);
+  const addressHash = deps.integrity.signalsOn ? await deps.addresses.hash(client.address) : null;
   const check = await checkBeforeHashing(deps.db, {
     usernameKey: key,
     referralToken: request.referralToken,
     counter,
     reserve: true,
+    signals:
+      addressHash !== null && request.referralToken !== null
+        ? signalCheck(deps, client, addressHash, now)
+        : null,
   });
   if (check.throttled) throw throttled(deps.throttle, now);
   try {
@@ -79,10 +92,16 @@ export async function signUp(
         referralToken: newReferralToken(),
       },
       inviterId: check.inviterId,
-      program: deps.program,
+      referral: {
+        ...decideReferral(check.facts, deps.integrity, now),
+        sameAddress: check.facts.sharedAddressOrdinal > 0,
+      },
+      rewards: { program: deps.program, monthlyCapCents: deps.integrity.monthlyCapCents },
+      now,
       session,
       endSessionIdHash: client.sessionIdHash,
       deviceIdHash: device.idHash,
+      addressHash: deps.integrity.sharedAddressDays > 0 ? addressHash : null,
     });
     return {
       userId: created.userId,
@@ -90,15 +109,40 @@ export async function signUp(
       sessionId: session.id,
       newDeviceId: device.newId,
       inviterId: created.inviterId,
+      referralStatus: created.referralStatus,
       inviteeRewardCents: created.inviteeBonusCents,
       inviterRewardCents: created.inviterRewards.reduce((sum, reward) => sum + reward.amountCents, 0),
     };
   } catch (error) {
-    // Only sign-ups that happened count toward the address's limit.
+    // Only sign-ups that happened count toward the address's limit and the signals' counters.
     await releaseReservation(deps.db, counter);
+    await releaseHits(deps.db, check.counted);
     if (error instanceof UsernameTaken) throw new ValidationError({ username: [messages.usernameTaken] });
     throw error;
   }
+}
+
+const HOUR_SECONDS = 3600;
+const DAY_MS = 86_400_000;
+
+/** What the signals look at for this browser and address, by the settings in force. */
+function signalCheck(deps: SignupDeps, client: SignupClient, addressHash: string, now: number): SignalCheck {
+  const config = deps.integrity;
+  const days = config.sharedAddressDays;
+  return {
+    addressHash,
+    sessionIdHash: config.selfReferral ? client.sessionIdHash : null,
+    deviceIdHash: config.selfReferral ? client.deviceIdHash : null,
+    hour: signalWindow(now, HOUR_SECONDS),
+    sharedAddress:
+      days > 0
+        ? { window: signalWindow(now, days * 86_400), seenSince: new Date(now - days * DAY_MS) }
+        : null,
+    linkVelocity: config.linkSignupsPerHour > 0,
+    addressVelocity: config.addressSignupsPerHour > 0,
+    rejectedSince:
+      config.rejectionsBeforeHold > 0 ? new Date(now - config.rejectionsWindowDays * DAY_MS) : null,
+  };
 }
 
 /**

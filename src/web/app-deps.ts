@@ -11,6 +11,17 @@ export interface ServiceEvents {
   loginFailed(): void;
   /** A request refused with 429. */
   throttled(kind: ThrottleKind): void;
+  /** A held referral approved or rejected, by staff or by the end of the hold. */
+  referralDecided(decision: ReferralDecided): void;
+}
+
+export interface ReferralDecided {
+  status: "approved" | "rejected";
+  by: "staff" | "hold";
+  /** The invitee's pending credit posted (approved) or voided (rejected). */
+  amountCents: number;
+  /** Inviter rewards paid because the approval completed a five. */
+  inviterRewardCents: number;
 }
 
 export interface AppDeps {
@@ -24,7 +35,7 @@ export interface AppDeps {
   events?: Partial<ServiceEvents>;
 }
 
-/** What the use cases are given: the sign-up's deps are a superset of the login's. */
+/** What the use cases are given: the sign-up's deps are a superset of the login's and the review's. */
 export type UseCaseDeps = SignupDeps;
 
 /** AppDeps once buildApp has filled in the defaults: what routes receive. */

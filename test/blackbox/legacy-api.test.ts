@@ -2,11 +2,13 @@
 // Accept: application/json, the csrftoken cookie echoed in X-CSRFToken, form-encoded bodies.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { oneAddressSignals } from "../support/app.js";
 import { FetchClient, type ServerProcess, startServerProcess } from "../support/server-process.js";
 
 let server: ServerProcess;
 before(async () => {
-  server = await startServerProcess();
+  // Every client here is on 127.0.0.1 with the inviter: the shared-address signal would hold them.
+  server = await startServerProcess(oneAddressSignals);
 });
 after(async () => server.stop());
 

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { oneAddressSignals } from "../support/app.js";
 import {
   accessibilityViolations,
   browserSkipReason,
@@ -25,7 +26,11 @@ const contexts: BrowserContext[] = [];
 before(async () => {
   if (skip) return;
   ensureClientBuilt();
-  server = await startServerProcess({ SIGNUPS_PER_WINDOW: "1000", LOGIN_FAILURES_PER_WINDOW: "1000" });
+  server = await startServerProcess({
+    SIGNUPS_PER_WINDOW: "1000",
+    LOGIN_FAILURES_PER_WINDOW: "1000",
+    ...oneAddressSignals,
+  });
   browser = await launchBrowser();
 });
 

@@ -1,5 +1,6 @@
 // The hot statements of the sign-up and the login run as named prepared statements on PostgreSQL:
 // each connection parses and plans them once. On PGlite they run as any other.
+
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
@@ -7,6 +8,7 @@ import { authenticate } from "../../src/accounts/login.js";
 import { hashSessionId } from "../../src/accounts/sessions.js";
 import { loadConfig } from "../../src/config.js";
 import { queryPreparedRows, queryRows } from "../../src/db/connection.js";
+import { addressHasher } from "../../src/referrals/addresses.js";
 import { signUp } from "../../src/referrals/signup.js";
 import { cheapHasher } from "../support/app.js";
 import { createTestDatabase, onPostgres, type TestDatabase } from "../support/database.js";
@@ -57,6 +59,8 @@ test("on PostgreSQL, the sign-up's and the login's checks and writes are prepare
     db,
     hasher,
     program: config.program,
+    integrity: config.integrity,
+    addresses: addressHasher(db),
     throttle: config.throttle,
     session: config.session,
     clock: Date.now,

@@ -6,6 +6,16 @@ import { type Config, loadConfig } from "../../src/config.js";
 import type { AppDeps } from "../../src/web/app-deps.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
+/**
+ * The referral signals that a test's clients, all on one address, would set off by design: the
+ * shared address and the per-link and per-address counts. Servers started by tests use it too.
+ */
+export const oneAddressSignals = {
+  REFERRAL_SHARED_ADDRESS_DAYS: "0",
+  REFERRAL_LINK_SIGNUPS_PER_HOUR: "0",
+  REFERRAL_ADDRESS_SIGNUPS_PER_HOUR: "0",
+};
+
 export interface TestApp {
   app: FastifyInstance;
   deps: AppDeps;
@@ -22,8 +32,15 @@ export function cheapHasher(): PasswordHasher {
   return createPasswordHasher({ parameters: { memoryCost: 64, timeCost: 1, parallelism: 1 }, threads: 1 });
 }
 
-/** Tests sign many people up from one address; the throttling tests set their own limits. */
-export const generousLimits = { SIGNUPS_PER_WINDOW: "100000", LOGIN_FAILURES_PER_WINDOW: "100000" };
+/**
+ * Tests sign many people up from one address (127.0.0.1, the inviter's too) through one link; the
+ * throttling and signal tests set their own limits. Self-referral and earlier rejections stay on.
+ */
+export const generousLimits = {
+  SIGNUPS_PER_WINDOW: "100000",
+  LOGIN_FAILURES_PER_WINDOW: "100000",
+  ...oneAddressSignals,
+};
 
 export async function createTestApp(
   env: Record<string, string> = {},

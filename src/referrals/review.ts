@@ -1,0 +1,119 @@
+// Use cases: approving and rejecting a held referral (by staff, or when the hold for everyone ends).
+import { recordAudit } from "../admin/audit.js";
+import type { IntegrityConfig, ProgramConfig } from "../config.js";
+import type { Database } from "../db/connection.js";
+import type { PaidReward } from "./integrity.js";
+import { countApproved, decideHeld, dueForApproval, settlePending } from "./review-store.js";
+import { payInviterRewards } from "./reward-store.js";
+
+export interface ReviewDeps {
+  db: Database;
+  program: ProgramConfig;
+  integrity: Pick<IntegrityConfig, "monthlyCapCents">;
+  clock: () => number;
+}
+
+export interface ReviewDecision {
+  referralId: number;
+  /** Null when the end of the hold decides. */
+  staffId: number | null;
+  /** Shown to the invitee and the inviter. */
+  reason: string | null;
+  /** Staff only. */
+  staffNote: string | null;
+}
+
+export interface Approved {
+  inviterId: number;
+  inviteeId: number;
+  bonusPostedCents: number;
+  /** False when the inviter was deactivated meanwhile: the invitee is paid, the inviter is not. */
+  counted: boolean;
+  inviterRewards: PaidReward[];
+}
+
+/**
+ * Approves a held referral exactly once, in one transaction: the invitee's pending bonus is posted,
+ * the referral counts toward the inviter's next reward (paying it when this completes a five, under
+ * the inviter's row lock, as a sign-up does), and staff's decision is audited. Null when the
+ * referral is not held (already decided, or no such referral).
+ */
+export async function approveReferral(deps: ReviewDeps, decision: ReviewDecision): Promise<Approved | null> {
+  const now = deps.clock();
+  return deps.db.transaction(async (tx) => {
+    const decided = await decideHeld(tx, { ...decision, status: "approved" });
+    if (!decided) return null;
+    const bonusPostedCents = await settlePending(tx, decided.inviteeId, "posted");
+    const count = await countApproved(tx, decided.inviterId);
+    const inviterRewards =
+      count === null
+        ? []
+        : await payInviterRewards(
+            tx,
+            { program: deps.program, monthlyCapCents: deps.integrity.monthlyCapCents },
+            { inviterId: decided.inviterId, signupUserId: decided.inviteeId, count, now },
+          );
+    if (decision.staffId !== null) {
+      await recordAudit(tx, {
+        actorId: decision.staffId,
+        action: "referral_approved",
+        targetUserId: decided.inviteeId,
+        details: auditDetails(decision, decided, bonusPostedCents),
+      });
+    }
+    return { ...decided, bonusPostedCents, counted: count !== null, inviterRewards };
+  });
+}
+
+/** Rejects a held referral exactly once: its pending credit is void, with the reason. Null when not held. */
+export async function rejectReferral(
+  deps: ReviewDeps,
+  decision: ReviewDecision,
+): Promise<{ inviterId: number; inviteeId: number; voidedCents: number } | null> {
+  return deps.db.transaction(async (tx) => {
+    const decided = await decideHeld(tx, { ...decision, status: "rejected" });
+    if (!decided) return null;
+    const voidedCents = await settlePending(tx, decided.inviteeId, "void");
+    if (decision.staffId !== null) {
+      await recordAudit(tx, {
+        actorId: decision.staffId,
+        action: "referral_rejected",
+        targetUserId: decided.inviteeId,
+        details: auditDetails(decision, decided, voidedCents),
+      });
+    }
+    return { ...decided, voidedCents };
+  });
+}
+
+function auditDetails(decision: ReviewDecision, decided: { inviterId: number }, amountCents: number) {
+  return {
+    referral_id: decision.referralId,
+    inviter_id: decided.inviterId,
+    amount_cents: amountCents,
+    reason: decision.reason,
+    staff_note: decision.staffNote,
+  };
+}
+
+/** Referrals approved per run of the hold job, at most; the next run takes the rest. */
+const DUE_PER_RUN = 500;
+
+/**
+ * Approves the referrals whose hold for everyone has ended and that no signal holds. Safe with
+ * several instances running it at once: each approval matches only a referral still held.
+ */
+export async function approveDueReferrals(deps: ReviewDeps): Promise<Approved[]> {
+  const due = await dueForApproval(deps.db, new Date(deps.clock()), DUE_PER_RUN);
+  const approved: Approved[] = [];
+  for (const referralId of due) {
+    const done = await approveReferral(deps, { referralId, staffId: null, reason: null, staffNote: null });
+    if (done) approved.push(done);
+  }
+  return approved;
+}
+
+/** The total of the inviter rewards an approval paid. */
+export function rewardCentsOf(approved: { inviterRewards: PaidReward[] }): number {
+  return approved.inviterRewards.reduce((sum, reward) => sum + reward.amountCents, 0);
+}

@@ -1,0 +1,66 @@
+// Paying an inviter: the rewards a referred count earns, cut to the monthly limit, written as ledger
+// entries with the inviter's balance. Called with the inviter's row locked by the count's update, by
+// the sign-up and by the approval of a held referral alike.
+import { type SQL, sql } from "drizzle-orm";
+import type { ProgramConfig } from "../config.js";
+import { type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
+import { ledgerEntries, referrals, users } from "../db/schema.js";
+import { capRewards, monthStart, type PaidReward } from "./integrity.js";
+import { rewardsFor } from "./rules.js";
+
+export interface RewardPolicy {
+  program: ProgramConfig;
+  monthlyCapCents: number | null;
+}
+
+/**
+ * The rewards for the inviter's referred count reaching `count` because of `signupUserId`'s
+ * referral, paid in one statement (none when the count completes no five). The caller holds the
+ * inviter's row lock, so the month's earlier rewards read here cannot change before the write.
+ */
+export async function payInviterRewards(
+  tx: Queryable,
+  policy: RewardPolicy,
+  paying: { inviterId: number; signupUserId: number; count: number; now: number },
+): Promise<PaidReward[]> {
+  const rewards = rewardsFor(paying.count - 1, paying.count, policy.program);
+  if (rewards.length === 0) return [];
+  const paidThisMonth =
+    policy.monthlyCapCents === null
+      ? 0
+      : await rewardsPaidSince(tx, paying.inviterId, monthStart(paying.now));
+  const paid = capRewards(rewards, paidThisMonth, policy.monthlyCapCents);
+  await queryPreparedRows(tx, rewardStatement(paying.inviterId, paying.signupUserId, paid));
+  return paid;
+}
+
+async function rewardsPaidSince(tx: Queryable, inviterId: number, since: Date): Promise<number> {
+  const [row] = await queryRows<{ paid: string | number | null }>(
+    tx,
+    sql`SELECT COALESCE(SUM(amount_cents), 0) AS paid FROM ${ledgerEntries}
+        WHERE user_id = ${inviterId} AND kind = 'inviter_reward' AND created_at >= ${since.toISOString()}::timestamptz`,
+  );
+  return Number(row?.paid ?? 0);
+}
+
+/** The inviter's reward entries and balance; a reward cut by the limit also marks its referral. */
+function rewardStatement(inviterId: number, signupUserId: number, rewards: PaidReward[]): SQL {
+  const total = rewards.reduce((sum, reward) => sum + reward.amountCents, 0);
+  const capped = rewards.some((reward) => reward.cappedCents > 0);
+  const entries = sql.join(
+    rewards.map(
+      (reward) =>
+        sql`(${inviterId}::bigint, ${reward.amountCents}::bigint, 'inviter_reward', ${signupUserId}::bigint, ${reward.referralCount}::integer, ${reward.cappedCents > 0 ? reward.cappedCents : null}::bigint)`,
+    ),
+    sql`, `,
+  );
+  return sql`WITH entries AS (
+      INSERT INTO ${ledgerEntries} (user_id, amount_cents, kind, signup_user_id, referral_count, capped_cents)
+      VALUES ${entries}
+    )${
+      capped
+        ? sql`, marked AS (UPDATE ${referrals} SET capped = true WHERE invitee_id = ${signupUserId}::bigint)`
+        : sql``
+    }
+    UPDATE ${users} SET balance_cents = balance_cents + ${total}::bigint WHERE id = ${inviterId}::bigint`;
+}
