@@ -1,7 +1,7 @@
 // How money, dates and ledger entries are written out: on pages, in messages, in CSV and in JSON.
 // One place, so an amount or a time reads the same wherever it appears.
 import type { ProgramConfig } from "./config.js";
-import type { LedgerKind } from "./db/schema.js";
+import type { LedgerKind, LedgerStatus } from "./db/schema.js";
 
 // Money. Amounts are integer cents everywhere; only these functions turn them into dollars.
 
@@ -107,20 +107,41 @@ export interface LedgerLineWords {
   inviterUsername: string | null;
   referralCount: number | null;
   reason: string | null;
+  /** Absent or posted: in the balance. */
+  status?: LedgerStatus;
+  /** For a reward cut by the monthly limit: the part not paid. */
+  cappedCents?: number | null;
+  /** For a rejected welcome bonus: the reason the user is given. */
+  decisionReason?: string | null;
 }
+
+/** What a pending credit says: neutral, never which check holds it. */
+export const PENDING_WORDS = "being checked, usually within a day";
 
 /** The reason for a credit, in the programme's words, as the user reads it. */
 export function describeLedgerLine(line: LedgerLineWords, program: ProgramConfig): string {
   switch (line.kind) {
-    case "invitee_bonus":
-      return line.inviterUsername
+    case "invitee_bonus": {
+      const joined = line.inviterUsername
         ? `Welcome bonus: you joined through ${line.inviterUsername}'s link`
         : "Welcome bonus: you joined through a friend's link";
+      if (line.status === "pending") return `${joined} (${PENDING_WORDS})`;
+      if (line.status === "void") {
+        return line.decisionReason
+          ? `${joined} (not approved: ${line.decisionReason})`
+          : `${joined} (not approved)`;
+      }
+      return joined;
+    }
     case "inviter_reward": {
       const every = program.referralsPerInviterReward;
       const more = every === 1 ? "1 more person" : `${every} more people`;
       const total = line.referralCount === null ? "" : ` (${line.referralCount} in all)`;
-      return `Referral reward: ${more} joined through your link${total}`;
+      const capped =
+        line.cappedCents != null && line.cappedCents > 0
+          ? `; ${formatDollars(line.cappedCents)} not paid: you reached this month's limit on rewards`
+          : "";
+      return `Referral reward: ${more} joined through your link${total}${capped}`;
     }
     case "adjustment": {
       const what = line.amountCents >= 0 ? "credit added" : "credit removed";
@@ -128,6 +149,22 @@ export function describeLedgerLine(line: LedgerLineWords, program: ProgramConfig
     }
     default:
       return `Credit of ${formatDollars(line.amountCents)}`;
+  }
+}
+
+/** A referral's status as the inviter reads it, with the reason staff gave. */
+export function referralReason(referral: {
+  status: "approved" | "held" | "rejected";
+  reason: string | null;
+  capped: boolean;
+}): string {
+  switch (referral.status) {
+    case "held":
+      return `${PENDING_WORDS.charAt(0).toUpperCase()}${PENDING_WORDS.slice(1)}`;
+    case "rejected":
+      return referral.reason ? `Not approved: ${referral.reason}` : "Not approved";
+    default:
+      return referral.capped ? "Approved; this month's limit on rewards was reached" : "Approved";
   }
 }
 

@@ -1,8 +1,10 @@
-// Periodic clean-up: sessions past their expiry, throttle counters of ended windows, and browsers
-// whose device cookie has expired.
+// Periodic clean-up: sessions past their expiry, throttle and signal counters of ended windows,
+// browsers whose device cookie has expired, and address sightings older than the shared-address window.
 import type { Config } from "../config.js";
+import { purgeSightingsBefore } from "../db/address-sightings.js";
 import type { Database } from "../db/connection.js";
 import { purgeDevicesUnseenSince } from "../db/known-devices.js";
+import { purgeEndedSignalCounters } from "../db/signal-counters.js";
 import { purgeCountersBefore } from "../db/throttle-counters.js";
 import { DEVICE_COOKIE_MAX_AGE_SECONDS } from "./devices.js";
 import { purgeExpiredSessions } from "./sessions.js";
@@ -12,17 +14,23 @@ export interface HousekeepingResult {
   sessions: number;
   throttleCounters: number;
   devices: number;
+  signalCounters: number;
+  addressSightings: number;
 }
 
 export async function cleanUpExpired(
   db: Database,
-  config: Pick<Config, "session" | "throttle">,
+  config: Pick<Config, "session" | "throttle" | "integrity">,
   now: number,
 ): Promise<HousekeepingResult> {
+  // Kept no longer than the shared-address signal looks back (not at all when it is off).
+  const sightingsBefore = new Date(now - config.integrity.sharedAddressDays * 86_400_000);
   return {
     sessions: await purgeExpiredSessions(db, config.session),
     throttleCounters: await purgeCountersBefore(db, currentWindow(now, config.throttle.windowSeconds).start),
     devices: await purgeDevicesUnseenSince(db, new Date(now - DEVICE_COOKIE_MAX_AGE_SECONDS * 1000)),
+    signalCounters: await purgeEndedSignalCounters(db, new Date(now)),
+    addressSightings: await purgeSightingsBefore(db, sightingsBefore),
   };
 }
 

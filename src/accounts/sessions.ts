@@ -16,6 +16,8 @@ export interface SessionUser {
   username: string;
   referralToken: string;
   balanceCents: number;
+  /** Credit held for review: not part of the balance until approved. */
+  pendingCents: number;
   referredCount: number;
   isStaff: boolean;
 }
@@ -84,6 +86,7 @@ function sessionLookupStatement(db: Database) {
       username: users.username,
       referralToken: users.referralToken,
       balanceCents: users.balanceCents,
+      pendingCents: users.pendingCents,
       referredCount: users.referredCount,
       isStaff: users.isStaff,
     })

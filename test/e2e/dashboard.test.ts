@@ -247,6 +247,43 @@ test("log out and back in, with the navigation bar and by keyboard", { skip }, a
   await checkPage(page, "not-found");
 });
 
+test("a sign-up from the inviter's own browser is held: the newcomer sees $10 pending, in plain words", {
+  skip,
+}, async () => {
+  // Alice's browser keeps its device cookie after she logs out: the self-referral signal holds this.
+  const page = await newPage();
+  await page.goto(`${server.baseUrl}/login/`);
+  await page.fill("#id_username", "alice");
+  await page.fill("#id_password", PASSWORD);
+  await Promise.all([page.waitForURL(`${server.baseUrl}/`), page.click("button[type=submit]")]);
+  const link = await page.inputValue("#referral-link");
+  await page.click("nav >> text=Log out");
+  await page.waitForSelector("text=You are logged out");
+  await page.goto(link);
+  await signUpThroughForm(page, "pending_pat");
+  assert.equal((await page.textContent("h1"))?.trim(), "Hello, pending_pat!");
+  assert.equal((await page.textContent("#balance"))?.trim(), "$0.00");
+  assert.equal((await page.textContent("#pending"))?.trim(), "+ $10.00 pending");
+  const notice = (await page.textContent("#pending-notice"))?.replace(/\s+/g, " ").trim();
+  assert.equal(
+    notice,
+    "Your $10.00 welcome credit is being checked, usually within a day. It joins your balance once approved.",
+  );
+  await checkPage(page, "dashboard-pending");
+  await page.goto(`${server.baseUrl}/history/`);
+  assert.match((await page.textContent("#history")) ?? "", /pending/);
+  await checkPage(page, "history-pending");
+});
+
+test("a sign-up link that is not valid says so, and the form still works", { skip }, async () => {
+  const page = await newPage();
+  await page.goto(`${server.baseUrl}/signup/?ref=AAAAAAAAAAAAAAAAAAAAAA`);
+  assert.match((await page.textContent("#invalid-link")) ?? "", /This invitation link is not valid/);
+  await checkPage(page, "signup-invalid-link");
+  await signUpThroughForm(page, "no_link_nia");
+  assert.equal((await page.textContent("h1"))?.trim(), "Hello, no_link_nia!");
+});
+
 test("the accessibility check is real: axe-core reports an unlabelled input", { skip }, async () => {
   const page = await newPage();
   await page.setContent(

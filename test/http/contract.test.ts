@@ -203,6 +203,7 @@ describe("JSON responses send every field", () => {
     assert.deepEqual(keys(dashboard), [
       "balance",
       "balance_cents",
+      "pending_cents",
       "referral_link",
       "referrals_until_next_reward",
       "referred_count",
@@ -211,19 +212,25 @@ describe("JSON responses send every field", () => {
     assert.equal(dashboard.balance_cents, 1250);
 
     const history = (await member.get("/history/")).json();
-    assert.deepEqual(keys(history), ["balance", "balance_cents", "entries", "next_cursor"]);
+    assert.deepEqual(keys(history), ["balance", "balance_cents", "entries", "next_cursor", "pending_cents"]);
     assert.deepEqual(
       history.entries.map((e: object) => keys(e)),
-      [0, 1].map(() => ["amount_cents", "balance_after_cents", "created_at", "id", "kind", "reason"]),
+      [0, 1].map(() => ["amount_cents", "balance_after_cents", "created_at", "id", "kind", "reason", "status"]),
     );
     assert.equal(typeof history.entries[0].id, "string", "entry ids stay strings");
     assert.equal(history.entries[0].reason, "Adjustment, credit added by staff: Contract check");
 
     const referrals = (await staff.get("/referrals/")).json();
-    assert.deepEqual(keys(referrals), ["next_cursor", "referrals", "referred_count"]);
+    assert.deepEqual(keys(referrals), [
+      "held_count",
+      "next_cursor",
+      "referrals",
+      "referred_count",
+      "rejected_count",
+    ]);
     assert.deepEqual(
       referrals.referrals.map((r: object) => keys(r)),
-      [["joined_at", "username"]],
+      [["capped", "joined_at", "reason", "status", "username"]],
     );
   });
 

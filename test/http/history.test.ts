@@ -41,11 +41,12 @@ interface HistoryJson {
   next_cursor: string | null;
 }
 
-test("GET / in JSON mode adds balance_cents, referred_count and referrals_until_next_reward", async () => {
+test("GET / in JSON mode adds balance_cents, pending_cents, referred_count and referrals_until_next_reward", async () => {
   const body = (await alice.get("/")).json();
   assert.deepEqual(Object.keys(body).sort(), [
     "balance",
     "balance_cents",
+    "pending_cents",
     "referral_link",
     "referrals_until_next_reward",
     "referred_count",
@@ -54,6 +55,7 @@ test("GET / in JSON mode adds balance_cents, referred_count and referrals_until_
   assert.equal(body.balance_cents, 2000);
   assert.equal(body.balance, 20);
   assert.equal(body.referrals_until_next_reward, 3);
+  assert.equal(body.pending_cents, 0);
 });
 
 test("/history/ JSON: every ledger entry, newest first, with reasons in words and a running balance", async () => {
@@ -168,7 +170,13 @@ test("/referrals/ JSON: who joined through the link, newest first, in cursor pag
   const friend = new Client(t.app);
   await friend.logIn("friend_01");
   const none = (await friend.get("/referrals/")).json();
-  assert.deepEqual(none, { referred_count: 0, referrals: [], next_cursor: null });
+  assert.deepEqual(none, {
+    referred_count: 0,
+    held_count: 0,
+    rejected_count: 0,
+    referrals: [],
+    next_cursor: null,
+  });
 });
 
 test("a cursor from someone else's list shows nothing of theirs", async () => {

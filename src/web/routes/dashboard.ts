@@ -1,7 +1,7 @@
 // /: the dashboard, or in JSON mode the earlier version's {referral_link, balance} and more.
 import type { FastifyInstance } from "fastify";
 import { wholeDollars } from "../../format.js";
-import { referralsOf } from "../../referrals/history.js";
+import { referralStanding, referralsOf } from "../../referrals/history.js";
 import { progressToNextReward } from "../../referrals/rules.js";
 import type { AppDeps } from "../app-deps.js";
 import { forUser } from "../guards.js";
@@ -21,6 +21,7 @@ const dashboardSchema = {
       referral_link: stringField,
       balance: integerField,
       balance_cents: integerField,
+      pending_cents: integerField,
       referred_count: integerField,
       referrals_until_next_reward: integerField,
     }),
@@ -41,15 +42,15 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
           referral_link: link,
           balance: wholeDollars(user.balanceCents),
           balance_cents: user.balanceCents,
+          pending_cents: user.pendingCents,
           referred_count: user.referredCount,
           referrals_until_next_reward: progress.untilNext,
         });
       }
-      const [qrSvg, latest] = await Promise.all([
+      const [qrSvg, latest, standing] = await Promise.all([
         qrCodeSvg(link),
-        user.referredCount > 0
-          ? referralsOf(deps.db, user.id, { cursor: null, size: DASHBOARD_REFERRALS })
-          : Promise.resolve({ items: [], nextCursor: null }),
+        referralsOf(deps.db, user.id, { cursor: null, size: DASHBOARD_REFERRALS }),
+        referralStanding(deps.db, user.id),
       ]);
       return sendPage(
         reply,
@@ -61,6 +62,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
           progress,
           inviterRewardCents: program.inviterRewardCents,
           inviteeRewardCents: program.inviteeRewardCents,
+          standing,
           latestReferrals: latest.items,
           moreReferrals: latest.nextCursor !== null,
         }),

@@ -2,7 +2,7 @@
 // pages for people, the same data as JSON with cursor pagination for programs.
 import type { FastifyInstance } from "fastify";
 import { describeLedgerLine, isoTime, wholeDollars } from "../../format.js";
-import { creditHistory, PAGE_SIZE_DEFAULT, referralsOf } from "../../referrals/history.js";
+import { creditHistory, PAGE_SIZE_DEFAULT, referralStanding, referralsOf } from "../../referrals/history.js";
 import type { AppDeps } from "../app-deps.js";
 import { forUser } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
@@ -10,6 +10,7 @@ import { nextPageUrl, type PageQuery, pageQueryProperties, pageRequest } from ".
 import { sendPage } from "../respond.js";
 import {
   arrayOf,
+  booleanField,
   integerField,
   nullable,
   objectSchema,
@@ -25,11 +26,13 @@ const historySchema = {
     200: objectSchema({
       balance: integerField,
       balance_cents: integerField,
+      pending_cents: integerField,
       entries: arrayOf(
         objectSchema({
           id: stringField,
           created_at: timeField,
           kind: stringField,
+          status: stringField,
           amount_cents: integerField,
           reason: stringField,
           balance_after_cents: integerField,
@@ -45,7 +48,17 @@ const referralsSchema = {
   response: {
     200: objectSchema({
       referred_count: integerField,
-      referrals: arrayOf(objectSchema({ username: stringField, joined_at: timeField })),
+      held_count: integerField,
+      rejected_count: integerField,
+      referrals: arrayOf(
+        objectSchema({
+          username: stringField,
+          joined_at: timeField,
+          status: stringField,
+          reason: nullable(stringField),
+          capped: booleanField,
+        }),
+      ),
       next_cursor: nullable(stringField),
     }),
   },
@@ -64,10 +77,12 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
         return reply.send({
           balance: wholeDollars(user.balanceCents),
           balance_cents: user.balanceCents,
+          pending_cents: user.pendingCents,
           entries: history.items.map((line) => ({
             id: String(line.id),
             created_at: isoTime(line.createdAt),
             kind: line.kind,
+            status: line.status,
             amount_cents: line.amountCents,
             reason: describeLedgerLine(line, program),
             balance_after_cents: line.balanceAfterCents,
@@ -82,6 +97,7 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
           username: user.username,
           isStaff: user.isStaff,
           balanceCents: user.balanceCents,
+          pendingCents: user.pendingCents,
           lines: history.items,
           program,
           nextPage: nextPageUrl("/history/", history.nextCursor, { limit: request.query.limit }),
@@ -96,13 +112,21 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
     ...forUser<{ Querystring: PageQuery }>(async (request, reply) => {
       const user = request.user;
       const page = pageRequest(request.query, PAGE_SIZE_DEFAULT);
-      const referrals = await referralsOf(deps.db, user.id, page);
+      const [referrals, standing] = await Promise.all([
+        referralsOf(deps.db, user.id, page),
+        referralStanding(deps.db, user.id),
+      ]);
       if (wantsJson(request)) {
         return reply.send({
           referred_count: user.referredCount,
+          held_count: standing.held,
+          rejected_count: standing.rejected,
           referrals: referrals.items.map((r) => ({
             username: r.username,
             joined_at: isoTime(r.joinedAt),
+            status: r.status,
+            reason: r.reason,
+            capped: r.capped,
           })),
           next_cursor: referrals.nextCursor,
         });
@@ -113,7 +137,7 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
           csrfToken: request.csrfToken,
           username: user.username,
           isStaff: user.isStaff,
-          referredCount: user.referredCount,
+          standing,
           referrals: referrals.items,
           nextPage: nextPageUrl("/referrals/", referrals.nextCursor, { limit: request.query.limit }),
           firstPage: page.cursor === null,

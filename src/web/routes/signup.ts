@@ -9,7 +9,14 @@ import type { RouteDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
 import { clientOf } from "../plugins/session.js";
 import { sendPage } from "../respond.js";
-import { lenientTextField, objectSchema, querySchema } from "../schemas.js";
+import {
+  booleanField,
+  integerField,
+  lenientTextField,
+  objectSchema,
+  querySchema,
+  stringField,
+} from "../schemas.js";
 import { type SignupPageModel, signupPage } from "../views/auth-pages.js";
 
 /** The token from the link (?ref=) or, after a failed submission, from the form. */
@@ -25,6 +32,32 @@ const signupSchema = {
   querystring: querySchema({ ref: lenientTextField }),
   response: { 200: objectSchema({}) },
 };
+
+/** The form in JSON mode: `{}`, or with ?ref= whether the link is valid, whose it is and what it gives. */
+const signupFormSchema = {
+  querystring: signupSchema.querystring,
+  response: {
+    200: {
+      type: "object",
+      properties: {
+        referral: {
+          type: "object",
+          properties: { valid: booleanField, inviter: stringField, reward_cents: integerField },
+          required: ["valid"],
+          additionalProperties: false,
+        },
+      },
+      additionalProperties: false,
+    },
+  },
+};
+
+/** Whether the request named a referral link at all (?ref= or the form's field), valid or not. */
+function namesReferral(request: FastifyRequest): boolean {
+  const query = request.query as Record<string, unknown>;
+  const body = (request.body ?? {}) as FormInput;
+  return (query.ref !== undefined && query.ref !== "") || (typeof body.ref === "string" && body.ref !== "");
+}
 
 export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { db, config } = deps;
@@ -42,15 +75,23 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
       csrfToken: request.csrfToken,
       referralToken: inviter ? token : null,
       inviterUsername: inviter?.username ?? null,
+      invalidLink: inviter === null && namesReferral(request),
       inviteeRewardCents: config.program.inviteeRewardCents,
       ...submitted,
     });
     return sendPage(reply, page, status);
   };
 
-  app.get("/signup/", { schema: signupSchema }, async (request, reply) => {
-    if (wantsJson(request)) return reply.send({});
-    return showForm(request, reply, 200);
+  app.get("/signup/", { schema: signupFormSchema }, async (request, reply) => {
+    if (!wantsJson(request)) return showForm(request, reply, 200);
+    if (!namesReferral(request)) return reply.send({});
+    const token = referralTokenOf(request);
+    const inviter = token ? await findInviterByToken(db, token) : null;
+    return reply.send({
+      referral: inviter
+        ? { valid: true, inviter: inviter.username, reward_cents: config.program.inviteeRewardCents }
+        : { valid: false },
+    });
   });
 
   app.post("/signup/", { schema: signupSchema }, async (request, reply) => {

@@ -22,6 +22,8 @@ export interface SignupPageModel {
   referralToken: string | null;
   /** Set only when the token belongs to an active user. */
   inviterUsername: string | null;
+  /** A link was followed, but it is no valid user's: the person can still sign up. */
+  invalidLink?: boolean;
   inviteeRewardCents: number;
   username?: string;
   errors?: FieldErrors;
@@ -40,7 +42,10 @@ export function signupPage(model: SignupPageModel): SafeHtml {
         model.inviterUsername
           ? html`<div class="alert alert-success" role="status"><strong>${model.inviterUsername}</strong> invited you: you get
           ${formatDollars(model.inviteeRewardCents)} when you join.</div>`
-          : null
+          : model.invalidLink
+            ? html`<div class="alert alert-warning" role="status" id="invalid-link">This invitation link is not valid: it
+          may be mistyped, or its owner's account is closed. You can still sign up, without the welcome credit.</div>`
+            : null
       }
       ${formErrors(errors.__all__)}
       <form method="post" action="${action}" novalidate>

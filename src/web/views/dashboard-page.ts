@@ -1,11 +1,11 @@
 // The dashboard: balance, the referral link with Copy and a QR code, progress toward the next
 // reward, the latest people who joined, and logging out on every device.
 import type { SessionUser } from "../../accounts/sessions.js";
-import { formatDollars } from "../../format.js";
-import type { Referral } from "../../referrals/history.js";
+import { formatDollars, PENDING_WORDS } from "../../format.js";
+import type { Referral, ReferralStanding } from "../../referrals/history.js";
 import type { ReferralProgress } from "../../referrals/rules.js";
 import { html, type SafeHtml, trustedHtml } from "../html.js";
-import { referralsTable } from "./history-page.js";
+import { referralsTable, standingWords } from "./history-page.js";
 import { csrfField, layout } from "./layout.js";
 
 export interface DashboardModel {
@@ -17,6 +17,7 @@ export interface DashboardModel {
   progress: ReferralProgress;
   inviterRewardCents: number;
   inviteeRewardCents: number;
+  standing: ReferralStanding;
   latestReferrals: Referral[];
   moreReferrals: boolean;
 }
@@ -25,8 +26,25 @@ function people(n: number): string {
   return n === 1 ? "1 person" : `${n} people`;
 }
 
+/** What is pending or was refused about the user's own welcome credit, in plain words. */
+function ownReferralNotice(model: DashboardModel): SafeHtml | null {
+  const own = model.standing.own;
+  if (own?.status === "held" && model.user.pendingCents > 0) {
+    return html`<div class="alert alert-info" role="status" id="pending-notice">
+  Your ${formatDollars(model.user.pendingCents)} welcome credit is ${PENDING_WORDS}. It joins your balance once approved.
+</div>`;
+  }
+  if (own?.status === "rejected") {
+    return html`<div class="alert alert-secondary" role="status" id="rejected-notice">
+  Your welcome credit was not approved${own.reason ? html`: ${own.reason}` : "."}
+</div>`;
+  }
+  return null;
+}
+
 export function dashboardPage(model: DashboardModel): SafeHtml {
   const { user, progress } = model;
+  const joined = model.standing.approved + model.standing.held + model.standing.rejected;
   const reward = formatDollars(model.inviterRewardCents);
   return layout(
     {
@@ -37,12 +55,18 @@ export function dashboardPage(model: DashboardModel): SafeHtml {
       scripts: ["/static/client/dashboard.js"],
     },
     html`<h1 class="h3 mb-4">Hello, ${user.username}!</h1>
+${ownReferralNotice(model)}
 <div class="row g-4">
   <div class="col-12 col-lg-5">
     <section class="card shadow-sm mb-4" aria-labelledby="balance-heading">
       <div class="card-body">
         <h2 class="h6 text-body-secondary text-uppercase" id="balance-heading">Your balance</h2>
         <p class="display-5 fw-semibold mb-1" id="balance">${formatDollars(user.balanceCents)}</p>
+        ${
+          user.pendingCents > 0
+            ? html`<p class="mb-1 text-body-secondary" id="pending">+ ${formatDollars(user.pendingCents)} pending</p>`
+            : null
+        }
         <a href="/history/">See your credit history</a>
       </div>
     </section>
@@ -52,6 +76,13 @@ export function dashboardPage(model: DashboardModel): SafeHtml {
         <p class="mb-2" id="progress-text">${progress.towardNext} of ${progress.every} sign-ups toward your next ${reward}</p>
         <progress class="referral-progress w-100" id="referral-progress" max="${progress.every}" value="${progress.towardNext}"
           aria-labelledby="progress-text">${progress.towardNext} of ${progress.every}</progress>
+        ${
+          model.standing.held > 0
+            ? html`<p class="mt-2 mb-0" id="held-referrals">${people(model.standing.held)} who joined through your link ${
+                model.standing.held === 1 ? "is" : "are"
+              } ${PENDING_WORDS}; ${model.standing.held === 1 ? "it counts" : "they count"} toward your next reward once approved.</p>`
+            : null
+        }
         <p class="mt-2 mb-0 small text-body-secondary">Every ${progress.every} friends who join through your link earn you ${reward};
           each of them gets ${formatDollars(model.inviteeRewardCents)} too.</p>
       </div>
@@ -78,7 +109,9 @@ export function dashboardPage(model: DashboardModel): SafeHtml {
 <section class="card shadow-sm mt-4" aria-labelledby="referrals-heading">
   <div class="card-body pb-0">
     <h2 class="h5" id="referrals-heading">People who joined through your link</h2>
-    <p id="referred-count">${people(user.referredCount)} ${user.referredCount === 1 ? "has" : "have"} joined through your link.</p>
+    <p id="referred-count">${people(joined)} ${joined === 1 ? "has" : "have"} joined through your link${
+      joined > model.standing.approved ? html` (${standingWords(model.standing)})` : null
+    }.</p>
   </div>
   ${model.latestReferrals.length > 0 ? referralsTable(model.latestReferrals, "The latest, newest first.") : null}
   ${

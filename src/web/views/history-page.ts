@@ -6,9 +6,10 @@ import {
   describeLedgerLine,
   formatDollars,
   isoTime,
+  referralReason,
   signedDollars,
 } from "../../format.js";
-import type { LedgerLine, Referral } from "../../referrals/history.js";
+import type { LedgerLine, Referral, ReferralStanding } from "../../referrals/history.js";
 import { html, type SafeHtml } from "../html.js";
 import { layout, pageLinks } from "./layout.js";
 
@@ -21,6 +22,7 @@ export interface HistoryPageModel {
   username: string;
   isStaff: boolean;
   balanceCents: number;
+  pendingCents: number;
   lines: LedgerLine[];
   program: ProgramConfig;
   nextPage: string | null;
@@ -32,7 +34,11 @@ export function historyPage(model: HistoryPageModel): SafeHtml {
     { title: "Credit history", csrfToken: model.csrfToken, username: model.username, isStaff: model.isStaff },
     html`<div class="d-flex flex-wrap justify-content-between align-items-baseline gap-2 mb-3">
   <h1 class="h3 mb-0">Credit history</h1>
-  <p class="mb-0">Balance now: <strong>${formatDollars(model.balanceCents)}</strong></p>
+  <p class="mb-0">Balance now: <strong>${formatDollars(model.balanceCents)}</strong>${
+    model.pendingCents > 0
+      ? html` <span class="text-body-secondary">(${formatDollars(model.pendingCents)} pending)</span>`
+      : null
+  }</p>
 </div>
 <div class="card shadow-sm">
   ${
@@ -50,7 +56,11 @@ export function historyPage(model: HistoryPageModel): SafeHtml {
       ${model.lines.map(
         (line) => html`<tr>
         <td>${describeLedgerLine(line, model.program)}<div class="small text-body-secondary">${dateCell(line.createdAt, true)}</div></td>
-        <td class="text-end text-nowrap ${line.amountCents < 0 ? "text-danger" : "text-success"}">${signedDollars(line.amountCents)}</td>
+        <td class="text-end text-nowrap ${amountClass(line)}">${
+          line.status === "posted"
+            ? signedDollars(line.amountCents)
+            : html`<span class="${line.status === "void" ? "text-decoration-line-through" : ""}">${signedDollars(line.amountCents)}</span><div class="small">${line.status === "pending" ? "pending" : "not paid"}</div>`
+        }</td>
         <td class="text-end text-nowrap">${formatDollars(line.balanceAfterCents)}</td>
       </tr>`,
       )}
@@ -66,26 +76,55 @@ ${pageLinks({
   );
 }
 
+function amountClass(line: LedgerLine): string {
+  if (line.status !== "posted") return "text-body-secondary";
+  return line.amountCents < 0 ? "text-danger" : "text-success";
+}
+
+const statusBadges = {
+  approved: "text-bg-success",
+  held: "text-bg-warning",
+  rejected: "text-bg-secondary",
+} as const;
+
+function referralStatusCell(r: Referral): SafeHtml {
+  const label = { approved: "Approved", held: "Being checked", rejected: "Not approved" }[r.status];
+  const detail = r.status === "held" || (r.status === "approved" && !r.capped) ? null : referralReason(r);
+  return html`<span class="badge ${statusBadges[r.status]}">${label}</span>${
+    detail ? html`<div class="small text-body-secondary">${detail}</div>` : null
+  }`;
+}
+
 export function referralsTable(referrals: Referral[], caption: string): SafeHtml {
   return html`<div class="table-responsive">
   <table class="table table-striped align-middle mb-0" id="referrals">
     <caption class="px-3">${caption}</caption>
-    <thead><tr><th scope="col">Username</th><th scope="col">Joined</th></tr></thead>
+    <thead><tr><th scope="col">Username</th><th scope="col">Joined</th><th scope="col">Status</th></tr></thead>
     <tbody>
       ${referrals.map(
         (r) =>
-          html`<tr><td class="text-break">${r.username}</td><td class="text-nowrap">${dateCell(r.joinedAt)}</td></tr>`,
+          html`<tr><td class="text-break">${r.username}</td><td class="text-nowrap">${dateCell(r.joinedAt)}</td><td>${referralStatusCell(r)}</td></tr>`,
       )}
     </tbody>
   </table>
 </div>`;
 }
 
+/** "3 approved · 1 being checked · 1 not approved", leaving out what is zero (but never everything). */
+export function standingWords(standing: ReferralStanding): string {
+  const parts = [
+    `${standing.approved} approved`,
+    standing.held > 0 ? `${standing.held} being checked` : null,
+    standing.rejected > 0 ? `${standing.rejected} not approved` : null,
+  ];
+  return parts.filter((part) => part !== null).join(" · ");
+}
+
 export interface ReferralsPageModel {
   csrfToken: string;
   username: string;
   isStaff: boolean;
-  referredCount: number;
+  standing: ReferralStanding;
   referrals: Referral[];
   nextPage: string | null;
   firstPage: boolean;
@@ -95,7 +134,7 @@ export function referralsPage(model: ReferralsPageModel): SafeHtml {
   return layout(
     { title: "Your referrals", csrfToken: model.csrfToken, username: model.username, isStaff: model.isStaff },
     html`<h1 class="h3 mb-3">People who joined through your link</h1>
-<p>${model.referredCount} in all.</p>
+<p id="referral-standing">${standingWords(model.standing)}.</p>
 <div class="card shadow-sm">
   ${
     model.referrals.length === 0
