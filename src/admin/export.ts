@@ -77,6 +77,8 @@ interface LedgerExportRow {
   referral_count: number | null;
   reason: string | null;
   created_by: string | null;
+  status: string;
+  capped_cents: number | string | null;
 }
 
 export const ledgerCsvHeader = [
@@ -91,6 +93,8 @@ export const ledgerCsvHeader = [
   "referral_count",
   "reason",
   "created_by",
+  "status",
+  "capped_cents",
 ];
 
 export async function* ledgerCsvLines(db: Queryable, batchRows = EXPORT_BATCH_ROWS): AsyncGenerator<string> {
@@ -100,7 +104,8 @@ export async function* ledgerCsvLines(db: Queryable, batchRows = EXPORT_BATCH_RO
     const rows = await queryRows<LedgerExportRow>(
       db,
       sql`SELECT l.id::int AS id, l.created_at, l.user_id::int AS user_id, u.username, l.kind, l.amount_cents,
-                 s.username AS signup_username, l.referral_count, l.reason, c.username AS created_by
+                 s.username AS signup_username, l.referral_count, l.reason, c.username AS created_by,
+                 l.status, l.capped_cents
           FROM ledger_entries l
           JOIN users u ON u.id = l.user_id
           LEFT JOIN users s ON s.id = l.signup_user_id
@@ -123,6 +128,8 @@ export async function* ledgerCsvLines(db: Queryable, batchRows = EXPORT_BATCH_RO
         row.referral_count,
         row.reason,
         row.created_by,
+        row.status,
+        row.capped_cents === null ? null : Number(row.capped_cents),
       ]);
     }
     last = Number(rows[rows.length - 1]?.id);

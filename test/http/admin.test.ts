@@ -753,10 +753,10 @@ describe("exports", () => {
     const rows = parseCsv(response.body);
     const mine = rows.filter((r) => r[3] === "csv_target");
     assert.deepEqual(
-      mine.map((r) => [r[4], r[5], r[6], r[9], r[10]]),
+      mine.map((r) => [r[4], r[5], r[6], r[9], r[10], r[11], r[12]]),
       [
-        ["adjustment", "5.00", "500", `'=HYPERLINK("http://x.example","click")`, "admin_boss"],
-        ["adjustment", "-2.50", "-250", 'a "quoted", multi\r\nline reason', "admin_boss"],
+        ["adjustment", "5.00", "500", `'=HYPERLINK("http://x.example","click")`, "admin_boss", "posted", ""],
+        ["adjustment", "-2.50", "-250", 'a "quoted", multi\r\nline reason', "admin_boss", "posted", ""],
       ],
       "negative amounts stay numbers; only text is guarded",
     );
