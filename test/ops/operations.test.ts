@@ -121,6 +121,9 @@ describe("metrics", () => {
           200,
         );
       }
+      // The inviter's own browser signs one more up: held (self-referral), so nothing is paid yet.
+      await inviter.post("/logout/");
+      assert.equal((await inviter.signUp("metered_self", "correct horse battery", token)).statusCode, 200);
       for (let i = 0; i < 3; i++)
         await new Client(m.app, "json", "192.0.2.77").logIn("metered_0", "wrong password");
 
@@ -128,19 +131,21 @@ describe("metrics", () => {
       assert.equal(r.statusCode, 200);
       assert.match(String(r.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
       const text = r.body;
-      assert.equal(metric(text, "referral_signups_total"), 6);
-      assert.equal(metric(text, "referral_referred_signups_total"), 5);
+      assert.equal(metric(text, "referral_signups_total"), 7);
+      assert.equal(metric(text, "referral_referred_signups_total"), 6);
+      assert.equal(metric(text, 'referral_referrals_total{status="approved"}'), 5);
+      assert.equal(metric(text, 'referral_referrals_total{status="held"}'), 1);
       assert.equal(metric(text, 'referral_rewards_paid_total{kind="invitee_bonus"}'), 5);
       assert.equal(metric(text, 'referral_rewards_paid_cents_total{kind="invitee_bonus"}'), 5000);
       assert.equal(metric(text, 'referral_rewards_paid_total{kind="inviter_reward"}'), 1);
       assert.equal(metric(text, 'referral_rewards_paid_cents_total{kind="inviter_reward"}'), 1000);
       assert.equal(metric(text, "referral_login_failures_total"), 2);
       assert.equal(metric(text, 'referral_throttled_requests_total{kind="login"}'), 1);
-      assert.equal(metric(text, 'http_requests_total{method="POST",route="/signup/",status="200"}'), 6);
+      assert.equal(metric(text, 'http_requests_total{method="POST",route="/signup/",status="200"}'), 7);
       assert.equal(metric(text, 'http_requests_total{method="POST",route="/login/",status="429"}'), 1);
       assert.equal(
         metric(text, 'http_request_duration_seconds_count{method="POST",route="/signup/",status="200"}'),
-        6,
+        7,
       );
       assert.ok(metric(text, "nodejs_eventloop_lag_seconds") >= 0);
       if (onPostgres) {
