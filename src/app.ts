@@ -173,16 +173,14 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     app.addHook("onReady", async () => {
       stopHoldJob = scheduleHousekeeping(
         () => {
-          holdJob = approveDueReferrals(routeDeps.useCases).then((approved) => {
-            for (const done of approved) {
-              routeDeps.events.referralDecided({
-                status: "approved",
-                by: "hold",
-                amountCents: done.bonusPostedCents,
-                inviterRewardCents: rewardCentsOf(done),
-              });
-            }
-          });
+          holdJob = approveDueReferrals(routeDeps.useCases, (done) =>
+            routeDeps.events.referralDecided({
+              status: "approved",
+              by: "hold",
+              amountCents: done.bonusPostedCents,
+              inviterRewardCents: rewardCentsOf(done),
+            }),
+          );
           return holdJob;
         },
         60_000,

@@ -3,7 +3,7 @@ import { and, asc, count, desc, eq, gt, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { usernameKey } from "../accounts/username.js";
 import type { Queryable } from "../db/connection.js";
-import { ledgerEntries, sessions, users } from "../db/schema.js";
+import { type LedgerStatus, ledgerEntries, sessions, users } from "../db/schema.js";
 import { afterId, badCursor, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
 
 /** The columns the list can be sorted by: anything else in ?sort= is ignored, never put in SQL. */
@@ -27,6 +27,8 @@ export interface UserListRow {
   id: number;
   username: string;
   balanceCents: number;
+  /** Credit held for review. */
+  pendingCents: number;
   referredCount: number;
   createdAt: Date;
   isActive: boolean;
@@ -144,6 +146,7 @@ export async function listUsers(
       username: users.username,
       usernameKey: users.usernameKey,
       balanceCents: users.balanceCents,
+      pendingCents: users.pendingCents,
       referredCount: users.referredCount,
       createdAt: users.createdAt,
       isActive: users.isActive,
@@ -175,6 +178,7 @@ export async function listUsers(
       id: found.id,
       username: found.username,
       balanceCents: found.balanceCents,
+      pendingCents: found.pendingCents,
       referredCount: found.referredCount,
       createdAt: found.createdAt,
       isActive: found.isActive,
@@ -201,6 +205,10 @@ export interface LedgerLine {
   id: number;
   amountCents: number;
   kind: string;
+  /** Posted (in the balance), pending (held for review) or void (rejected). */
+  status: LedgerStatus;
+  /** For a reward cut by the monthly limit: the part not paid. */
+  cappedCents: number | null;
   signupUserId: number | null;
   signupUsername: string | null;
   referralCount: number | null;
@@ -249,6 +257,7 @@ export async function userDetail(
       id: users.id,
       username: users.username,
       balanceCents: users.balanceCents,
+      pendingCents: users.pendingCents,
       referredCount: users.referredCount,
       createdAt: users.createdAt,
       isActive: users.isActive,
@@ -271,6 +280,8 @@ export async function userDetail(
       id: ledgerEntries.id,
       amountCents: ledgerEntries.amountCents,
       kind: ledgerEntries.kind,
+      status: ledgerEntries.status,
+      cappedCents: ledgerEntries.cappedCents,
       signupUserId: ledgerEntries.signupUserId,
       signupUsername: signup.username,
       referralCount: ledgerEntries.referralCount,

@@ -1,5 +1,6 @@
 // Programme analytics for a period of whole UTC days: sign-ups, rewards paid, top referrers, the
-// share of sign-ups that came through a link, and the viral coefficient (K-factor).
+// share of sign-ups that came through a link, the viral coefficient (K-factor), and what became of
+// the referrals made each day (held, approved, rejected) with their invitees' bonuses.
 import { sql } from "drizzle-orm";
 import { type Queryable, queryRows } from "../db/connection.js";
 import { isoDay } from "../format.js";
@@ -77,10 +78,24 @@ export function referredShare(referredSignups: number, signups: number): number 
   return signups > 0 ? referredSignups / signups : null;
 }
 
-export interface DayFigures {
+/**
+ * The referrals made on a day (by the day each was created), by what they are now, and their
+ * invitees' bonuses by the ledger entries' status: pending (held), posted (approved), void (rejected).
+ */
+export interface ReferralFigures {
+  heldReferrals: number;
+  approvedReferrals: number;
+  rejectedReferrals: number;
+  heldCents: number;
+  approvedCents: number;
+  rejectedCents: number;
+}
+
+export interface DayFigures extends ReferralFigures {
   day: string;
   signups: number;
   referredSignups: number;
+  /** Posted (paid) welcome bonuses; pending and void ones are in heldCents and rejectedCents. */
   inviteeBonusCents: number;
   inviterRewardCents: number;
 }
@@ -104,7 +119,7 @@ export interface ProgrammeStats {
     rewardsPaidCents: number;
     adjustmentsNetCents: number;
     usersAtStart: number;
-  };
+  } & ReferralFigures;
   referredShare: number | null;
   kFactor: number | null;
   topReferrers: TopReferrer[];
@@ -126,13 +141,45 @@ export async function programmeStats(db: Queryable, period: Period): Promise<Pro
         WHERE created_at >= ${start}::timestamptz AND created_at < ${endAt}::timestamptz
         GROUP BY 1`,
   );
+  // Paid means posted: a bonus held for review (pending) or rejected (void) was not paid.
   const ledgerRows = await queryRows<{ day: string; kind: string; cents: string | number }>(
     db,
     sql`SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, kind,
                sum(amount_cents)::bigint AS cents
         FROM ledger_entries
         WHERE created_at >= ${start}::timestamptz AND created_at < ${endAt}::timestamptz
+          AND status = 'posted'
         GROUP BY 1, 2`,
+  );
+  // The period's referrals through referrals_created_at_idx, each invitee's bonus through
+  // ledger_entries_signup_idx.
+  const referralRows = await queryRows<{
+    day: string;
+    held: number;
+    approved: number;
+    rejected: number;
+    held_cents: string | number;
+    approved_cents: string | number;
+    rejected_cents: string | number;
+  }>(
+    db,
+    sql`SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+               count(*) FILTER (WHERE r.status = 'held')::int AS held,
+               count(*) FILTER (WHERE r.status = 'approved')::int AS approved,
+               count(*) FILTER (WHERE r.status = 'rejected')::int AS rejected,
+               COALESCE(sum(b.pending), 0)::bigint AS held_cents,
+               COALESCE(sum(b.posted), 0)::bigint AS approved_cents,
+               COALESCE(sum(b.void), 0)::bigint AS rejected_cents
+        FROM referrals r
+        LEFT JOIN LATERAL (
+          SELECT sum(amount_cents) FILTER (WHERE status = 'pending') AS pending,
+                 sum(amount_cents) FILTER (WHERE status = 'posted') AS posted,
+                 sum(amount_cents) FILTER (WHERE status = 'void') AS void
+          FROM ledger_entries
+          WHERE signup_user_id = r.invitee_id AND user_id = r.invitee_id AND kind = 'invitee_bonus'
+        ) b ON true
+        WHERE r.created_at >= ${start}::timestamptz AND r.created_at < ${endAt}::timestamptz
+        GROUP BY 1`,
   );
   const atStart = await queryRows<{ n: number }>(
     db,
@@ -153,7 +200,14 @@ export async function programmeStats(db: Queryable, period: Period): Promise<Pro
   const byDay = new Map<string, DayFigures>(
     daysOf(period).map((day) => [
       day,
-      { day, signups: 0, referredSignups: 0, inviteeBonusCents: 0, inviterRewardCents: 0 },
+      {
+        day,
+        signups: 0,
+        referredSignups: 0,
+        inviteeBonusCents: 0,
+        inviterRewardCents: 0,
+        ...noReferrals(),
+      },
     ]),
   );
   for (const row of signupRows) {
@@ -162,6 +216,16 @@ export async function programmeStats(db: Queryable, period: Period): Promise<Pro
       figures.signups = Number(row.signups);
       figures.referredSignups = Number(row.referred);
     }
+  }
+  for (const row of referralRows) {
+    const figures = byDay.get(row.day);
+    if (!figures) continue;
+    figures.heldReferrals = Number(row.held);
+    figures.approvedReferrals = Number(row.approved);
+    figures.rejectedReferrals = Number(row.rejected);
+    figures.heldCents = Number(row.held_cents);
+    figures.approvedCents = Number(row.approved_cents);
+    figures.rejectedCents = Number(row.rejected_cents);
   }
   let adjustmentsNetCents = 0;
   for (const row of ledgerRows) {
@@ -177,12 +241,34 @@ export async function programmeStats(db: Queryable, period: Period): Promise<Pro
   const referredSignups = days.reduce((n, d) => n + d.referredSignups, 0);
   const rewardsPaidCents = days.reduce((n, d) => n + d.inviteeBonusCents + d.inviterRewardCents, 0);
   const usersAtStart = Number(atStart[0]?.n ?? 0);
+  const referralTotals = noReferrals();
+  for (const d of days) {
+    for (const key of Object.keys(referralTotals) as (keyof ReferralFigures)[]) referralTotals[key] += d[key];
+  }
   return {
     period,
     days,
-    totals: { signups, referredSignups, rewardsPaidCents, adjustmentsNetCents, usersAtStart },
+    totals: {
+      signups,
+      referredSignups,
+      rewardsPaidCents,
+      adjustmentsNetCents,
+      usersAtStart,
+      ...referralTotals,
+    },
     referredShare: referredShare(referredSignups, signups),
     kFactor: kFactor(referredSignups, usersAtStart),
     topReferrers: top.map((r) => ({ ...r, id: Number(r.id), referredInPeriod: Number(r.referredInPeriod) })),
+  };
+}
+
+function noReferrals(): ReferralFigures {
+  return {
+    heldReferrals: 0,
+    approvedReferrals: 0,
+    rejectedReferrals: 0,
+    heldCents: 0,
+    approvedCents: 0,
+    rejectedCents: 0,
   };
 }

@@ -1,5 +1,6 @@
 // Storage of the review of held referrals: deciding a referral (once), posting or voiding its pending
-// credit, counting it for the inviter, and the queue staff read.
+// credit, counting it for the inviter, and finding the ones due at the end of their hold. (The queue
+// staff read is src/admin/review-queue.ts.)
 import { sql } from "drizzle-orm";
 import { type Queryable, queryRows } from "../db/connection.js";
 import { ledgerEntries, referrals, users } from "../db/schema.js";
@@ -74,6 +75,21 @@ export async function dueForApproval(db: Queryable, now: Date, limit: number): P
     sql`SELECT id FROM ${referrals}
         WHERE status = 'held' AND hold_until <= ${now.toISOString()}::timestamptz AND cardinality(signals) = 0
         ORDER BY hold_until, id LIMIT ${limit}`,
+  );
+  return rows.map((row) => Number(row.id));
+}
+
+/** Which of the referrals have `userId` as their inviter or invitee. */
+export async function referralsInvolving(
+  db: Queryable,
+  referralIds: readonly number[],
+  userId: number,
+): Promise<number[]> {
+  if (referralIds.length === 0) return [];
+  const rows = await queryRows<{ id: string }>(
+    db,
+    sql`SELECT id FROM ${referrals}
+        WHERE id = ANY(${`{${referralIds.join(",")}}`}::bigint[]) AND ${userId}::bigint IN (inviter_id, invitee_id)`,
   );
   return rows.map((row) => Number(row.id));
 }

@@ -58,7 +58,10 @@ export async function approveReferral(deps: ReviewDeps, decision: ReviewDecision
         actorId: decision.staffId,
         action: "referral_approved",
         targetUserId: decided.inviteeId,
-        details: auditDetails(decision, decided, bonusPostedCents),
+        details: {
+          ...auditDetails(decision, decided, bonusPostedCents),
+          inviter_reward_cents: rewardCentsOf({ inviterRewards }),
+        },
       });
     }
     return { ...decided, bonusPostedCents, counted: count !== null, inviterRewards };
@@ -100,15 +103,22 @@ function auditDetails(decision: ReviewDecision, decided: { inviterId: number }, 
 const DUE_PER_RUN = 500;
 
 /**
- * Approves the referrals whose hold for everyone has ended and that no signal holds. Safe with
- * several instances running it at once: each approval matches only a referral still held.
+ * Approves the referrals whose hold for everyone has ended and that no signal holds, telling
+ * `onApproved` of each as soon as it is committed. Safe with several instances running it at once:
+ * each approval matches only a referral still held. Returns the approvals this run made.
  */
-export async function approveDueReferrals(deps: ReviewDeps): Promise<Approved[]> {
+export async function approveDueReferrals(
+  deps: ReviewDeps,
+  onApproved: (approved: Approved) => void = () => {},
+): Promise<Approved[]> {
   const due = await dueForApproval(deps.db, new Date(deps.clock()), DUE_PER_RUN);
   const approved: Approved[] = [];
   for (const referralId of due) {
     const done = await approveReferral(deps, { referralId, staffId: null, reason: null, staffNote: null });
-    if (done) approved.push(done);
+    if (done) {
+      approved.push(done);
+      onApproved(done);
+    }
   }
   return approved;
 }

@@ -36,9 +36,18 @@ function checkText(value: string): string {
   return value;
 }
 
-export type FormFields = Record<string, string>;
+/**
+ * Form fields that a form may repeat, such as a checkbox per row: each becomes a list of every value
+ * given, in order (a list of one when given once). Every other field is a string, the last value.
+ */
+export const listFormFields: ReadonlySet<string> = new Set(["ids"]);
 
-/** application/x-www-form-urlencoded, with percent-escapes that must decode to valid UTF-8. Last value wins. */
+export type FormFields = Record<string, string | string[]>;
+
+/**
+ * application/x-www-form-urlencoded, with percent-escapes that must decode to valid UTF-8. Last value
+ * wins, except for the fields in listFormFields, which keep every value.
+ */
 export function parseFormBody(body: Buffer): FormFields {
   const text = decodeUtf8(body);
   const fields: FormFields = Object.create(null);
@@ -56,7 +65,15 @@ export function parseFormBody(body: Buffer): FormFields {
     } catch {
       throw new BadBody("invalid_form", "The form body has a malformed percent-escape or invalid UTF-8.");
     }
-    fields[checkText(key)] = checkText(value);
+    checkText(key);
+    checkText(value);
+    if (listFormFields.has(key)) {
+      const list = fields[key];
+      if (Array.isArray(list)) list.push(value);
+      else fields[key] = [value];
+    } else {
+      fields[key] = value;
+    }
   }
   return fields;
 }

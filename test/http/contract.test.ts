@@ -39,6 +39,11 @@ function queried(): { path: string; params: string[]; client: () => Client }[] {
     { path: "/admin/users/", params: ["cursor", "limit", "q", "sort", "dir"], client: () => staff },
     { path: `/admin/users/${memberId}/`, params: ["cursor", "limit", "notice"], client: () => staff },
     { path: "/admin/stats/", params: ["days", "from", "to"], client: () => staff },
+    {
+      path: "/admin/review/",
+      params: ["cursor", "limit", "notice", "decided", "already"],
+      client: () => staff,
+    },
   ];
 }
 
@@ -215,7 +220,15 @@ describe("JSON responses send every field", () => {
     assert.deepEqual(keys(history), ["balance", "balance_cents", "entries", "next_cursor", "pending_cents"]);
     assert.deepEqual(
       history.entries.map((e: object) => keys(e)),
-      [0, 1].map(() => ["amount_cents", "balance_after_cents", "created_at", "id", "kind", "reason", "status"]),
+      [0, 1].map(() => [
+        "amount_cents",
+        "balance_after_cents",
+        "created_at",
+        "id",
+        "kind",
+        "reason",
+        "status",
+      ]),
     );
     assert.equal(typeof history.entries[0].id, "string", "entry ids stay strings");
     assert.equal(history.entries[0].reason, "Adjustment, credit added by staff: Contract check");
@@ -273,6 +286,7 @@ describe("JSON responses send every field", () => {
         id: memberId,
         username: "contract_member",
         balance_cents: 1250,
+        pending_cents: 0,
         referred_count: 0,
         joined_at: users.users[0].joined_at,
         invited_by: "contract_staff",
@@ -293,6 +307,7 @@ describe("JSON responses send every field", () => {
     ]);
     assert.deepEqual(keys(detail.ledger[0]), [
       "amount_cents",
+      "capped_cents",
       "created_at",
       "created_by",
       "id",
@@ -300,6 +315,7 @@ describe("JSON responses send every field", () => {
       "reason",
       "referral_count",
       "signup_username",
+      "status",
     ]);
     assert.deepEqual(keys(detail.sessions[0]), [
       "client_address",
@@ -315,11 +331,17 @@ describe("JSON responses send every field", () => {
     const stats = (await staff.get("/admin/stats/?days=7")).json();
     assert.deepEqual(keys(stats), [
       "adjustments_net_cents",
+      "approved_cents",
+      "approved_referrals",
       "days",
       "from",
+      "held_cents",
+      "held_referrals",
       "k_factor",
       "referred_share",
       "referred_signups",
+      "rejected_cents",
+      "rejected_referrals",
       "rewards_paid_cents",
       "signups",
       "to",
@@ -327,10 +349,16 @@ describe("JSON responses send every field", () => {
       "users_at_start",
     ]);
     assert.deepEqual(keys(stats.days[0]), [
+      "approved_cents",
+      "approved_referrals",
       "day",
+      "held_cents",
+      "held_referrals",
       "invitee_bonus_cents",
       "inviter_reward_cents",
       "referred_signups",
+      "rejected_cents",
+      "rejected_referrals",
       "signups",
     ]);
     assert.deepEqual(keys(stats.top_referrers[0]), [
@@ -341,6 +369,37 @@ describe("JSON responses send every field", () => {
     ]);
     assert.equal(stats.adjustments_net_cents, 250);
     assert.ok(stats.referred_share > 0 && stats.referred_share < 1, "a share stays a fraction");
+  });
+
+  test("the review queue and its decisions", async () => {
+    // A held referral: the inviter's own browser, logged out, signs someone up through their link.
+    const browser = new Client(t.app);
+    await browser.signUp("contract_inviter");
+    const token = tokenOf((await browser.dashboard()).referral_link);
+    await browser.post("/logout/");
+    await browser.signUp("contract_held", "correct horse battery", token);
+    const queue = (await staff.get("/admin/review/?limit=1")).json();
+    assert.deepEqual(keys(queue), ["next_cursor", "referrals"]);
+    const held = queue.referrals[0];
+    assert.deepEqual(keys(held), [
+      "created_at",
+      "hold_until",
+      "id",
+      "invitee",
+      "inviter",
+      "inviter_latest",
+      "inviter_referrals",
+      "pending_cents",
+      "signal_words",
+      "signals",
+    ]);
+    assert.deepEqual(keys(held.invitee), ["id", "username"]);
+    assert.deepEqual(keys(held.inviter_referrals), ["approved", "held", "rejected"]);
+    const decided = (
+      await staff.postJson("/admin/review/", { action: "reject", ids: [held.id], reason: "x" })
+    ).json();
+    assert.deepEqual(decided, { decided: [held.id], already_decided: [] });
+    assert.deepEqual(keys((await staff.get("/admin/review/")).json()), ["next_cursor", "referrals"]);
   });
 
   test("the admin actions", async () => {

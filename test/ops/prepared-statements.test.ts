@@ -78,10 +78,17 @@ test("on PostgreSQL, the sign-up's and the login's checks and writes are prepare
       sql`SELECT referral_token FROM users WHERE id = ${inviter.userId}`,
     );
     const token = row?.referral_token ?? null;
-    const first = await signUp(deps, { username: "prepared_first", password, referralToken: token }, client);
+    // Each friend from an address of their own, so the referral signals (on, as by default) pay at once.
+    const friend = (n: number) => ({ ...client, address: `198.51.100.${n}` });
+    const first = await signUp(
+      deps,
+      { username: "prepared_first", password, referralToken: token },
+      friend(1),
+    );
+    assert.equal(first.referralStatus, "approved");
     // Up to the inviter's first reward, whose write is a statement of its own.
     for (let i = 0; i < config.program.referralsPerInviterReward - 1; i++) {
-      await signUp(deps, { username: `prepared_early_${i}`, password, referralToken: token }, client);
+      await signUp(deps, { username: `prepared_early_${i}`, password, referralToken: token }, friend(10 + i));
     }
     const loggedIn = await authenticate(
       deps,
@@ -100,7 +107,7 @@ test("on PostgreSQL, the sign-up's and the login's checks and writes are prepare
       "the login's write": "WITH started AS",
     });
     for (let i = 0; i < config.program.referralsPerInviterReward; i++) {
-      await signUp(deps, { username: `prepared_more_${i}`, password, referralToken: token }, client);
+      await signUp(deps, { username: `prepared_more_${i}`, password, referralToken: token }, friend(20 + i));
       await authenticate(
         deps,
         { username: "prepared_first", password },

@@ -145,6 +145,16 @@ describe("body parsers", () => {
     assert.deepEqual({ ...parseFormBody(Buffer.from("a=1&b=x+y%21&a=2&c")) }, { a: "2", b: "x y!", c: "" });
   });
 
+  test("a field of the allow-list keeps every value, in order; other repeated fields keep the last", () => {
+    assert.deepEqual(
+      { ...parseFormBody(Buffer.from("ids=3&a=1&ids=1&a=2&ids=%32")) },
+      { ids: ["3", "1", "2"], a: "2" },
+    );
+    assert.deepEqual({ ...parseFormBody(Buffer.from("ids=7")) }, { ids: ["7"] }, "a list of one");
+    assert.deepEqual({ ...parseFormBody(Buffer.from("idsx=1&idsx=2&Ids=1&Ids=2")) }, { idsx: "2", Ids: "2" });
+    assert.throws(() => parseFormBody(Buffer.from("ids=1&ids=%00")), /not allowed/);
+  });
+
   test("invalid UTF-8, bad percent-escapes and NUL are refused", () => {
     assert.throws(() => parseFormBody(Buffer.from([0x61, 0x3d, 0xff])), /not valid UTF-8/);
     assert.throws(() => parseFormBody(Buffer.from("a=%FF")), /malformed/);

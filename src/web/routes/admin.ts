@@ -13,7 +13,9 @@ import {
   userDetail,
 } from "../../admin/directory.js";
 import { csvStream, ledgerCsvLines, usersCsvLines } from "../../admin/export.js";
-import { PeriodError, parsePeriod, programmeStats } from "../../admin/stats.js";
+import { checkReviewForm, decideReferrals } from "../../admin/review-decisions.js";
+import { countHeld, type HeldReferral, listHeld, REVIEW_PER_PAGE } from "../../admin/review-queue.js";
+import { PeriodError, parsePeriod, programmeStats, type ReferralFigures } from "../../admin/stats.js";
 import { setUserActive } from "../../admin/user-status.js";
 import { ValidationError } from "../../errors.js";
 import { isoDay, isoTime } from "../../format.js";
@@ -36,6 +38,8 @@ import {
   timeField,
 } from "../schemas.js";
 import { adminHomePage } from "../views/admin/home.js";
+import type { AdminFrame } from "../views/admin/layout.js";
+import { heldBecause, type ReviewFormState, reviewNotice, reviewPage } from "../views/admin/review.js";
 import { statsPage } from "../views/admin/stats.js";
 import { type AdjustFormState, notices, userPage } from "../views/admin/user.js";
 import { usersPage } from "../views/admin/users.js";
@@ -56,6 +60,7 @@ const userFields = objectSchema({
   id: integerField,
   username: stringField,
   balance_cents: integerField,
+  pending_cents: integerField,
   referred_count: integerField,
   joined_at: timeField,
   invited_by: nullable(stringField),
@@ -68,6 +73,7 @@ function userJson(u: UserListRow) {
     id: u.id,
     username: u.username,
     balance_cents: u.balanceCents,
+    pending_cents: u.pendingCents,
     referred_count: u.referredCount,
     joined_at: isoTime(u.createdAt),
     invited_by: u.inviterUsername,
@@ -128,7 +134,9 @@ const userPageSchema = {
         objectSchema({
           id: integerField,
           kind: stringField,
+          status: stringField,
           amount_cents: integerField,
+          capped_cents: nullable(integerField),
           reason: nullable(stringField),
           created_by: nullable(stringField),
           signup_username: nullable(stringField),
@@ -173,6 +181,98 @@ const statusSchema = {
   },
 };
 
+/** What became of a day's (or the period's) referrals, and their invitees' bonuses. */
+const referralFiguresFields = {
+  held_referrals: integerField,
+  approved_referrals: integerField,
+  rejected_referrals: integerField,
+  held_cents: integerField,
+  approved_cents: integerField,
+  rejected_cents: integerField,
+};
+
+function referralFiguresJson(f: ReferralFigures) {
+  return {
+    held_referrals: f.heldReferrals,
+    approved_referrals: f.approvedReferrals,
+    rejected_referrals: f.rejectedReferrals,
+    held_cents: f.heldCents,
+    approved_cents: f.approvedCents,
+    rejected_cents: f.rejectedCents,
+  };
+}
+
+/** /admin/review/: a page of the queue, and the notice left by the decision that led here. */
+interface ReviewQuery extends PageQuery {
+  notice?: string;
+  decided?: string;
+  already?: string;
+}
+
+const reviewQueueSchema = {
+  querystring: querySchema({
+    ...pageQueryProperties,
+    notice: stringField,
+    decided: stringField,
+    already: stringField,
+  }),
+  response: {
+    200: objectSchema({
+      referrals: arrayOf(
+        objectSchema({
+          id: integerField,
+          invitee: objectSchema({ id: integerField, username: stringField }),
+          inviter: objectSchema({ id: integerField, username: stringField }),
+          created_at: timeField,
+          signals: arrayOf(stringField),
+          signal_words: arrayOf(stringField),
+          hold_until: nullable(timeField),
+          pending_cents: integerField,
+          inviter_referrals: objectSchema({
+            approved: integerField,
+            held: integerField,
+            rejected: integerField,
+          }),
+          inviter_latest: arrayOf(
+            objectSchema({
+              referral_id: integerField,
+              invitee: objectSchema({ id: integerField, username: stringField }),
+              status: stringField,
+            }),
+          ),
+        }),
+      ),
+      next_cursor: nullable(stringField),
+    }),
+  },
+};
+
+// The form's fields keep their own checks (checkReviewForm), with per-field messages.
+const reviewDecisionSchema = {
+  response: {
+    200: objectSchema({ decided: arrayOf(integerField), already_decided: arrayOf(integerField) }),
+  },
+};
+
+function heldReferralJson(r: HeldReferral) {
+  return {
+    id: r.id,
+    invitee: { id: r.inviteeId, username: r.inviteeUsername },
+    inviter: { id: r.inviterId, username: r.inviterUsername },
+    created_at: isoTime(r.createdAt),
+    signals: r.signals,
+    signal_words: heldBecause(r),
+    hold_until: r.holdUntil === null ? null : isoTime(r.holdUntil),
+    pending_cents: r.pendingCents,
+    inviter_referrals: r.inviterReferrals,
+    inviter_latest: r.inviterLatest.map((other) => ({
+      referral_id: other.referralId,
+      invitee: { id: other.inviteeId, username: other.username },
+      status: other.status,
+    })),
+  };
+}
+
 /** ?days=N (a preset; another number falls back to the default) or ?from=&to= (checked by parsePeriod). */
 interface StatsQuery {
   days?: string;
@@ -193,6 +293,7 @@ const statsSchema = {
           referred_signups: integerField,
           invitee_bonus_cents: integerField,
           inviter_reward_cents: integerField,
+          ...referralFiguresFields,
         }),
       ),
       signups: integerField,
@@ -201,6 +302,7 @@ const statsSchema = {
       rewards_paid_cents: integerField,
       adjustments_net_cents: integerField,
       users_at_start: integerField,
+      ...referralFiguresFields,
       k_factor: nullable(numberField),
       top_referrers: arrayOf(
         objectSchema({
@@ -217,6 +319,11 @@ const statsSchema = {
 export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { db } = deps;
 
+  /** What every staff page is drawn with, the number of held referrals for the navigation among it. */
+  async function frameOf(request: UserRequest): Promise<AdminFrame> {
+    return { staff: request.user, csrfToken: request.csrfToken, heldCount: await countHeld(db) };
+  }
+
   await pages.register(
     async (admin) => {
       staffOnly(admin);
@@ -224,7 +331,6 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
       admin.get("/", {
         schema: auditLogSchema,
         ...forStaff<{ Querystring: PageQuery }>(async (request, reply) => {
-          const staff = request.user;
           const page = pageRequest(request.query, AUDIT_PER_PAGE);
           const audit = await listAudit(db, page);
           if (wantsJson(request)) {
@@ -233,8 +339,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
           return sendPage(
             reply,
             adminHomePage({
-              staff,
-              csrfToken: request.csrfToken,
+              ...(await frameOf(request)),
               audit: audit.items,
               nextPage: nextPageUrl("/admin/", audit.nextCursor, { limit: request.query.limit }),
               firstPage: page.cursor === null,
@@ -243,10 +348,91 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
         }),
       });
 
+      async function renderReview(
+        request: UserRequest,
+        reply: FastifyReply,
+        query: ReviewQuery,
+        extra: { form?: ReviewFormState; status?: number } = {},
+      ) {
+        const page = pageRequest(query, REVIEW_PER_PAGE);
+        const held = await listHeld(db, page);
+        if (wantsJson(request)) {
+          return reply.send({ referrals: held.items.map(heldReferralJson), next_cursor: held.nextCursor });
+        }
+        return sendPage(
+          reply,
+          reviewPage({
+            ...(await frameOf(request)),
+            referrals: held.items,
+            cursor: page.cursor,
+            nextPage: nextPageUrl("/admin/review/", held.nextCursor, { limit: query.limit }),
+            firstPage: page.cursor === null,
+            notice: reviewNotice(query),
+            ...extra,
+          }),
+          extra.status ?? 200,
+        );
+      }
+
+      admin.get("/review/", {
+        schema: reviewQueueSchema,
+        ...forStaff<{ Querystring: ReviewQuery }>(async (request, reply) =>
+          renderReview(request, reply, request.query),
+        ),
+      });
+
+      admin.post("/review/", {
+        schema: reviewDecisionSchema,
+        ...forStaff(async (request, reply) => {
+          const staff = request.user;
+          const input = (request.body ?? {}) as Record<string, unknown>;
+          let form: ReturnType<typeof checkReviewForm>;
+          let outcome: Awaited<ReturnType<typeof decideReferrals>>;
+          try {
+            form = checkReviewForm(input);
+            outcome = await decideReferrals(deps.useCases, staff.id, form, (decision) =>
+              deps.events.referralDecided({
+                status: decision.status,
+                by: "staff",
+                amountCents: decision.amountCents,
+                inviterRewardCents: decision.inviterRewardCents,
+              }),
+            );
+          } catch (error) {
+            if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
+            const text = (name: string) => (typeof input[name] === "string" ? (input[name] as string) : "");
+            const ids = Array.isArray(input.ids) ? input.ids.map(String) : [];
+            // The same page of the queue again, with what was ticked and typed.
+            const cursor = text("cursor");
+            return renderReview(request, reply, /^[1-9][0-9]{0,14}$/.test(cursor) ? { cursor } : {}, {
+              form: { ids, reason: text("reason"), note: text("note"), errors: error.fields },
+              status: 400,
+            });
+          }
+          request.log.info(
+            {
+              staffId: staff.id,
+              action: form.action,
+              decided: outcome.decided.length,
+              alreadyDecided: outcome.alreadyDecided.length,
+            },
+            "referrals reviewed",
+          );
+          if (wantsJson(request)) {
+            return reply.send({ decided: outcome.decided, already_decided: outcome.alreadyDecided });
+          }
+          const params = new URLSearchParams({
+            notice: form.action === "approve" ? "approved" : "rejected",
+            decided: String(outcome.decided.length),
+            already: String(outcome.alreadyDecided.length),
+          });
+          return reply.redirect(`/admin/review/?${params}`, 303);
+        }),
+      });
+
       admin.get("/users/", {
         schema: usersSchema,
         ...forStaff<{ Querystring: UsersQuery }>(async (request, reply) => {
-          const staff = request.user;
           const query = parseUserListQuery(request.query);
           const page = pageRequest(request.query, USERS_PER_PAGE);
           const users = await listUsers(db, query, page);
@@ -256,8 +442,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
           return sendPage(
             reply,
             usersPage({
-              staff,
-              csrfToken: request.csrfToken,
+              ...(await frameOf(request)),
               query,
               rows: users.items,
               nextPage: nextPageUrl("/admin/users/", users.nextCursor, {
@@ -279,7 +464,6 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
         query: UserPageQuery,
         extra: { adjust?: AdjustFormState; statusErrors?: string[]; status?: number } = {},
       ) {
-        const staff = request.user;
         const page = pageRequest(query, LEDGER_LINES_PER_PAGE);
         const detail = await userDetail(db, userId, page);
         if (!detail) return reply.callNotFound();
@@ -291,7 +475,9 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
             ledger: detail.ledger.items.map((l) => ({
               id: l.id,
               kind: l.kind,
+              status: l.status,
               amount_cents: l.amountCents,
+              capped_cents: l.cappedCents,
               reason: l.reason,
               created_by: l.createdByUsername,
               signup_username: l.signupUsername,
@@ -325,8 +511,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
         return sendPage(
           reply,
           userPage({
-            staff,
-            csrfToken: request.csrfToken,
+            ...(await frameOf(request)),
             detail,
             audit,
             notice,
@@ -430,7 +615,6 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
       admin.get("/stats/", {
         schema: statsSchema,
         ...forStaff<{ Querystring: StatsQuery }>(async (request, reply) => {
-          const staff = request.user;
           const query = request.query;
           let period: ReturnType<typeof parsePeriod>;
           let error: string | null = null;
@@ -453,6 +637,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
                 referred_signups: d.referredSignups,
                 invitee_bonus_cents: d.inviteeBonusCents,
                 inviter_reward_cents: d.inviterRewardCents,
+                ...referralFiguresJson(d),
               })),
               signups: stats.totals.signups,
               referred_signups: stats.totals.referredSignups,
@@ -460,6 +645,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
               rewards_paid_cents: stats.totals.rewardsPaidCents,
               adjustments_net_cents: stats.totals.adjustmentsNetCents,
               users_at_start: stats.totals.usersAtStart,
+              ...referralFiguresJson(stats.totals),
               k_factor: stats.kFactor,
               top_referrers: stats.topReferrers.map((r) => ({
                 id: r.id,
@@ -469,11 +655,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
               })),
             });
           }
-          return sendPage(
-            reply,
-            statsPage({ staff, csrfToken: request.csrfToken, stats, error }),
-            error ? 400 : 200,
-          );
+          return sendPage(reply, statsPage({ ...(await frameOf(request)), stats, error }), error ? 400 : 200);
         }),
       });
 

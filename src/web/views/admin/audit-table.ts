@@ -12,6 +12,8 @@ const actionLabels: Record<string, string> = {
   staff_granted: "Made staff",
   users_exported: "Users exported",
   ledger_exported: "Ledger exported",
+  referral_approved: "Referral approved",
+  referral_rejected: "Referral rejected",
 };
 
 function auditDetails(entry: AuditEntry): SafeHtml | string {
@@ -19,6 +21,12 @@ function auditDetails(entry: AuditEntry): SafeHtml | string {
   if (entry.action === "balance_adjusted" && typeof d.amount_cents === "number") {
     return html`<span class="${d.amount_cents >= 0 ? "text-success" : "text-danger"} fw-semibold">${signedDollars(d.amount_cents)}</span>
       (balance after: ${formatDollars(Number(d.balance_after_cents ?? 0))}) — ${String(d.reason ?? "")}`;
+  }
+  if (entry.action === "referral_approved" || entry.action === "referral_rejected") {
+    const amount = Number(d.amount_cents ?? 0);
+    const reason = typeof d.reason === "string" ? d.reason : null;
+    const note = typeof d.staff_note === "string" ? d.staff_note : null;
+    return html`Referral #${String(d.referral_id ?? "?")}: ${formatDollars(amount)} ${entry.action === "referral_approved" ? "posted" : "voided"}${reason ? html` — ${reason}` : null}${note ? html` <span class="text-body-secondary">(staff note: ${note})</span>` : null}`;
   }
   if (entry.action === "user_deactivated") return `${Number(d.sessions_ended ?? 0)} session(s) ended`;
   if (entry.action === "staff_created" || entry.action === "staff_granted")

@@ -3,22 +3,31 @@ import type { SessionUser } from "../../../accounts/sessions.js";
 import { html, type SafeHtml } from "../../html.js";
 import { layout } from "../layout.js";
 
-type Section = "home" | "users" | "stats";
+type Section = "home" | "review" | "users" | "stats";
 
-export function adminLayout(
-  staff: SessionUser,
-  csrfToken: string,
-  title: string,
-  section: Section,
-  body: SafeHtml,
-): SafeHtml {
-  const tab = (name: Section, href: string, label: string) =>
+/** What every staff page is drawn with: who is looking, their form token, and the referrals waiting. */
+export interface AdminFrame {
+  staff: SessionUser;
+  csrfToken: string;
+  /** Referrals held for review, shown beside the review queue's tab. */
+  heldCount: number;
+}
+
+/** "3 held" as a badge; nothing when none is held. */
+export function heldBadge(heldCount: number): SafeHtml | null {
+  if (heldCount <= 0) return null;
+  return html` <span class="badge rounded-pill text-bg-warning">${heldCount.toLocaleString("en-US")}<span class="visually-hidden"> held</span></span>`;
+}
+
+export function adminLayout(frame: AdminFrame, title: string, section: Section, body: SafeHtml): SafeHtml {
+  const tab = (name: Section, href: string, label: SafeHtml | string) =>
     html`<li class="nav-item"><a class="nav-link${section === name ? " active" : ""}" href="${href}"${section === name ? html` aria-current="page"` : null}>${label}</a></li>`;
   return layout(
-    { title: `${title} · Admin`, csrfToken, username: staff.username, isStaff: true },
+    { title: `${title} · Admin`, csrfToken: frame.csrfToken, username: frame.staff.username, isStaff: true },
     html`<div class="admin-area">
 <ul class="nav nav-tabs mb-4" aria-label="Admin sections">
   ${tab("home", "/admin/", "Audit log")}
+  ${tab("review", "/admin/review/", html`Review queue${heldBadge(frame.heldCount)}`)}
   ${tab("users", "/admin/users/", "Users")}
   ${tab("stats", "/admin/stats/", "Programme analytics")}
   <li class="nav-item dropdown-center ms-auto d-flex align-items-center gap-2 small">

@@ -1,10 +1,9 @@
 // /admin/stats/: programme analytics for a period, as figures, SVG charts and tables.
-import type { SessionUser } from "../../../accounts/sessions.js";
 import { PERIOD_PRESETS, type ProgrammeStats } from "../../../admin/stats.js";
 import { compactDollars, formatDollars, shortDay, signedDollars } from "../../../format.js";
 import { html, type SafeHtml } from "../../html.js";
 import { barChart, horizontalBarChart } from "../svg-chart.js";
-import { adminLayout, userLink } from "./layout.js";
+import { type AdminFrame, adminLayout, userLink } from "./layout.js";
 
 function percent(value: number | null): string {
   return value === null ? "—" : `${(value * 100).toFixed(1)}%`;
@@ -20,12 +19,17 @@ function countAxis(n: number): string {
     : n.toLocaleString("en-US", { maximumFractionDigits: 1 });
 }
 
-export function statsPage(model: {
-  staff: SessionUser;
-  csrfToken: string;
-  stats: ProgrammeStats;
-  error?: string | null;
-}): SafeHtml {
+/** A count of referrals with their bonuses beside it, on one line; in the totals row, with an id. */
+function referralCell(count: number, cents: number, totalId?: string): SafeHtml {
+  return html`<td class="text-end text-nowrap"${totalId ? html` id="total-${totalId}"` : null}>${count.toLocaleString("en-US")} <span class="small text-body-secondary">${formatDollars(cents)}</span></td>`;
+}
+
+export function statsPage(
+  model: AdminFrame & {
+    stats: ProgrammeStats;
+    error?: string | null;
+  },
+): SafeHtml {
   const { stats } = model;
   const { period, totals } = stats;
   const labels = stats.days.map((d) => d.day);
@@ -34,8 +38,7 @@ export function statsPage(model: {
 <div class="small text-body-secondary text-uppercase">${label}</div>
 <div class="fs-4 fw-semibold" id="${id}">${value}</div>${note ? html`<div class="small text-body-secondary">${note}</div>` : null}</div></div></div>`;
   return adminLayout(
-    model.staff,
-    model.csrfToken,
+    model,
     "Programme analytics",
     "stats",
     html`<h1 class="h3 mb-3">Programme analytics</h1>
@@ -138,6 +141,36 @@ ${model.error ? html`<div class="alert alert-danger" role="alert">${model.error}
       <thead><tr><th scope="col">Day</th><th scope="col" class="text-end">Bonuses</th><th scope="col" class="text-end">Rewards</th><th scope="col" class="text-end">Total</th></tr></thead>
       <tbody>${stats.days.map((d) => html`<tr><td>${shortDay(d.day)}</td><td class="text-end">${formatDollars(d.inviteeBonusCents)}</td><td class="text-end">${formatDollars(d.inviterRewardCents)}</td><td class="text-end">${formatDollars(d.inviteeBonusCents + d.inviterRewardCents)}</td></tr>`)}</tbody>
       <tfoot><tr><th scope="row">Total</th><th></th><th></th><th class="text-end">${formatDollars(totals.rewardsPaidCents)}</th></tr></tfoot></table>
+    </div></div>
+  </div>
+</section>
+
+<section class="mb-4" aria-labelledby="referrals-heading">
+  <h2 class="h5" id="referrals-heading">Referrals by the day they were made</h2>
+  <p class="small text-body-secondary">What became of each day's sign-ups through a link: held for review, approved, or rejected, with their welcome bonuses (pending, paid, or voided).${
+    totals.heldReferrals > 0 ? html` <a href="/admin/review/">Review the held ones</a>.` : null
+  }</p>
+  <div class="row g-3">
+    <div class="col-12 col-lg-8">${barChart({
+      id: "referrals-chart",
+      title: `Referrals per day by what became of them, ${period.from} to ${period.to}`,
+      labels,
+      series: [
+        { name: "approved", colorClass: "text-success", values: stats.days.map((d) => d.approvedReferrals) },
+        { name: "held", colorClass: "text-warning", values: stats.days.map((d) => d.heldReferrals) },
+        { name: "rejected", colorClass: "text-danger", values: stats.days.map((d) => d.rejectedReferrals) },
+      ],
+      format: countAxis,
+      integer: true,
+    })}</div>
+    <div class="col-12 col-lg-4"><div class="admin-figures overflow-auto" tabindex="0" role="region" aria-label="Referrals per day, as numbers">
+      <table class="table table-sm" id="referrals-table"><caption class="visually-hidden">Referrals per day: how many are held, approved and rejected, and their welcome bonuses</caption>
+      <thead><tr><th scope="col">Day</th><th scope="col" class="text-end">Held <span class="fw-normal text-body-secondary d-block small">pending</span></th><th scope="col" class="text-end">Approved <span class="fw-normal text-body-secondary d-block small">paid</span></th><th scope="col" class="text-end">Rejected <span class="fw-normal text-body-secondary d-block small">voided</span></th></tr></thead>
+      <tbody>${stats.days.map(
+        (d) =>
+          html`<tr><td class="text-nowrap">${shortDay(d.day)}</td>${referralCell(d.heldReferrals, d.heldCents)}${referralCell(d.approvedReferrals, d.approvedCents)}${referralCell(d.rejectedReferrals, d.rejectedCents)}</tr>`,
+      )}</tbody>
+      <tfoot><tr><th scope="row">Total</th>${referralCell(totals.heldReferrals, totals.heldCents, "held")}${referralCell(totals.approvedReferrals, totals.approvedCents, "approved")}${referralCell(totals.rejectedReferrals, totals.rejectedCents, "rejected")}</tr></tfoot></table>
     </div></div>
   </div>
 </section>

@@ -1,6 +1,5 @@
 // /admin/users/:id/: one user, with their ledger, invitees, sessions and audit entries, and the forms
 // that adjust their balance or deactivate them.
-import type { SessionUser } from "../../../accounts/sessions.js";
 import { REASON_MAX_LENGTH } from "../../../admin/adjustments.js";
 import type { AuditEntry } from "../../../admin/audit.js";
 import type { UserDetail } from "../../../admin/directory.js";
@@ -9,7 +8,7 @@ import { formatDollars, ledgerKindLabel, rewardReason, signedDollars, utcMinute 
 import { html, type SafeHtml } from "../../html.js";
 import { csrfField, formErrors, pageLinks } from "../layout.js";
 import { auditTable } from "./audit-table.js";
-import { adminLayout, statusBadges, userLink } from "./layout.js";
+import { type AdminFrame, adminLayout, statusBadges, userLink } from "./layout.js";
 
 export interface AdjustFormState {
   direction?: string;
@@ -31,18 +30,18 @@ function fieldErrorsFor(errors: FieldErrors | undefined, name: string): SafeHtml
   return html`<div class="invalid-feedback d-block" id="adjust-${name}-errors">${list.map((m) => html`<div>${m}</div>`)}</div>`;
 }
 
-export function userPage(model: {
-  staff: SessionUser;
-  csrfToken: string;
-  detail: UserDetail;
-  audit: AuditEntry[];
-  notice?: string | null;
-  /** The ledger's next (older) page, if there is one. */
-  olderLedger: string | null;
-  firstLedgerPage: boolean;
-  adjust?: AdjustFormState;
-  statusErrors?: string[];
-}): SafeHtml {
+export function userPage(
+  model: AdminFrame & {
+    detail: UserDetail;
+    audit: AuditEntry[];
+    notice?: string | null;
+    /** The ledger's next (older) page, if there is one. */
+    olderLedger: string | null;
+    firstLedgerPage: boolean;
+    adjust?: AdjustFormState;
+    statusErrors?: string[];
+  },
+): SafeHtml {
   const { user } = model.detail;
   const adjust = model.adjust ?? {};
   const errors = adjust.errors ?? {};
@@ -51,8 +50,7 @@ export function userPage(model: {
     errors[name]?.length ? html` aria-invalid="true" aria-describedby="adjust-${name}-errors"` : null;
   const detail = model.detail;
   return adminLayout(
-    model.staff,
-    model.csrfToken,
+    model,
     user.username,
     "users",
     html`<nav aria-label="breadcrumb"><ol class="breadcrumb"><li class="breadcrumb-item"><a href="/admin/users/">Users</a></li><li class="breadcrumb-item active" aria-current="page">${user.username}</li></ol></nav>
@@ -64,6 +62,11 @@ ${formErrors(model.statusErrors)}
     <div class="card shadow-sm h-100"><div class="card-body">
       <dl class="row mb-0">
         <dt class="col-5">Balance</dt><dd class="col-7 fs-5 fw-semibold" id="balance">${formatDollars(user.balanceCents)}</dd>
+        ${
+          user.pendingCents > 0
+            ? html`<dt class="col-5">Pending</dt><dd class="col-7" id="pending"><a href="/admin/review/">${formatDollars(user.pendingCents)}</a> held for review</dd>`
+            : null
+        }
         <dt class="col-5">Joined</dt><dd class="col-7">${utcMinute(user.createdAt)}</dd>
         <dt class="col-5">Invited by</dt><dd class="col-7">${userLink(user.inviterId, user.inviterUsername)}</dd>
         <dt class="col-5">Referred</dt><dd class="col-7">${user.referredCount}</dd>
@@ -125,7 +128,13 @@ ${
         (l) => html`<tr>
 <td class="text-nowrap">${utcMinute(l.createdAt)}</td>
 <td>${ledgerKindLabel(l.kind)}</td>
-<td class="text-end font-monospace ${l.amountCents < 0 ? "text-danger" : "text-success"}">${signedDollars(l.amountCents)}</td>
+<td class="text-end font-monospace ${l.status !== "posted" ? "text-body-secondary" : l.amountCents < 0 ? "text-danger" : "text-success"}">${
+          l.status === "void" ? html`<s>${signedDollars(l.amountCents)}</s>` : signedDollars(l.amountCents)
+        }${l.status === "posted" ? null : html`<div class="small">${l.status === "pending" ? "pending" : "void"}</div>`}${
+          l.cappedCents
+            ? html`<div class="small">${formatDollars(l.cappedCents)} over the monthly limit</div>`
+            : null
+        }</td>
 <td>${
           l.kind === "adjustment"
             ? l.reason

@@ -1,10 +1,9 @@
 // /admin/users/: the searchable, sortable list of users.
-import type { SessionUser } from "../../../accounts/sessions.js";
 import type { UserListQuery, UserListRow, UserSort } from "../../../admin/directory.js";
 import { formatDollars, utcMinute } from "../../../format.js";
 import { html, type SafeHtml } from "../../html.js";
 import { pageLinks } from "../layout.js";
-import { adminLayout, statusBadges, userLink } from "./layout.js";
+import { type AdminFrame, adminLayout, statusBadges, userLink } from "./layout.js";
 
 const sortLabels: Record<UserSort, string> = {
   username: "Username",
@@ -37,18 +36,17 @@ function sortHeader(query: UserListQuery, sort: UserSort, numeric: boolean): Saf
   return html`<th scope="col"${numeric ? html` class="text-end"` : null}${ariaSort ? html` aria-sort="${ariaSort}"` : null}><a class="link-body-emphasis text-decoration-none" href="${listUrl(query, { sort, direction: nextDirection })}">${sortLabels[sort]}${arrow}</a></th>`;
 }
 
-export function usersPage(model: {
-  staff: SessionUser;
-  csrfToken: string;
-  query: UserListQuery;
-  rows: UserListRow[];
-  nextPage: string | null;
-  firstPage: boolean;
-}): SafeHtml {
+export function usersPage(
+  model: AdminFrame & {
+    query: UserListQuery;
+    rows: UserListRow[];
+    nextPage: string | null;
+    firstPage: boolean;
+  },
+): SafeHtml {
   const { query } = model;
   return adminLayout(
-    model.staff,
-    model.csrfToken,
+    model,
     "Users",
     "users",
     html`<h1 class="h3 mb-3">Users</h1>
