@@ -559,6 +559,7 @@ export function formatResult(result: BenchResult): string {
     lines.push(
       `ledger after sign-ups: ${l.exact ? "EXACT" : "WRONG"} — ${l.createdUsers} users created ` +
         `(${l.answered} answered 200, the rest finished as autocannon stopped), ` +
+        `${l.held} referrals held for review (all the load comes from one address), ` +
         `balance≠sum ${l.balanceMismatches}, referred count≠invitees ${l.referredCountMismatches}, ` +
         `inviter rewards≠floor(n/5) ${l.inviterRewardMismatches}, invitee bonuses wrong ${l.inviteeBonusMismatches}`,
     );

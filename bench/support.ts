@@ -243,12 +243,16 @@ export const jsonHeaders = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// The ledger, checked after sign-ups: every balance is the sum of its entries, every referred count
-// is the number of invitees, every inviter has exactly floor(n / 5) rewards (no duplicates), and
-// every invitee has exactly one bonus.
+// The ledger, checked after sign-ups: every balance is the sum of its posted entries and every
+// pending total the sum of its pending ones, every referred count is the number of approved invitees
+// (a held referral counts once approved; seeded invitees have no referral row and count), every
+// inviter has exactly floor(n / 5) rewards (no duplicates), and every invitee has exactly one bonus,
+// posted or pending.
 
 export interface LedgerReport {
   users: number;
+  /** Referrals held for review (by the signals, or the hold for everyone). */
+  held: number;
   balanceMismatches: number;
   referredCountMismatches: number;
   inviterRewardMismatches: number;
@@ -259,16 +263,20 @@ export async function checkLedger(run: Run, program = defaultProgram): Promise<L
   const result = await run(
     `WITH l AS (
        SELECT user_id,
-              sum(amount_cents) AS total,
+              coalesce(sum(amount_cents) FILTER (WHERE status = 'posted'), 0) AS total,
+              coalesce(sum(amount_cents) FILTER (WHERE status = 'pending'), 0) AS pending,
               count(*) FILTER (WHERE kind = 'inviter_reward') AS rewards,
               count(DISTINCT referral_count) FILTER (WHERE kind = 'inviter_reward') AS distinct_rewards,
               coalesce(sum(amount_cents) FILTER (WHERE kind = 'inviter_reward'), 0) AS reward_cents,
               count(*) FILTER (WHERE kind = 'invitee_bonus') AS bonuses,
               coalesce(sum(amount_cents) FILTER (WHERE kind = 'invitee_bonus'), 0) AS bonus_cents
        FROM ledger_entries GROUP BY user_id),
-     i AS (SELECT invited_by_id AS id, count(*) AS n FROM users WHERE invited_by_id IS NOT NULL GROUP BY 1)
+     i AS (SELECT u.invited_by_id AS id, count(*) AS n FROM users u LEFT JOIN referrals r ON r.invitee_id = u.id
+           WHERE u.invited_by_id IS NOT NULL AND coalesce(r.status, 'approved') = 'approved' GROUP BY 1)
      SELECT count(*)::int AS users,
-       count(*) FILTER (WHERE u.balance_cents <> coalesce(l.total, 0))::int AS balance,
+       (SELECT count(*) FROM referrals WHERE status = 'held')::int AS held,
+       count(*) FILTER (WHERE u.balance_cents <> coalesce(l.total, 0)
+                           OR u.pending_cents <> coalesce(l.pending, 0))::int AS balance,
        count(*) FILTER (WHERE u.referred_count <> coalesce(i.n, 0))::int AS referred,
        count(*) FILTER (WHERE coalesce(l.rewards, 0) <> u.referred_count / $1::int
                            OR coalesce(l.distinct_rewards, 0) <> coalesce(l.rewards, 0)
@@ -281,6 +289,7 @@ export async function checkLedger(run: Run, program = defaultProgram): Promise<L
   const row = result.rows[0] ?? {};
   return {
     users: Number(row.users),
+    held: Number(row.held),
     balanceMismatches: Number(row.balance),
     referredCountMismatches: Number(row.referred),
     inviterRewardMismatches: Number(row.rewards),
