@@ -8,6 +8,7 @@ export type ThrottleKind = "login" | "signup";
 
 export interface Window {
   start: Date;
+  end: Date;
   /** Seconds until the window ends: the Retry-After of a refusal. */
   secondsLeft: number;
 }
@@ -16,7 +17,11 @@ export interface Window {
 export function currentWindow(now: number, windowSeconds: number): Window {
   const size = windowSeconds * 1000;
   const start = Math.floor(now / size) * size;
-  return { start: new Date(start), secondsLeft: Math.max(1, Math.ceil((start + size - now) / 1000)) };
+  return {
+    start: new Date(start),
+    end: new Date(start + size),
+    secondsLeft: Math.max(1, Math.ceil((start + size - now) / 1000)),
+  };
 }
 
 /** At most `limit` hits in the bucket's window that starts at `windowStart`. */

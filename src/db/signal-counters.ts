@@ -2,20 +2,12 @@
 // A counter moves in the same statement that reads it (INSERT … ON CONFLICT DO UPDATE … RETURNING),
 // so sign-ups arriving together each see their own count and none slips under a limit.
 import { lt, type SQL, sql } from "drizzle-orm";
+import type { Window } from "../accounts/throttle.js";
 import type { Queryable } from "./connection.js";
 import { signalCounters } from "./schema.js";
 
-export interface SignalWindow {
-  start: Date;
-  end: Date;
-}
-
-/** The fixed window of `seconds` that `now` falls in. */
-export function signalWindow(now: number, seconds: number): SignalWindow {
-  const size = seconds * 1000;
-  const start = Math.floor(now / size) * size;
-  return { start: new Date(start), end: new Date(start + size) };
-}
+/** A fixed window (`currentWindow` in accounts/throttle.ts makes them). */
+export type SignalWindow = Pick<Window, "start" | "end">;
 
 /**
  * Counts one hit on the bucket for each row of `source` (a query giving a `bucket` column),

@@ -5,11 +5,11 @@ import type { LoginClient } from "../accounts/login.js";
 import { messages } from "../accounts/messages.js";
 import type { PasswordHasher } from "../accounts/password-hasher.js";
 import { newSession, type SessionPolicy } from "../accounts/sessions.js";
-import { signupCounter, throttled } from "../accounts/throttle.js";
+import { currentWindow, signupCounter, throttled } from "../accounts/throttle.js";
 import { usernameKey } from "../accounts/username.js";
 import type { IntegrityConfig, ProgramConfig, ThrottleConfig } from "../config.js";
 import type { Database } from "../db/connection.js";
-import { releaseHits, signalWindow } from "../db/signal-counters.js";
+import { releaseHits } from "../db/signal-counters.js";
 import { releaseReservation } from "../db/throttle-counters.js";
 import { type FieldErrors, ValidationError } from "../errors.js";
 import type { AddressHasher } from "./addresses.js";
@@ -133,10 +133,10 @@ function signalCheck(deps: SignupDeps, client: SignupClient, addressHash: string
     addressHash,
     sessionIdHash: config.selfReferral ? client.sessionIdHash : null,
     deviceIdHash: config.selfReferral ? client.deviceIdHash : null,
-    hour: signalWindow(now, HOUR_SECONDS),
+    hour: currentWindow(now, HOUR_SECONDS),
     sharedAddress:
       days > 0
-        ? { window: signalWindow(now, days * 86_400), seenSince: new Date(now - days * DAY_MS) }
+        ? { window: currentWindow(now, days * 86_400), seenSince: new Date(now - days * DAY_MS) }
         : null,
     linkVelocity: config.linkSignupsPerHour > 0,
     addressVelocity: config.addressSignupsPerHour > 0,

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
 import { queryRows } from "../../src/db/connection.js";
-import { Client, cheapHasher, createTestApp, type TestApp, tokenOf } from "../support/app.js";
+import { Client, createTestApp, gatedHasher, SLOW_PASSWORD, type TestApp, tokenOf } from "../support/app.js";
 import { onPostgres } from "../support/database.js";
 import { balanceMismatches, ledgerOf } from "../support/ledger.js";
 
@@ -70,37 +70,13 @@ test("a username race through a link rolls back the inviter's count with the use
   assert.deepEqual(await balanceMismatches(t.deps.db), []);
 });
 
-const SLOW_PASSWORD = "slow horse battery";
-
 /**
  * An inviter, and a sign-up through their link whose hash is held: when this returns, the late
  * sign-up has read the inviter's count and waits in the hasher until `release()`.
  */
 async function signUpHeldInTheHasher(prefix: string) {
-  let started: () => void = () => {};
-  let release: () => void = () => {};
-  const hashing = new Promise<void>((resolve) => {
-    started = resolve;
-  });
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const hasher = cheapHasher();
-  const held = await createTestApp(
-    {},
-    {
-      hasher: {
-        ...hasher,
-        async hash(password) {
-          if (password === SLOW_PASSWORD) {
-            started();
-            await released;
-          }
-          return hasher.hash(password);
-        },
-      },
-    },
-  );
+  const { hasher, hashing, release } = gatedHasher();
+  const held = await createTestApp({}, { hasher });
   const inviter = new Client(held.app);
   await inviter.signUp(`${prefix}_inviter`);
   const token = tokenOf((await inviter.dashboard()).referral_link);

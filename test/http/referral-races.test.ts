@@ -10,7 +10,7 @@ import { buildApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { type Approved, approveDueReferrals, approveReferral } from "../../src/referrals/review.js";
 import { staffClient, userIdOf } from "../support/admin.js";
-import { cheapHasher, createTestApp, generousLimits, type TestApp } from "../support/app.js";
+import { createTestApp, gatedHasher, generousLimits, SLOW_PASSWORD, type TestApp } from "../support/app.js";
 import { onPostgres } from "../support/database.js";
 import { accountOf, entriesOf, ledgerMismatches, referralOf, referralRows } from "../support/ledger.js";
 import {
@@ -191,37 +191,14 @@ test("approvals racing the inviter's deactivation: the count is the approvals th
 });
 
 test("a held sign-up whose inviter was deactivated while it hashed goes ahead without a referral", async () => {
-  const SLOW = "slow horse battery";
-  const hasher = cheapHasher();
-  let started: () => void = () => {};
-  let release: () => void = () => {};
-  const hashing = new Promise<void>((resolve) => {
-    started = resolve;
-  });
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const app = await createTestApp(
-    { REFERRAL_HOLD_HOURS: "24" },
-    {
-      hasher: {
-        ...hasher,
-        async hash(password) {
-          if (password === SLOW) {
-            started();
-            await released;
-          }
-          return hasher.hash(password);
-        },
-      },
-    },
-  );
+  const { hasher, hashing, release } = gatedHasher();
+  const app = await createTestApp({ REFERRAL_HOLD_HOURS: "24" }, { hasher });
   try {
     await staffClient(app, "rh_staff");
     const alice = await inviter(app, "rh_alice");
     const late = freshClient(app);
     await late.get("/signup/");
-    const lateResponse = late.signUp("rh_late", SLOW, alice.token);
+    const lateResponse = late.signUp("rh_late", SLOW_PASSWORD, alice.token);
     await hashing;
     const aliceId = (await accountOf(app.deps.db, "rh_alice")).id;
     await setUserActive(app.deps.db, await userIdOf(app.deps.db, "rh_staff"), aliceId, false);

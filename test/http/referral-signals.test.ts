@@ -10,7 +10,7 @@ import { queryRows } from "../../src/db/connection.js";
 import { signalNames, signalWords } from "../../src/referrals/integrity.js";
 import { rejectReferral } from "../../src/referrals/review.js";
 import type { AppDeps } from "../../src/web/app-deps.js";
-import { Client, cheapHasher, createTestApp, type TestApp } from "../support/app.js";
+import { Client, createTestApp, gatedHasher, SLOW_PASSWORD, type TestApp } from "../support/app.js";
 import { accountOf, entriesOf, ledgerMismatches, referralOf } from "../support/ledger.js";
 import {
   DAY_MS,
@@ -613,16 +613,7 @@ describe("the invitee is never told which signal fired", () => {
 
 describe("a sign-up that fails gives back what it counted", () => {
   test("a name taken while the password hashed: the link's and the address's counts are given back", async () => {
-    const SLOW = "slow horse battery";
-    const hasher = cheapHasher();
-    let started: () => void = () => {};
-    let release: () => void = () => {};
-    const hashing = new Promise<void>((resolve) => {
-      started = resolve;
-    });
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { hasher, hashing, release } = gatedHasher();
     try {
       await withApp(
         { REFERRAL_LINK_SIGNUPS_PER_HOUR: "2", REFERRAL_ADDRESS_SIGNUPS_PER_HOUR: "2" },
@@ -631,7 +622,7 @@ describe("a sign-up that fails gives back what it counted", () => {
           const lateAddress = freshAddress();
           const late = freshClient(app, lateAddress);
           await late.get("/signup/");
-          const lateResponse = late.signUp("gb_name", SLOW, alice.token);
+          const lateResponse = late.signUp("gb_name", SLOW_PASSWORD, alice.token);
           await hashing;
           // The late sign-up has counted one on alice's link and on its address.
           assert.equal(await counterHits(app, "referral:link:"), 1);
@@ -665,18 +656,7 @@ describe("a sign-up that fails gives back what it counted", () => {
             2,
           );
         },
-        {
-          hasher: {
-            ...hasher,
-            async hash(password) {
-              if (password === SLOW) {
-                started();
-                await released;
-              }
-              return hasher.hash(password);
-            },
-          },
-        },
+        { hasher },
       );
     } finally {
       release();

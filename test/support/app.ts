@@ -32,6 +32,44 @@ export function cheapHasher(): PasswordHasher {
   return createPasswordHasher({ parameters: { memoryCost: 64, timeCost: 1, parallelism: 1 }, threads: 1 });
 }
 
+/** The password a `gatedHasher` holds. */
+export const SLOW_PASSWORD = "slow horse battery";
+
+export interface GatedHasher {
+  hasher: PasswordHasher;
+  /** Resolves once a hash of SLOW_PASSWORD has started (and waits). */
+  hashing: Promise<void>;
+  /** Lets the held hash go on (safe to call again). */
+  release(): void;
+}
+
+/**
+ * A cheap hasher that holds every hash of SLOW_PASSWORD until `release()`: a test can act while a
+ * sign-up is between its first statement and its write. Close `hasher` afterwards.
+ */
+export function gatedHasher(): GatedHasher {
+  const inner = cheapHasher();
+  let started: () => void = () => {};
+  let release: () => void = () => {};
+  const hashing = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const hasher: PasswordHasher = {
+    ...inner,
+    async hash(password) {
+      if (password === SLOW_PASSWORD) {
+        started();
+        await released;
+      }
+      return inner.hash(password);
+    },
+  };
+  return { hasher, hashing, release: () => release() };
+}
+
 /**
  * Tests sign many people up from one address (127.0.0.1, the inviter's too) through one link; the
  * throttling and signal tests set their own limits. Self-referral and earlier rejections stay on.

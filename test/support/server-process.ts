@@ -2,8 +2,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createTestDatabase, migratedDataDir, type TestDatabase } from "./database.js";
 
 export async function freePort(): Promise<number> {
