@@ -173,7 +173,18 @@ describe("npm run migrate", () => {
         );
         assert.deepEqual(
           tables.map((t) => t.name),
-          ["audit_log", "known_devices", "ledger_entries", "sessions", "throttle_counters", "users"],
+          [
+            "address_sightings",
+            "audit_log",
+            "known_devices",
+            "ledger_entries",
+            "referrals",
+            "service_secrets",
+            "sessions",
+            "signal_counters",
+            "throttle_counters",
+            "users",
+          ],
         );
       } finally {
         await handle.close();
