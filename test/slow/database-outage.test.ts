@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
 import pg from "pg";
 import { openDatabase, queryRows } from "../../src/db/connection.js";
+import { oneAddressSignals } from "../support/app.js";
 import { onPostgres } from "../support/database.js";
 import { balanceMismatches, ledgerOf } from "../support/ledger.js";
 import { freePort, type ServerProcess, startServerProcess } from "../support/server-process.js";
@@ -185,7 +186,13 @@ test("PostgreSQL crashes during a load run and comes back: quick 503s, recovery 
 }, async (t) => {
   const pgServer = postgres as ThrowawayPostgres;
   server = await startServerProcess(
-    { SIGNUPS_PER_WINDOW: "100000", LOGIN_FAILURES_PER_WINDOW: "100000", DATABASE_POOL_SIZE: "5" },
+    {
+      SIGNUPS_PER_WINDOW: "100000",
+      LOGIN_FAILURES_PER_WINDOW: "100000",
+      DATABASE_POOL_SIZE: "5",
+      // The load comes from 127.0.0.1 through one link: the signals that would hold it are off.
+      ...oneAddressSignals,
+    },
     { databaseUrl: pgServer.url("referrals") },
   );
   const base = server.baseUrl;

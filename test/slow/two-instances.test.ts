@@ -3,6 +3,7 @@
 // concurrent referred sign-ups spread over both keep the ledger exact.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { oneAddressSignals } from "../support/app.js";
 import { createTestDatabase, onPostgres, type TestDatabase } from "../support/database.js";
 import { balanceMismatches, ledgerOf } from "../support/ledger.js";
 import { rememberSetCookies, type ServerProcess, startServerProcess } from "../support/server-process.js";
@@ -53,7 +54,8 @@ describe("two instances over one database", { skip }, () => {
   let b: ServerProcess;
   before(async () => {
     database = await createTestDatabase();
-    const env = { LOGIN_FAILURES_PER_WINDOW: "3", SIGNUPS_PER_WINDOW: "100000" };
+    // Every client is on 127.0.0.1, as the inviters are: the signals that would hold them are off.
+    const env = { LOGIN_FAILURES_PER_WINDOW: "3", SIGNUPS_PER_WINDOW: "100000", ...oneAddressSignals };
     [a, b] = await Promise.all([
       startServerProcess(env, { databaseUrl: database.url }),
       startServerProcess(env, { databaseUrl: database.url }),
