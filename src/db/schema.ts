@@ -32,6 +32,10 @@ export const users = pgTable(
     balanceCents: bigint("balance_cents", { mode: "number" }).notNull().default(0),
     /** Cached sum of this user's pending ledger entries (credits held for review). */
     pendingCents: bigint("pending_cents", { mode: "number" }).notNull().default(0),
+    /** Visitors who opened this user's link (at most once per visitor per day), kept up by link_open_counts' flush. */
+    linkOpens: bigint("link_opens", { mode: "number" }).notNull().default(0),
+    /** The newest ledger entry the dashboard has announced as an event ("you earned $10"); 0: none yet. */
+    announcedEntryId: bigint("announced_entry_id", { mode: "number" }).notNull().default(0),
     isStaff: boolean("is_staff").notNull().default(false),
     isActive: boolean("is_active").notNull().default(true),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -71,8 +75,10 @@ export const ledgerEntries = pgTable(
     signupUserId: bigint("signup_user_id", { mode: "number" }).references(() => users.id),
     /** For an inviter reward: the referred count that reached the threshold. */
     referralCount: integer("referral_count"),
-    /** Why, in words, for a staff adjustment. */
+    /** Why, in words, for a staff adjustment: the user sees it. */
     reason: text("reason"),
+    /** For a staff adjustment: a note for staff only, never shown to the user. */
+    staffNote: text("staff_note"),
     createdById: bigint("created_by_id", { mode: "number" }).references(() => users.id),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -160,6 +166,27 @@ export const signalCounters = pgTable(
     index("signal_counters_expires_idx").on(t.expiresAt),
   ],
 );
+
+/** Openings of each user's referral link per UTC day (each visitor counted once per link per day). */
+export const linkOpenCounts = pgTable(
+  "link_open_counts",
+  {
+    inviterId: bigint("inviter_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id),
+    day: text("day").notNull(),
+    opens: integer("opens").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.inviterId, t.day] }), index("link_open_counts_day_idx").on(t.day)],
+);
+
+/** Texts and switches staff set from the admin console (name → value). */
+export const programmeSettings = pgTable("programme_settings", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedById: bigint("updated_by_id", { mode: "number" }).references(() => users.id),
+});
 
 /** Secrets the service makes for itself on first use and shares between its processes. */
 export const serviceSecrets = pgTable("service_secrets", {

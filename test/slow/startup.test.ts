@@ -178,6 +178,8 @@ describe("npm run migrate", () => {
             "audit_log",
             "known_devices",
             "ledger_entries",
+            "link_open_counts",
+            "programme_settings",
             "referrals",
             "service_secrets",
             "sessions",
