@@ -31,7 +31,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY drizzle ./drizzle
 COPY public ./public
-# Django's common-password list, read by dist/accounts at start.
+# Django's common-password list, read by dist/accounts at start, and the Inter font the link's
+# preview picture is drawn with (dist/web/share-card.js).
 COPY data-files ./data-files
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

@@ -1,4 +1,4 @@
-// npm run bench:ab -- --a OTHER/dist/main.js [--b dist/main.js] [--rounds 3] [--only get,signup,login]
+// npm run bench:ab -- --a OTHER/dist/main.js [--b dist/main.js] [--rounds 3] [--only get,signup,login,open]
 // Two builds in one run: each round runs every scenario on A and on B (ABBA order, so drift in the
 // machine's speed falls on both), and the table gives each build's median and B's ratio to A.
 import { pathToFileURL } from "node:url";
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const b = argValue("--b") ?? "dist/main.js";
   const rounds = Number(argValue("--rounds") ?? 3);
   const duration = Number(argValue("--duration") ?? 10);
-  const only = (argValue("--only")?.split(",") ?? ["get", "signup", "login"]) as ScenarioName[];
+  const only = (argValue("--only")?.split(",") ?? ["get", "signup", "login", "open"]) as ScenarioName[];
   if (!process.argv.includes("--skip-build")) build();
 
   const readings = new Map<string, { a: Reading[]; b: Reading[] }>();

@@ -5,7 +5,7 @@
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench
 //                                                   a fresh database on that server, dropped after
 //   options: --duration SECONDS (per scenario, default 10)  --users N (seeded, default 1000)
-//            --only get,signup,login,mixed          --skip-build   --no-references
+//            --only get,signup,login,mixed,open     --skip-build   --no-references
 //            --rounds N (sign-up rounds, each after a hasher reading of its own; default 5)
 //   environment passed to the server: WEB_CONCURRENCY, DATABASE_POOL_SIZE, UV_THREADPOOL_SIZE …
 import { execFileSync } from "node:child_process";
@@ -43,7 +43,7 @@ import {
   table,
 } from "./support.js";
 
-export type ScenarioName = "get" | "signup" | "login" | "mixed";
+export type ScenarioName = "get" | "signup" | "login" | "mixed" | "open";
 
 export interface BenchOptions {
   users: number;
@@ -146,6 +146,26 @@ function signupRequest(tag: string, tokens: string[]): AutocannonRequest {
         password1: SIGNUP_PASSWORD,
         password2: SIGNUP_PASSWORD,
       });
+      return request;
+    },
+  };
+}
+
+/**
+ * A person following a referral link: the sign-up page in HTML, as a browser navigates to it, with
+ * no cookies (a new visitor every time, so every request counts an open), cycling over the inviters.
+ */
+function openRequest(tokens: string[]): AutocannonRequest {
+  let i = 0;
+  return {
+    method: "GET",
+    setupRequest(request) {
+      request.path = `/signup/?ref=${tokens[i++ % tokens.length]}`;
+      request.headers = {
+        accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "sec-fetch-mode": "navigate",
+        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) bench",
+      };
       return request;
     },
   };
@@ -401,6 +421,22 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       });
     }
 
+    if (options.only.includes("open")) {
+      log(`GET /signup/?ref=… HTML, a new visitor each time, 64 connections, ${duration} s`);
+      await load({ url, connections: 64, duration: warmUp, requests: [openRequest(tokens)] });
+      const { value, memory } = await measured(pid, () =>
+        load({ url, connections: 64, duration, requests: [openRequest(tokens)] }),
+      );
+      result.rows.push({
+        scenario: "GET /signup/?ref= (HTML, new visitor)",
+        connections: "64",
+        figures: value,
+        memory,
+        reference: "—",
+        ratio: null,
+      });
+    }
+
     if (options.only.includes("mixed")) {
       log(`mixed: GET / at 200 req/s (8 connections) while sign-ups run flat out (16), ${duration} s`);
       const { value, memory } = await measured(pid, () =>
@@ -628,7 +664,7 @@ export function saveResult(result: BenchResult, name: string): string {
 }
 
 async function main(): Promise<void> {
-  const all: ScenarioName[] = ["get", "signup", "login", "mixed"];
+  const all: ScenarioName[] = ["get", "signup", "login", "mixed", "open"];
   const only = (argValue("--only")?.split(",") ?? all) as ScenarioName[];
   for (const name of only) if (!all.includes(name)) throw new Error(`unknown scenario ${name}`);
   if (!process.argv.includes("--skip-build")) build();

@@ -1,5 +1,7 @@
 // The dashboard's Copy button: copies the referral link and says so where everyone can see it
-// (and screen readers hear it, through the status region).
+// (and screen readers hear it, through the status region). Sharing is client/share.ts.
+import { setUpSharing } from "./share.js";
+
 function setUp(): void {
   const button = document.querySelector<HTMLButtonElement>("#copy-link");
   const input = document.querySelector<HTMLInputElement>("#referral-link");
@@ -30,5 +32,10 @@ function setUp(): void {
   });
 }
 
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUp);
-else setUp();
+function start(): void {
+  setUp();
+  setUpSharing();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();

@@ -11,19 +11,22 @@ import { trackRequests } from "./ops/drain.js";
 import { combineEvents, createMetrics } from "./ops/metrics.js";
 import { registerOperations, requestIdFor } from "./ops/operations.js";
 import { addressHasher } from "./referrals/addresses.js";
+import { addLinkOpens } from "./referrals/link-open-store.js";
+import { LINK_OPENS_FLUSH_MS, LinkOpenCounter } from "./referrals/link-opens.js";
 import { approveDueReferrals, rewardCentsOf } from "./referrals/review.js";
 import type { AppDeps, RouteDeps } from "./web/app-deps.js";
 import { registerBodyParsers } from "./web/body-parsers.js";
 import { registerErrorHandling } from "./web/errors.js";
 import { registerHostCheck } from "./web/host-check.js";
 import { csrfPlugin } from "./web/plugins/csrf.js";
-import { sessionPlugin } from "./web/plugins/session.js";
+import { sessionPlugin, userForPage } from "./web/plugins/session.js";
 import { registerQueryCheck } from "./web/query-check.js";
 import { adminRoutes } from "./web/routes/admin.js";
 import { dashboardRoutes } from "./web/routes/dashboard.js";
 import { historyRoutes } from "./web/routes/history.js";
 import { loginRoutes } from "./web/routes/login.js";
 import { logoutRoutes } from "./web/routes/logout.js";
+import { shareImageRoutes } from "./web/routes/share-image.js";
 import { signupRoutes } from "./web/routes/signup.js";
 import { registerSecurityHeaders } from "./web/security-headers.js";
 
@@ -75,6 +78,13 @@ export function trustedProxies(
   return (_address, hop) => hop < setting;
 }
 
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Writes the link opens counted so far (they are written every few seconds, and on close). */
+    flushLinkOpens(): Promise<void>;
+  }
+}
+
 export interface BuildOptions {
   logger?: FastifyServerOptions["logger"];
   /** Workers of a cluster (WEB_CONCURRENCY > 1): /metrics shows the sum over all workers. */
@@ -100,7 +110,10 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
 
   registerHostCheck(app, config.allowedHosts);
   registerBodyParsers(app);
-  registerErrorHandling(app, { databaseUnavailable: metrics.databaseUnavailable });
+  registerErrorHandling(app, {
+    databaseUnavailable: metrics.databaseUnavailable,
+    pageUser: (request) => userForPage(request, deps.db, config.session),
+  });
   await app.register(fastifyCookie);
   registerSecurityHeaders(app);
 
@@ -131,6 +144,8 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   registerQueryCheck(app);
 
   const clock = deps.clock ?? Date.now;
+  const linkOpens = new LinkOpenCounter((counts) => addLinkOpens(deps.db, counts));
+  app.decorate("flushLinkOpens", () => linkOpens.flush());
   const routeDeps: RouteDeps = {
     ...deps,
     events: combineEvents(metrics.events, deps.events),
@@ -144,6 +159,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
       session: config.session,
       clock,
     },
+    linkOpens,
   };
 
   // Expired sessions and throttle counters are deleted every ten minutes while the app runs; a run
@@ -163,6 +179,23 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   app.addHook("onClose", async () => {
     stopHousekeeping();
     await housekeeping.catch(() => {});
+  });
+
+  // Link opens are counted in memory and written every few seconds, and once more when the app
+  // closes (before the database does): a crash loses at most the last few seconds of opens.
+  let stopLinkOpens = () => {};
+  app.addHook("onReady", async () => {
+    stopLinkOpens = scheduleHousekeeping(
+      () => linkOpens.flush(),
+      LINK_OPENS_FLUSH_MS,
+      (error) => app.log.warn({ err: error }, "writing link opens failed; kept for the next try"),
+    );
+  });
+  app.addHook("onClose", async () => {
+    stopLinkOpens();
+    await linkOpens.flush().catch((error: unknown) => {
+      app.log.warn({ err: error, lost: linkOpens.pendingOpens }, "link opens not written at close");
+    });
   });
 
   // With a hold for everyone, referrals whose hold has ended are approved every minute, by every
@@ -192,6 +225,10 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
       await holdJob.catch(() => {});
     });
   }
+
+  // The referral link's preview picture is public and cacheable: no session, and no csrftoken
+  // cookie on a response shared caches keep, so it stays outside the pages' scope.
+  shareImageRoutes(app, routeDeps);
 
   // The pages and the API share one scope: CSRF and sessions apply to all of them.
   await app.register(async (pages) => {

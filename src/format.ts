@@ -31,6 +31,11 @@ export function signedDollars(cents: number): string {
   return cents < 0 ? `−${formatDollars(-cents)}` : `+${formatDollars(cents)}`;
 }
 
+/** An amount in a sentence people share: "$10" when it is whole dollars, else "$10.50". */
+export function shortDollars(cents: number): string {
+  return cents % 100 === 0 ? formatDollars(cents).slice(0, -3) : formatDollars(cents);
+}
+
 /** A chart axis label: "$25", "$2.5", "$1.5k". */
 export function compactDollars(cents: number): string {
   const dollars = cents / 100;
@@ -168,6 +173,38 @@ export function referralReason(referral: {
   }
 }
 
+const numberWords = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
+
+/** "Five", "Twelve" → "12": small numbers in words, as a sentence starts. */
+function countWord(n: number): string {
+  const word = numberWords[n] ?? String(n);
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+/** What the dashboard says once about a credit the user has not been told of. */
+export function rewardNewsWords(
+  news: {
+    kind: "invitee_bonus" | "inviter_reward";
+    amountCents: number;
+    cappedCents: number;
+    inviterUsername: string | null;
+  },
+  program: ProgramConfig,
+): string {
+  if (news.kind === "invitee_bonus") {
+    const link = news.inviterUsername ? `${news.inviterUsername}'s link` : "a friend's link";
+    return `Welcome! You got ${formatDollars(news.amountCents)} for joining through ${link}.`;
+  }
+  const every = program.referralsPerInviterReward;
+  const joined = every === 1 ? "A friend joined" : `${countWord(every)} friends joined`;
+  if (news.amountCents === 0) {
+    return `${joined} through your link. You reached this month's limit on rewards, so no credit was added.`;
+  }
+  const over =
+    news.cappedCents > 0 ? ` (${formatDollars(news.cappedCents)} more was over this month's limit)` : "";
+  return `${joined} through your link: you earned ${formatDollars(news.amountCents)}${over}.`;
+}
+
 const staffKindLabels: Record<LedgerKind, string> = {
   invitee_bonus: "Sign-up bonus",
   inviter_reward: "Referral reward",
@@ -184,4 +221,18 @@ export function rewardReason(referralCount: number | null): string {
   return referralCount === null
     ? "sign-up through their link"
     : `${ordinal(referralCount)} sign-up through their link`;
+}
+
+/** A wait, as a person reads it: "45 seconds", "1 minute", "12 minutes" (rounded up), "2 hours". */
+export function waitWords(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 60) return s === 1 ? "1 second" : `${s} seconds`;
+  const minutes = Math.ceil(s / 60);
+  if (minutes < 120) return minutes === 1 ? "1 minute" : `${minutes} minutes`;
+  return `${Math.ceil(minutes / 60)} hours`;
+}
+
+/** "1 session", "3 sessions". */
+export function sessionCount(n: number): string {
+  return n === 1 ? "1 session" : `${n.toLocaleString("en-US")} sessions`;
 }

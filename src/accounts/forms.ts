@@ -37,8 +37,16 @@ function passwordField(input: FormInput, name: string, errors: FieldErrorList): 
   return value;
 }
 
+/**
+ * Where the sign-up's password problems go. `django` is the earlier version's answer, which JSON
+ * clients read: the rules under `password2`, and only once the two passwords match. `page` is for
+ * people: every rule the password breaks under the Password field (`password1`), even when the
+ * confirmation differs, which `password2` then says on its own.
+ */
+export type PasswordErrorLayout = "django" | "page";
+
 /** Checks everything but uniqueness, which needs the database. */
-export function checkSignupForm(input: FormInput): CheckedForm {
+export function checkSignupForm(input: FormInput, layout: PasswordErrorLayout = "django"): CheckedForm {
   const errors = new FieldErrorList();
   const rawUsername = field(input, "username", true);
   let username: string | null = null;
@@ -50,7 +58,17 @@ export function checkSignupForm(input: FormInput): CheckedForm {
   }
   const password1 = passwordField(input, "password1", errors);
   const password2 = passwordField(input, "password2", errors);
-  if (password1 !== null && password2 !== null) {
+  if (layout === "page") {
+    // The rules judge what was typed in the Password field, whatever the confirmation holds.
+    if (password1 !== null) {
+      for (const problem of passwordProblems(password1, { username: username ?? "" })) {
+        errors.add("password1", problem);
+      }
+    }
+    if (password1 !== null && password2 !== null && password1 !== password2) {
+      errors.add("password2", messages.passwordMismatch);
+    }
+  } else if (password1 !== null && password2 !== null) {
     if (password1 !== password2) {
       errors.add("password2", messages.passwordMismatch);
     } else {

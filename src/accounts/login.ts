@@ -68,7 +68,11 @@ export async function authenticate(
   const { user } = check;
   const hash = user?.passwordHash ?? (await deps.hasher.dummyHash());
   const valid = await deps.hasher.verify(hash, request.password);
-  if (!user || !valid || !user.isActive) throw new ValidationError({ __all__: [messages.invalidLogin] });
+  if (!user || !valid) throw new ValidationError({ __all__: [messages.invalidLogin] });
+  // Said only to someone who knows the password (as Django's AuthenticationForm says it): a wrong
+  // password for a deactivated account gets the message above, and the hash was verified either way,
+  // so the answer's time tells nothing either. The failure stays counted.
+  if (!user.isActive) throw new ValidationError({ __all__: [messages.inactiveAccount] });
   const session = newSession(deps.session, client, now);
   const device = deviceFor(client.deviceIdHash);
   const started = await completeLogin(deps.db, {
@@ -84,7 +88,7 @@ export async function authenticate(
     addressHash: deps.integrity.sharedAddressDays > 0 ? await deps.addresses.hash(client.address) : null,
   });
   // Deactivated while the password was being checked.
-  if (!started) throw new ValidationError({ __all__: [messages.invalidLogin] });
+  if (!started) throw new ValidationError({ __all__: [messages.inactiveAccount] });
   return { userId: user.id, username: user.username, sessionId: session.id, newDeviceId: device.newId };
 }
 

@@ -16,3 +16,19 @@ export const messages = {
   invalidLogin: "Please enter a correct username and password. Note that both fields may be case-sensitive.",
   inactiveAccount: "This account is inactive.",
 } as const;
+
+/**
+ * The pages' own words where Django's would mislead a person; JSON clients keep Django's. Usernames
+ * are compared case-insensitively, so only the password's case matters.
+ */
+export const pageMessages: Partial<Record<string, string>> = {
+  [messages.invalidLogin]:
+    "Please enter a correct username and password. Note that the password is case-sensitive.",
+};
+
+/** A form's errors in the pages' words. */
+export function inPageWords(errors: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.entries(errors).map(([field, list]) => [field, list.map((m) => pageMessages[m] ?? m)]),
+  );
+}

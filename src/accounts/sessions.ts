@@ -19,6 +19,8 @@ export interface SessionUser {
   /** Credit held for review: not part of the balance until approved. */
   pendingCents: number;
   referredCount: number;
+  /** Visitors who opened the user's referral link (once per visitor per day), as last flushed. */
+  linkOpens: number;
   isStaff: boolean;
 }
 
@@ -88,6 +90,7 @@ function sessionLookupStatement(db: Database) {
       balanceCents: users.balanceCents,
       pendingCents: users.pendingCents,
       referredCount: users.referredCount,
+      linkOpens: users.linkOpens,
       isStaff: users.isStaff,
     })
     .from(sessions)

@@ -9,13 +9,18 @@ import { formatDollars } from "../format.js";
 import { recordAudit } from "./audit.js";
 
 export const REASON_MAX_LENGTH = 500;
+/** The staff note: for staff only, never shown to the user. */
+export const ADJUSTMENT_NOTE_MAX_LENGTH = 2000;
 /** One adjustment moves at most $1,000,000: a typo should not mint a fortune. */
 export const ADJUSTMENT_MAX_CENTS = 100_000_000;
 
 export interface AdjustmentForm {
   /** Positive adds credit, negative removes it. */
   amountCents: number;
+  /** What the user reads in their history. */
   reason: string;
+  /** What only staff read (the admin's ledger and the audit log); null or absent without one. */
+  note?: string | null;
 }
 
 const dollarsPattern = /^\d{1,9}(?:\.\d{1,2})?$/;
@@ -28,7 +33,7 @@ export function parseDollars(text: string): number | null {
   return Number(whole) * 100 + Number(fraction.padEnd(2, "0"));
 }
 
-/** Checks the adjustment form: direction (add or remove), amount in dollars, and a reason. */
+/** Checks the adjustment form: direction (add or remove), amount in dollars, a reason, and an optional note. */
 export function checkAdjustmentForm(input: Record<string, unknown>): AdjustmentForm {
   const errors = new FieldErrorList();
   const direction = input.direction;
@@ -55,8 +60,21 @@ export function checkAdjustmentForm(input: Record<string, unknown>): AdjustmentF
       `Ensure this value has at most ${REASON_MAX_LENGTH} characters (it has ${[...reason].length}).`,
     );
   }
+  const note = typeof input.note === "string" ? input.note.trim() : "";
+  if (input.note !== undefined && input.note !== null && typeof input.note !== "string") {
+    errors.add("note", "Enter the note as text.");
+  } else if ([...note].length > ADJUSTMENT_NOTE_MAX_LENGTH) {
+    errors.add(
+      "note",
+      `Ensure this value has at most ${ADJUSTMENT_NOTE_MAX_LENGTH} characters (it has ${[...note].length}).`,
+    );
+  }
   errors.throwIfAny();
-  return { amountCents: direction === "remove" ? -(cents as number) : (cents as number), reason };
+  return {
+    amountCents: direction === "remove" ? -(cents as number) : (cents as number),
+    reason,
+    note: note === "" ? null : note,
+  };
 }
 
 export class UserNotFound extends Error {
@@ -105,6 +123,7 @@ export async function adjustBalance(
         amountCents: form.amountCents,
         kind: "adjustment",
         reason: form.reason,
+        staffNote: form.note ?? null,
         createdById: actorId,
       })
       .returning({ id: ledgerEntries.id });
@@ -118,6 +137,8 @@ export async function adjustBalance(
         reason: form.reason,
         ledger_entry_id: ledgerEntryId,
         balance_after_cents: row.balanceCents,
+        // Only when staff wrote one.
+        ...(form.note ? { staff_note: form.note } : {}),
       },
     });
     return { ledgerEntryId, balanceCents: row.balanceCents };

@@ -17,7 +17,10 @@ export type AuditAction =
   | "users_exported"
   | "ledger_exported"
   | "referral_approved"
-  | "referral_rejected";
+  | "referral_rejected"
+  | "session_ended"
+  | "referral_link_regenerated"
+  | "credit_text_changed";
 
 export interface AuditRecord {
   /** Null when done from the command line (createsuperuser). */

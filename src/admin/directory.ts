@@ -5,6 +5,7 @@ import { usernameKey } from "../accounts/username.js";
 import type { Queryable } from "../db/connection.js";
 import { type LedgerStatus, ledgerEntries, sessions, users } from "../db/schema.js";
 import { afterId, badCursor, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
+import { sessionPublicIdSql } from "./user-access.js";
 
 /** The columns the list can be sorted by: anything else in ?sort= is ignored, never put in SQL. */
 export const userSortColumns = {
@@ -213,9 +214,23 @@ export interface LedgerLine {
   signupUsername: string | null;
   referralCount: number | null;
   reason: string | null;
+  /** For a staff adjustment: the note for staff only (the user never sees it). */
+  staffNote: string | null;
   createdById: number | null;
   createdByUsername: string | null;
   createdAt: Date;
+}
+
+/** Who a user is, for a confirmation page: null when there is no such user. */
+export async function userSummary(
+  db: Queryable,
+  userId: number,
+): Promise<{ id: number; username: string; isActive: boolean; isStaff: boolean } | null> {
+  const found = await db
+    .select({ id: users.id, username: users.username, isActive: users.isActive, isStaff: users.isStaff })
+    .from(users)
+    .where(eq(users.id, userId));
+  return found[0] ?? null;
 }
 
 export interface InviteeLine {
@@ -226,6 +241,8 @@ export interface InviteeLine {
 }
 
 export interface SessionLine {
+  /** The session's public id (sessionPublicIdSql): what staff name it by to end it, never the cookie. */
+  id: string;
   createdAt: Date;
   lastSeenAt: Date;
   expiresAt: Date;
@@ -235,6 +252,8 @@ export interface SessionLine {
 
 export interface UserDetail {
   user: UserListRow;
+  /** The token of the user's referral link. */
+  referralToken: string;
   /** One page of their ledger, newest first. */
   ledger: Page<LedgerLine>;
   invitees: InviteeLine[];
@@ -264,13 +283,15 @@ export async function userDetail(
       isStaff: users.isStaff,
       inviterId: inviter.id,
       inviterUsername: inviter.username,
+      referralToken: users.referralToken,
     })
     .from(users)
     .leftJoin(inviter, eq(inviter.id, users.invitedById))
     .where(eq(users.id, userId))
     .limit(1);
-  const user = found[0];
-  if (!user) return null;
+  const row = found[0];
+  if (!row) return null;
+  const { referralToken, ...user } = row;
 
   const ledgerAfter = afterId(ledgerPage.cursor);
   const signup = alias(users, "signup");
@@ -286,6 +307,7 @@ export async function userDetail(
       signupUsername: signup.username,
       referralCount: ledgerEntries.referralCount,
       reason: ledgerEntries.reason,
+      staffNote: ledgerEntries.staffNote,
       createdById: ledgerEntries.createdById,
       createdByUsername: creator.username,
       createdAt: ledgerEntries.createdAt,
@@ -317,6 +339,7 @@ export async function userDetail(
 
   const sessionRows = await db
     .select({
+      id: sessionPublicIdSql,
       createdAt: sessions.createdAt,
       lastSeenAt: sessions.lastSeenAt,
       expiresAt: sessions.expiresAt,
@@ -330,6 +353,7 @@ export async function userDetail(
 
   return {
     user,
+    referralToken,
     ledger,
     invitees,
     inviteeCount: inviteeTotal[0]?.n ?? 0,

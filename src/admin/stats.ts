@@ -1,6 +1,7 @@
 // Programme analytics for a period of whole UTC days: sign-ups, rewards paid, top referrers, the
-// share of sign-ups that came through a link, the viral coefficient (K-factor), and what became of
-// the referrals made each day (held, approved, rejected) with their invitees' bonuses.
+// share of sign-ups that came through a link, the viral coefficient (K-factor), what became of
+// the referrals made each day (held, approved, rejected) with their invitees' bonuses, and the
+// funnel: referral links opened, and the sign-ups through links per open (conversion).
 import { sql } from "drizzle-orm";
 import { type Queryable, queryRows } from "../db/connection.js";
 import { isoDay } from "../format.js";
@@ -79,6 +80,15 @@ export function referredShare(referredSignups: number, signups: number): number 
 }
 
 /**
+ * Sign-ups through links per link open, 0 and up; null with no opens. It can pass 1: a program may
+ * sign up through a link it never opened (POST /signup/?ref= in JSON), and opens are counted once
+ * per browser per day.
+ */
+export function conversionRate(referredSignups: number, linkOpens: number): number | null {
+  return linkOpens > 0 ? referredSignups / linkOpens : null;
+}
+
+/**
  * The referrals made on a day (by the day each was created), by what they are now, and their
  * invitees' bonuses by the ledger entries' status: pending (held), posted (approved), void (rejected).
  */
@@ -98,6 +108,10 @@ export interface DayFigures extends ReferralFigures {
   /** Posted (paid) welcome bonuses; pending and void ones are in heldCents and rejectedCents. */
   inviteeBonusCents: number;
   inviterRewardCents: number;
+  /** Referral links opened that day (each visitor counted once per link per day). */
+  linkOpens: number;
+  /** referredSignups ÷ linkOpens; null with no opens. */
+  conversion: number | null;
 }
 
 export interface TopReferrer {
@@ -108,6 +122,10 @@ export interface TopReferrer {
   /** All-time count. */
   referredCount: number;
   isActive: boolean;
+  /** Opens of their link in the period. */
+  linkOpensInPeriod: number;
+  /** referredInPeriod ÷ linkOpensInPeriod; null with no opens. */
+  conversion: number | null;
 }
 
 export interface ProgrammeStats {
@@ -119,8 +137,11 @@ export interface ProgrammeStats {
     rewardsPaidCents: number;
     adjustmentsNetCents: number;
     usersAtStart: number;
+    linkOpens: number;
   } & ReferralFigures;
   referredShare: number | null;
+  /** The period's sign-ups through links ÷ its link opens; null with no opens. */
+  conversion: number | null;
   kFactor: number | null;
   topReferrers: TopReferrer[];
 }
@@ -185,15 +206,27 @@ export async function programmeStats(db: Queryable, period: Period): Promise<Pro
     db,
     sql`SELECT count(*)::int AS n FROM users WHERE created_at < ${start}::timestamptz`,
   );
-  const top = await queryRows<TopReferrer>(
+  // Opens per day through link_open_counts_day_idx; the days are YYYY-MM-DD text, which sorts as dates.
+  const openRows = await queryRows<{ day: string; opens: string | number }>(
+    db,
+    sql`SELECT day, sum(opens)::bigint AS opens FROM link_open_counts
+        WHERE day >= ${period.from} AND day <= ${period.to}
+        GROUP BY day`,
+  );
+  // Each top referrer's opens through the primary key (inviter_id, day).
+  const top = await queryRows<Omit<TopReferrer, "conversion"> & { linkOpensInPeriod: string | number }>(
     db,
     sql`SELECT i.id::int AS id, i.username, p.n AS "referredInPeriod", i.referred_count AS "referredCount",
-               i.is_active AS "isActive"
+               i.is_active AS "isActive", o.opens AS "linkOpensInPeriod"
         FROM (SELECT invited_by_id, count(*)::int AS n FROM users
               WHERE created_at >= ${start}::timestamptz AND created_at < ${endAt}::timestamptz
                 AND invited_by_id IS NOT NULL
               GROUP BY invited_by_id ORDER BY n DESC, invited_by_id LIMIT ${TOP_REFERRERS}) p
         JOIN users i ON i.id = p.invited_by_id
+        LEFT JOIN LATERAL (
+          SELECT COALESCE(sum(opens), 0)::bigint AS opens FROM link_open_counts
+          WHERE inviter_id = i.id AND day >= ${period.from} AND day <= ${period.to}
+        ) o ON true
         ORDER BY p.n DESC, i.id`,
   );
 
@@ -206,6 +239,8 @@ export async function programmeStats(db: Queryable, period: Period): Promise<Pro
         referredSignups: 0,
         inviteeBonusCents: 0,
         inviterRewardCents: 0,
+        linkOpens: 0,
+        conversion: null,
         ...noReferrals(),
       },
     ]),
@@ -227,6 +262,13 @@ export async function programmeStats(db: Queryable, period: Period): Promise<Pro
     figures.approvedCents = Number(row.approved_cents);
     figures.rejectedCents = Number(row.rejected_cents);
   }
+  for (const row of openRows) {
+    const figures = byDay.get(row.day);
+    if (figures) figures.linkOpens = Number(row.opens);
+  }
+  for (const figures of byDay.values()) {
+    figures.conversion = conversionRate(figures.referredSignups, figures.linkOpens);
+  }
   let adjustmentsNetCents = 0;
   for (const row of ledgerRows) {
     const figures = byDay.get(row.day);
@@ -241,6 +283,7 @@ export async function programmeStats(db: Queryable, period: Period): Promise<Pro
   const referredSignups = days.reduce((n, d) => n + d.referredSignups, 0);
   const rewardsPaidCents = days.reduce((n, d) => n + d.inviteeBonusCents + d.inviterRewardCents, 0);
   const usersAtStart = Number(atStart[0]?.n ?? 0);
+  const linkOpens = days.reduce((n, d) => n + d.linkOpens, 0);
   const referralTotals = noReferrals();
   for (const d of days) {
     for (const key of Object.keys(referralTotals) as (keyof ReferralFigures)[]) referralTotals[key] += d[key];
@@ -254,11 +297,23 @@ export async function programmeStats(db: Queryable, period: Period): Promise<Pro
       rewardsPaidCents,
       adjustmentsNetCents,
       usersAtStart,
+      linkOpens,
       ...referralTotals,
     },
     referredShare: referredShare(referredSignups, signups),
+    conversion: conversionRate(referredSignups, linkOpens),
     kFactor: kFactor(referredSignups, usersAtStart),
-    topReferrers: top.map((r) => ({ ...r, id: Number(r.id), referredInPeriod: Number(r.referredInPeriod) })),
+    topReferrers: top.map((r) => {
+      const referredInPeriod = Number(r.referredInPeriod);
+      const linkOpensInPeriod = Number(r.linkOpensInPeriod);
+      return {
+        ...r,
+        id: Number(r.id),
+        referredInPeriod,
+        linkOpensInPeriod,
+        conversion: conversionRate(referredInPeriod, linkOpensInPeriod),
+      };
+    }),
   };
 }
 

@@ -71,6 +71,11 @@ export function createMetrics(hasher: PasswordHasher, database?: DatabaseHandle)
     labelNames: ["decision"] as const,
     registers: [registry],
   });
+  const linkOpens = new Counter({
+    name: "referral_link_opens_total",
+    help: "Referral links opened by a visitor not yet counted for that link that UTC day.",
+    registers: [registry],
+  });
   const loginFailures = new Counter({
     name: "referral_login_failures_total",
     help: "Logins refused for a wrong username or password.",
@@ -174,6 +179,9 @@ export function createMetrics(hasher: PasswordHasher, database?: DatabaseHandle)
     loginFailed() {
       loginFailures.inc();
     },
+    linkOpened() {
+      linkOpens.inc();
+    },
     throttled(kind) {
       throttled.inc({ kind });
     },
@@ -210,5 +218,6 @@ export function combineEvents(...sets: (Partial<ServiceEvents> | undefined)[]): 
     loginFailed: () => each((s) => s.loginFailed?.()),
     throttled: (kind) => each((s) => s.throttled?.(kind)),
     referralDecided: (decision) => each((s) => s.referralDecided?.(decision)),
+    linkOpened: () => each((s) => s.linkOpened?.()),
   };
 }

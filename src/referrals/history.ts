@@ -3,7 +3,7 @@
 import { sql } from "drizzle-orm";
 import { type Queryable, queryRows } from "../db/connection.js";
 import type { LedgerKind, LedgerStatus, ReferralStatus } from "../db/schema.js";
-import { afterId, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
+import { afterId, idCursor, type Page, type PageRequest, pageBothWays } from "../paging.js";
 
 /** Rows per page of a user's own lists, unless the request asks for another number. */
 export const PAGE_SIZE_DEFAULT = 20;
@@ -52,6 +52,7 @@ export async function creditHistory(
   page: PageRequest,
 ): Promise<Page<LedgerLine>> {
   const after = afterId(page.cursor);
+  const before = afterId(page.before ?? null);
   const rows = await queryRows<{
     id: string | number;
     createdAt: Date | string;
@@ -81,15 +82,18 @@ export async function creditHistory(
           WHERE l.user_id = ${userId}
         ) h
         ${
-          after === null
-            ? sql``
-            : sql`WHERE (h."createdAt", h.id) <
+          after !== null
+            ? sql`WHERE (h."createdAt", h.id) <
                     (SELECT created_at, id FROM ledger_entries WHERE id = ${after} AND user_id = ${userId})`
+            : before !== null
+              ? sql`WHERE (h."createdAt", h.id) >
+                    (SELECT created_at, id FROM ledger_entries WHERE id = ${before} AND user_id = ${userId})`
+              : sql``
         }
-        ORDER BY h."createdAt" DESC, h.id DESC
+        ${before !== null ? sql`ORDER BY h."createdAt", h.id` : sql`ORDER BY h."createdAt" DESC, h.id DESC`}
         LIMIT ${page.size + 1}`,
   );
-  return pageOf(
+  return pageBothWays(
     rows.map((r) => ({
       id: Number(r.id),
       createdAt: new Date(r.createdAt),
@@ -104,8 +108,8 @@ export async function creditHistory(
       referralCount: r.referralCount === null ? null : Number(r.referralCount),
       reason: r.reason,
     })),
-    page.size,
-    (last) => idCursor(last.id),
+    page,
+    (row) => idCursor(row.id),
   );
 }
 
@@ -116,6 +120,7 @@ export async function referralsOf(
   page: PageRequest,
 ): Promise<Page<Referral>> {
   const after = afterId(page.cursor);
+  const before = afterId(page.before ?? null);
   const rows = await queryRows<{
     id: string | number;
     username: string;
@@ -129,15 +134,18 @@ export async function referralsOf(
         FROM users u LEFT JOIN referrals r ON r.invitee_id = u.id
         WHERE u.invited_by_id = ${inviterId}
         ${
-          after === null
-            ? sql``
-            : sql`AND (u.created_at, u.id) <
+          after !== null
+            ? sql`AND (u.created_at, u.id) <
                     (SELECT created_at, id FROM users WHERE id = ${after} AND invited_by_id = ${inviterId})`
+            : before !== null
+              ? sql`AND (u.created_at, u.id) >
+                    (SELECT created_at, id FROM users WHERE id = ${before} AND invited_by_id = ${inviterId})`
+              : sql``
         }
-        ORDER BY u.created_at DESC, u.id DESC
+        ${before !== null ? sql`ORDER BY u.created_at, u.id` : sql`ORDER BY u.created_at DESC, u.id DESC`}
         LIMIT ${page.size + 1}`,
   );
-  return pageOf(
+  return pageBothWays(
     rows.map((r) => ({
       id: Number(r.id),
       username: r.username,
@@ -146,8 +154,8 @@ export async function referralsOf(
       reason: r.reason,
       capped: r.capped === true,
     })),
-    page.size,
-    (last) => idCursor(last.id),
+    page,
+    (row) => idCursor(row.id),
   );
 }
 

@@ -3,6 +3,7 @@ import type { PasswordHasher } from "../accounts/password-hasher.js";
 import type { ThrottleKind } from "../accounts/throttle.js";
 import type { Config } from "../config.js";
 import type { Database, DatabaseHandle } from "../db/connection.js";
+import type { LinkOpenCounter } from "../referrals/link-opens.js";
 import type { SignupDeps, SignupResult } from "../referrals/signup.js";
 
 /** Things worth counting (metrics); every method is cheap and never throws. */
@@ -13,6 +14,8 @@ export interface ServiceEvents {
   throttled(kind: ThrottleKind): void;
   /** A held referral approved or rejected, by staff or by the end of the hold. */
   referralDecided(decision: ReferralDecided): void;
+  /** A referral link opened by a visitor not counted for it yet today. */
+  linkOpened(): void;
 }
 
 export interface ReferralDecided {
@@ -39,4 +42,9 @@ export interface AppDeps {
 export type UseCaseDeps = SignupDeps;
 
 /** AppDeps once buildApp has filled in the defaults: what routes receive. */
-export type RouteDeps = AppDeps & { events: ServiceEvents; useCases: UseCaseDeps };
+export type RouteDeps = AppDeps & {
+  events: ServiceEvents;
+  useCases: UseCaseDeps;
+  /** Link opens counted in memory until the next flush (src/referrals/link-opens.ts). */
+  linkOpens: LinkOpenCounter;
+};

@@ -1,8 +1,11 @@
 // Every error kind becomes HTTP here, and only here: JSON in JSON mode, a page in HTML mode.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { SessionUser } from "../accounts/sessions.js";
 import { isDatabaseUnavailable, summarizeError } from "../db/errors.js";
 import { BadRequest, CsrfFailed, Forbidden, Throttled, Unauthorized, ValidationError } from "../errors.js";
+import { waitWords } from "../format.js";
 import { wantsJson } from "./negotiation.js";
+import { csrfTokenForPage } from "./plugins/csrf.js";
 import { loginRedirect, sendPage } from "./respond.js";
 import { queryProblem } from "./schemas.js";
 import { errorPage } from "./views/auth-pages.js";
@@ -18,25 +21,43 @@ const clientErrorTitles: Record<number, string> = {
   503: "Service unavailable",
 };
 
-function sendError(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  status: number,
-  code: string,
-  message: string,
-): FastifyReply {
-  if (wantsJson(request)) return reply.code(status).send({ error: code, message });
-  const title = clientErrorTitles[status] ?? "Something went wrong";
-  return sendPage(reply, errorPage(request.csrfToken, status, title, message), status);
-}
-
 export interface ErrorHandlingOptions {
   /** Called for each request answered 503 because the database is unreachable (metrics). */
   databaseUnavailable?: () => void;
+  /**
+   * Who is logged in, for an error page's menu (see userForPage): asked only for pages with a 4xx
+   * status, never when the database may be the problem. Without it the menu is the logged-out one.
+   */
+  pageUser?: (request: FastifyRequest) => Promise<SessionUser | null>;
 }
 
 export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  async function sendError(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    code: string,
+    message: string,
+    pageMessage = message,
+  ): Promise<FastifyReply> {
+    if (wantsJson(request)) return reply.code(status).send({ error: code, message });
+    const title = clientErrorTitles[status] ?? "Something went wrong";
+    let user: SessionUser | null = null;
+    if (status < 500 && options.pageUser) {
+      // A menu is not worth failing the page for.
+      user = await options.pageUser(request).catch(() => null);
+    }
+    const page = errorPage({
+      csrfToken: csrfTokenForPage(request),
+      status,
+      title,
+      message: pageMessage,
+      user,
+    });
+    return sendPage(reply, page, status);
+  }
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (error instanceof ValidationError) return reply.code(400).send(error.fields);
     if (error instanceof BadRequest) return sendError(request, reply, 400, error.code, error.message);
     if (error instanceof Unauthorized) {
@@ -59,6 +80,8 @@ export function registerErrorHandling(app: FastifyInstance, options: ErrorHandli
         429,
         "too_many_requests",
         `Too many attempts. Try again in ${error.retryAfterSeconds} seconds.`,
+        // The page's title already says "Too many attempts".
+        `Try again in ${waitWords(error.retryAfterSeconds)}.`,
       );
     }
     if (error.validation) {

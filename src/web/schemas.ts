@@ -60,6 +60,10 @@ const parameterProblems: Record<string, () => { code: string; message: string }>
     const { code, message } = badCursor();
     return { code, message };
   },
+  before: () => {
+    const { code, message } = badCursor();
+    return { code, message };
+  },
   limit: () => ({ code: "bad_limit", message: PAGE_LIMIT_MESSAGE }),
 };
 

@@ -410,7 +410,7 @@ describe("deactivation", () => {
   test("staff cannot deactivate themselves", async () => {
     const self = await staffClient(t, "self_deactivator", "html");
     const id = await userIdOf(t.deps.db, "self_deactivator");
-    const response = await self.post(`/admin/users/${id}/deactivate/`);
+    const response = await self.post(`/admin/users/${id}/deactivate/`, { confirm: "yes" });
     assert.equal(response.statusCode, 400);
     assert.match(response.body, /You cannot deactivate yourself/);
     assert.equal((await self.get("/admin/")).statusCode, 200);
@@ -420,7 +420,7 @@ describe("deactivation", () => {
     await new Client(t.app).signUp("html_inactive");
     const id = await userIdOf(t.deps.db, "html_inactive");
     const browser = await staffClient(t, "staff_html_deactivate", "html");
-    const response = await browser.post(`/admin/users/${id}/deactivate/`);
+    const response = await browser.post(`/admin/users/${id}/deactivate/`, { confirm: "yes" });
     assert.equal(response.statusCode, 303);
     const page = await browser.get(String(response.headers.location));
     assert.match(page.body, /The user was deactivated and their sessions ended\./);

@@ -208,10 +208,13 @@ describe("JSON responses send every field", () => {
     assert.deepEqual(keys(dashboard), [
       "balance",
       "balance_cents",
+      "joined_count",
+      "link_opens",
       "pending_cents",
       "referral_link",
       "referrals_until_next_reward",
       "referred_count",
+      "rewards_earned",
     ]);
     assert.equal(dashboard.balance, 12);
     assert.equal(dashboard.balance_cents, 1250);
@@ -236,10 +239,13 @@ describe("JSON responses send every field", () => {
     const referrals = (await staff.get("/referrals/")).json();
     assert.deepEqual(keys(referrals), [
       "held_count",
+      "joined_count",
+      "link_opens",
       "next_cursor",
       "referrals",
       "referred_count",
       "rejected_count",
+      "rewards_earned",
     ]);
     assert.deepEqual(
       referrals.referrals.map((r: object) => keys(r)),
@@ -302,6 +308,7 @@ describe("JSON responses send every field", () => {
       "invitees",
       "ledger",
       "next_cursor",
+      "referral_link",
       "sessions",
       "user",
     ]);
@@ -315,12 +322,14 @@ describe("JSON responses send every field", () => {
       "reason",
       "referral_count",
       "signup_username",
+      "staff_note",
       "status",
     ]);
     assert.deepEqual(keys(detail.sessions[0]), [
       "client_address",
       "created_at",
       "expires_at",
+      "id",
       "last_seen_at",
       "user_agent",
     ]);
@@ -333,11 +342,13 @@ describe("JSON responses send every field", () => {
       "adjustments_net_cents",
       "approved_cents",
       "approved_referrals",
+      "conversion",
       "days",
       "from",
       "held_cents",
       "held_referrals",
       "k_factor",
+      "link_opens",
       "referred_share",
       "referred_signups",
       "rejected_cents",
@@ -351,18 +362,22 @@ describe("JSON responses send every field", () => {
     assert.deepEqual(keys(stats.days[0]), [
       "approved_cents",
       "approved_referrals",
+      "conversion",
       "day",
       "held_cents",
       "held_referrals",
       "invitee_bonus_cents",
       "inviter_reward_cents",
+      "link_opens",
       "referred_signups",
       "rejected_cents",
       "rejected_referrals",
       "signups",
     ]);
     assert.deepEqual(keys(stats.top_referrers[0]), [
+      "conversion",
       "id",
+      "link_opens_in_period",
       "referred_count",
       "referred_in_period",
       "username",

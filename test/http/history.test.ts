@@ -41,16 +41,22 @@ interface HistoryJson {
   next_cursor: string | null;
 }
 
-test("GET / in JSON mode adds balance_cents, pending_cents, referred_count and referrals_until_next_reward", async () => {
+test("GET / in JSON mode adds balance_cents, pending_cents, referred_count, referrals_until_next_reward and the funnel", async () => {
   const body = (await alice.get("/")).json();
   assert.deepEqual(Object.keys(body).sort(), [
     "balance",
     "balance_cents",
+    "joined_count",
+    "link_opens",
     "pending_cents",
     "referral_link",
     "referrals_until_next_reward",
     "referred_count",
+    "rewards_earned",
   ]);
+  assert.equal(body.link_opens, 0);
+  assert.equal(body.joined_count, 12);
+  assert.equal(body.rewards_earned, 2);
   assert.equal(body.referred_count, 12);
   assert.equal(body.balance_cents, 2000);
   assert.equal(body.balance, 20);
@@ -174,6 +180,9 @@ test("/referrals/ JSON: who joined through the link, newest first, in cursor pag
     referred_count: 0,
     held_count: 0,
     rejected_count: 0,
+    link_opens: 0,
+    joined_count: 0,
+    rewards_earned: 0,
     referrals: [],
     next_cursor: null,
   });

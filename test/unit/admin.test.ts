@@ -57,11 +57,25 @@ describe("the adjustment form", () => {
     assert.deepEqual(checkAdjustmentForm({ direction: "remove", amount: "4", reason: "  why  " }), {
       amountCents: -400,
       reason: "why",
+      note: null,
     });
     assert.deepEqual(checkAdjustmentForm({ direction: "add", amount: 3, reason: "json number" }), {
       amountCents: 300,
       reason: "json number",
+      note: null,
     });
+  });
+
+  test("the staff note is optional, trimmed, and at most 2000 characters", () => {
+    const form = { direction: "add", amount: "1", reason: "why" };
+    assert.equal(checkAdjustmentForm({ ...form, note: "  for staff  " }).note, "for staff");
+    assert.equal(checkAdjustmentForm({ ...form, note: "   " }).note, null);
+    assert.throws(
+      () => checkAdjustmentForm({ ...form, note: "n".repeat(2001) }),
+      (error: unknown) =>
+        error instanceof ValidationError &&
+        error.fields.note?.[0] === "Ensure this value has at most 2000 characters (it has 2001).",
+    );
   });
 
   test("every problem is reported together", () => {

@@ -83,6 +83,16 @@ export function csrfProblem(request: FastifyRequest, cookieToken: string | undef
   return null;
 }
 
+/**
+ * The token to put in a page's forms: the request's own, or, for a page drawn outside the pages'
+ * scope (the not-found handler), the cookie's when it is well-formed.
+ */
+export function csrfTokenForPage(request: FastifyRequest): string {
+  if (typeof request.csrfToken === "string" && request.csrfToken !== "") return request.csrfToken;
+  const cookie = request.cookies?.[CSRF_COOKIE];
+  return cookie && tokenPattern.test(cookie) ? cookie : "";
+}
+
 export const csrfPlugin = fp(async (app) => {
   app.decorateRequest("csrfToken", "");
   app.decorateReply("rotateCsrfToken", function (this: FastifyReply) {

@@ -79,11 +79,32 @@ export const sessionPlugin = fp<SessionPluginOptions>(async (app, { db, policy }
 
   app.addHook("preHandler", async (request) => {
     const id = request.cookies[SESSION_COOKIE];
+    lookedUp.add(request);
     if (!id) return;
     request.session = await loadSession(db, id, policy);
     request.user = request.session?.user ?? null;
   });
 });
+
+/** The requests whose session this plugin has read (their `user` is then the answer). */
+const lookedUp = new WeakSet<FastifyRequest>();
+
+/**
+ * Who is logged in, for a page drawn outside the routes: an error page for a request that failed
+ * before the session was read (a refused CSRF token, a malformed id in the path) or that reached no
+ * route at all (an unknown address: the not-found handler runs outside the pages' scope). The
+ * session is read only then, and only when the request has a session cookie.
+ */
+export async function userForPage(
+  request: FastifyRequest,
+  db: Database,
+  policy: SessionPolicy,
+): Promise<SessionUser | null> {
+  if (lookedUp.has(request)) return request.user ?? null;
+  const id = request.cookies?.[SESSION_COOKIE];
+  if (!id) return null;
+  return (await loadSession(db, id, policy))?.user ?? null;
+}
 
 /** Who is asking, as the sign-up and login use cases need it: address, browser, its cookies. */
 export function clientOf(request: FastifyRequest): LoginClient {

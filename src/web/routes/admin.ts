@@ -11,11 +11,14 @@ import {
   USERS_PER_PAGE,
   type UserListRow,
   userDetail,
+  userSummary,
 } from "../../admin/directory.js";
 import { csvStream, ledgerCsvLines, usersCsvLines } from "../../admin/export.js";
+import { checkCreditUseText, creditUseText, setCreditUseText } from "../../admin/programme-text.js";
 import { checkReviewForm, decideReferrals } from "../../admin/review-decisions.js";
 import { countHeld, type HeldReferral, listHeld, REVIEW_PER_PAGE } from "../../admin/review-queue.js";
 import { PeriodError, parsePeriod, programmeStats, type ReferralFigures } from "../../admin/stats.js";
+import { endUserSession, isSessionPublicId, regenerateReferralLink } from "../../admin/user-access.js";
 import { setUserActive } from "../../admin/user-status.js";
 import { ValidationError } from "../../errors.js";
 import { isoDay, isoTime } from "../../format.js";
@@ -23,7 +26,7 @@ import type { RouteDeps } from "../app-deps.js";
 import { forStaff, staffOnly, type UserRequest } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
 import { nextPageUrl, type PageQuery, pageQueryProperties, pageRequest } from "../pagination.js";
-import { sendPage } from "../respond.js";
+import { referralLink, sendPage, siteOrigin } from "../respond.js";
 import {
   arrayOf,
   booleanField,
@@ -37,6 +40,7 @@ import {
   stringField,
   timeField,
 } from "../schemas.js";
+import { confirmPage } from "../views/admin/confirm.js";
 import { adminHomePage } from "../views/admin/home.js";
 import type { AdminFrame } from "../views/admin/layout.js";
 import { heldBecause, type ReviewFormState, reviewNotice, reviewPage } from "../views/admin/review.js";
@@ -138,6 +142,7 @@ const userPageSchema = {
           amount_cents: integerField,
           capped_cents: nullable(integerField),
           reason: nullable(stringField),
+          staff_note: nullable(stringField),
           created_by: nullable(stringField),
           signup_username: nullable(stringField),
           referral_count: nullable(integerField),
@@ -145,6 +150,7 @@ const userPageSchema = {
         }),
       ),
       next_cursor: nullable(stringField),
+      referral_link: stringField,
       invitees: arrayOf(
         objectSchema({
           id: integerField,
@@ -156,6 +162,7 @@ const userPageSchema = {
       invitee_count: integerField,
       sessions: arrayOf(
         objectSchema({
+          id: stringField,
           created_at: timeField,
           last_seen_at: timeField,
           expires_at: timeField,
@@ -180,6 +187,25 @@ const statusSchema = {
     200: objectSchema({ is_active: booleanField, changed: booleanField, sessions_ended: integerField }),
   },
 };
+
+/** The confirmation pages (HTML only: in JSON mode the POST needs no confirmation). */
+const confirmSchema = { params: idParamsSchema };
+
+const endSessionSchema = {
+  params: idParamsSchema,
+  response: { 200: objectSchema({ ended: booleanField }) },
+};
+
+const referralLinkSchema = {
+  params: idParamsSchema,
+  response: { 200: objectSchema({ referral_link: stringField }) },
+};
+
+/** A form posted from its confirmation page says so; JSON clients need no confirmation. */
+function confirmed(request: { body?: unknown }): boolean {
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  return body.confirm === "yes";
+}
 
 /** What became of a day's (or the period's) referrals, and their invitees' bonuses. */
 const referralFiguresFields = {
@@ -294,6 +320,8 @@ const statsSchema = {
           invitee_bonus_cents: integerField,
           inviter_reward_cents: integerField,
           ...referralFiguresFields,
+          link_opens: integerField,
+          conversion: nullable(numberField),
         }),
       ),
       signups: integerField,
@@ -304,12 +332,16 @@ const statsSchema = {
       users_at_start: integerField,
       ...referralFiguresFields,
       k_factor: nullable(numberField),
+      link_opens: integerField,
+      conversion: nullable(numberField),
       top_referrers: arrayOf(
         objectSchema({
           id: integerField,
           username: stringField,
           referred_in_period: integerField,
           referred_count: integerField,
+          link_opens_in_period: integerField,
+          conversion: nullable(numberField),
         }),
       ),
     }),
@@ -328,23 +360,64 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
     async (admin) => {
       staffOnly(admin);
 
+      async function renderHome(
+        request: UserRequest,
+        reply: FastifyReply,
+        query: PageQuery & { notice?: string },
+        extra: { creditUse?: { text: string; errors: string[] }; status?: number } = {},
+      ) {
+        const page = pageRequest(query, AUDIT_PER_PAGE);
+        const audit = await listAudit(db, page);
+        if (wantsJson(request)) {
+          return reply.send({ audit: auditJson(audit.items), next_cursor: audit.nextCursor });
+        }
+        return sendPage(
+          reply,
+          adminHomePage({
+            ...(await frameOf(request)),
+            audit: audit.items,
+            nextPage: nextPageUrl("/admin/", audit.nextCursor, { limit: query.limit }),
+            firstPage: page.cursor === null,
+            creditUse: extra.creditUse ?? { text: await creditUseText(db), errors: [] },
+            notice: query.notice === "credit-text" ? "The text about credit is saved." : null,
+          }),
+          extra.status ?? 200,
+        );
+      }
+
       admin.get("/", {
-        schema: auditLogSchema,
-        ...forStaff<{ Querystring: PageQuery }>(async (request, reply) => {
-          const page = pageRequest(request.query, AUDIT_PER_PAGE);
-          const audit = await listAudit(db, page);
-          if (wantsJson(request)) {
-            return reply.send({ audit: auditJson(audit.items), next_cursor: audit.nextCursor });
+        schema: {
+          ...auditLogSchema,
+          querystring: querySchema({ ...pageQueryProperties, notice: stringField }),
+        },
+        ...forStaff<{ Querystring: PageQuery & { notice?: string } }>(async (request, reply) =>
+          renderHome(request, reply, request.query),
+        ),
+      });
+
+      admin.post("/settings/credit-text/", {
+        schema: { response: { 200: objectSchema({ text: stringField }) } },
+        ...forStaff(async (request, reply) => {
+          const input = (request.body ?? {}) as Record<string, unknown>;
+          try {
+            const text = checkCreditUseText(input.text);
+            await setCreditUseText(db, request.user.id, text);
+            request.log.info({ staffId: request.user.id }, "credit text changed");
+            if (wantsJson(request)) return reply.send({ text });
+            return reply.redirect("/admin/?notice=credit-text", 303);
+          } catch (error) {
+            if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
+            const text = typeof input.text === "string" ? input.text : "";
+            return renderHome(
+              request,
+              reply,
+              {},
+              {
+                creditUse: { text, errors: error.fields.text ?? [] },
+                status: 400,
+              },
+            );
           }
-          return sendPage(
-            reply,
-            adminHomePage({
-              ...(await frameOf(request)),
-              audit: audit.items,
-              nextPage: nextPageUrl("/admin/", audit.nextCursor, { limit: request.query.limit }),
-              firstPage: page.cursor === null,
-            }),
-          );
         }),
       });
 
@@ -479,12 +552,14 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
               amount_cents: l.amountCents,
               capped_cents: l.cappedCents,
               reason: l.reason,
+              staff_note: l.staffNote,
               created_by: l.createdByUsername,
               signup_username: l.signupUsername,
               referral_count: l.referralCount,
               created_at: isoTime(l.createdAt),
             })),
             next_cursor: detail.ledger.nextCursor,
+            referral_link: referralLink(siteOrigin(request, deps.config.publicOrigin), detail.referralToken),
             invitees: detail.invitees.map((i) => ({
               id: i.id,
               username: i.username,
@@ -493,6 +568,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
             })),
             invitee_count: detail.inviteeCount,
             sessions: detail.sessions.map((s) => ({
+              id: s.id,
               created_at: isoTime(s.createdAt),
               last_seen_at: isoTime(s.lastSeenAt),
               expires_at: isoTime(s.expiresAt),
@@ -514,6 +590,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
             ...(await frameOf(request)),
             detail,
             audit,
+            referralLink: referralLink(siteOrigin(request, deps.config.publicOrigin), detail.referralToken),
             notice,
             olderLedger,
             firstLedgerPage: page.cursor === null,
@@ -564,6 +641,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
                   direction: text("direction"),
                   amount: text("amount"),
                   reason: text("reason"),
+                  note: text("note"),
                   errors: error.fields,
                 },
                 status: 400,
@@ -582,6 +660,10 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
           ...forStaff<{ Params: IdParams }>(async (request, reply) => {
             const staff = request.user;
             const userId = Number(request.params.id);
+            // A person deactivates from the confirmation page; a form without its answer shows that page.
+            if (!active && !wantsJson(request) && !confirmed(request)) {
+              return renderConfirmation(request, reply, userId, "deactivate");
+            }
             try {
               const change = await setUserActive(db, staff.id, userId, active);
               request.log.info({ staffId: staff.id, userId, active }, "user status changed");
@@ -612,6 +694,113 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
         });
       }
 
+      /** The confirmation page of an action on a user that is hard to undo. */
+      async function renderConfirmation(
+        request: UserRequest,
+        reply: FastifyReply,
+        userId: number,
+        action: "deactivate" | "referral-link",
+      ) {
+        const user = await userSummary(db, userId);
+        if (!user) return reply.callNotFound();
+        const model =
+          action === "deactivate"
+            ? {
+                question: `Deactivate ${user.username}?`,
+                consequences: [
+                  "They can no longer log in, and every session they have open ends now.",
+                  "Their referral link stops paying: people can still sign up through it, without credit for anyone.",
+                  "Their balance and history are kept. You can reactivate them later.",
+                ],
+                confirmLabel: "Deactivate",
+              }
+            : {
+                question: `Give ${user.username} a new referral link?`,
+                consequences: [
+                  "Their current link stops working at once: people who open it are told it is not valid.",
+                  "They will need to share the new link, shown on their dashboard.",
+                  "Referrals already made through the old link are kept.",
+                ],
+                confirmLabel: "Make a new link",
+              };
+        return sendPage(
+          reply,
+          confirmPage(await frameOf(request), {
+            user,
+            ...model,
+            action: `/admin/users/${userId}/${action}/`,
+          }),
+        );
+      }
+
+      admin.get("/users/:id/deactivate/", {
+        schema: confirmSchema,
+        ...forStaff<{ Params: IdParams }>(async (request, reply) => {
+          if (wantsJson(request)) return reply.callNotFound();
+          return renderConfirmation(request, reply, Number(request.params.id), "deactivate");
+        }),
+      });
+
+      admin.post("/users/:id/sessions/end/", {
+        schema: endSessionSchema,
+        ...forStaff<{ Params: IdParams }>(async (request, reply) => {
+          const staff = request.user;
+          const userId = Number(request.params.id);
+          const input = (request.body ?? {}) as Record<string, unknown>;
+          if (wantsJson(request) && !isSessionPublicId(input.session)) {
+            throw new ValidationError({
+              session: [
+                input.session === undefined || input.session === ""
+                  ? "This field is required."
+                  : "Enter a session id from the user's page.",
+              ],
+            });
+          }
+          try {
+            const outcome = await endUserSession(db, staff.id, userId, String(input.session ?? ""));
+            request.log.info({ staffId: staff.id, userId, ended: outcome.ended }, "session ended by staff");
+            if (wantsJson(request)) return reply.send({ ended: outcome.ended });
+            const notice = outcome.ended ? "session-ended" : "session-gone";
+            return reply.redirect(`/admin/users/${userId}/?notice=${notice}#sessions-heading`, 303);
+          } catch (error) {
+            if (error instanceof UserNotFound) return reply.callNotFound();
+            throw error;
+          }
+        }),
+      });
+
+      admin.get("/users/:id/referral-link/", {
+        schema: confirmSchema,
+        ...forStaff<{ Params: IdParams }>(async (request, reply) => {
+          if (wantsJson(request)) return reply.callNotFound();
+          return renderConfirmation(request, reply, Number(request.params.id), "referral-link");
+        }),
+      });
+
+      admin.post("/users/:id/referral-link/", {
+        schema: referralLinkSchema,
+        ...forStaff<{ Params: IdParams }>(async (request, reply) => {
+          const staff = request.user;
+          const userId = Number(request.params.id);
+          if (!wantsJson(request) && !confirmed(request)) {
+            return renderConfirmation(request, reply, userId, "referral-link");
+          }
+          try {
+            const { referralToken } = await regenerateReferralLink(db, staff.id, userId);
+            request.log.info({ staffId: staff.id, userId }, "referral link regenerated");
+            if (wantsJson(request)) {
+              return reply.send({
+                referral_link: referralLink(siteOrigin(request, deps.config.publicOrigin), referralToken),
+              });
+            }
+            return reply.redirect(`/admin/users/${userId}/?notice=link-regenerated`, 303);
+          } catch (error) {
+            if (error instanceof UserNotFound) return reply.callNotFound();
+            throw error;
+          }
+        }),
+      });
+
       admin.get("/stats/", {
         schema: statsSchema,
         ...forStaff<{ Querystring: StatsQuery }>(async (request, reply) => {
@@ -638,6 +827,8 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
                 invitee_bonus_cents: d.inviteeBonusCents,
                 inviter_reward_cents: d.inviterRewardCents,
                 ...referralFiguresJson(d),
+                link_opens: d.linkOpens,
+                conversion: d.conversion,
               })),
               signups: stats.totals.signups,
               referred_signups: stats.totals.referredSignups,
@@ -647,11 +838,15 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
               users_at_start: stats.totals.usersAtStart,
               ...referralFiguresJson(stats.totals),
               k_factor: stats.kFactor,
+              link_opens: stats.totals.linkOpens,
+              conversion: stats.conversion,
               top_referrers: stats.topReferrers.map((r) => ({
                 id: r.id,
                 username: r.username,
                 referred_in_period: r.referredInPeriod,
                 referred_count: r.referredCount,
+                link_opens_in_period: r.linkOpensInPeriod,
+                conversion: r.conversion,
               })),
             });
           }

@@ -1,10 +1,14 @@
 // /: the dashboard, or in JSON mode the earlier version's {referral_link, balance} and more.
 import type { FastifyInstance } from "fastify";
-import { wholeDollars } from "../../format.js";
+import { creditUseText } from "../../admin/programme-text.js";
+import { rewardNewsWords, wholeDollars } from "../../format.js";
+import { describeLinkFunnel, linkFunnelOf } from "../../referrals/funnel.js";
 import { referralStanding, referralsOf } from "../../referrals/history.js";
+import { takeRewardNews } from "../../referrals/reward-news.js";
 import { progressToNextReward } from "../../referrals/rules.js";
 import type { AppDeps } from "../app-deps.js";
 import { forUser } from "../guards.js";
+import { linkFunnelFields, linkFunnelJson } from "../link-funnel.js";
 import { wantsJson } from "../negotiation.js";
 import { qrCodeSvg } from "../qr.js";
 import { referralLink, sendPage, siteOrigin } from "../respond.js";
@@ -24,6 +28,7 @@ const dashboardSchema = {
       pending_cents: integerField,
       referred_count: integerField,
       referrals_until_next_reward: integerField,
+      ...linkFunnelFields,
     }),
   },
 };
@@ -45,12 +50,15 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
           pending_cents: user.pendingCents,
           referred_count: user.referredCount,
           referrals_until_next_reward: progress.untilNext,
+          ...linkFunnelJson(linkFunnelOf(user, program)),
         });
       }
-      const [qrSvg, latest, standing] = await Promise.all([
+      const [qrSvg, latest, standing, rewards, creditUse] = await Promise.all([
         qrCodeSvg(link),
         referralsOf(deps.db, user.id, { cursor: null, size: DASHBOARD_REFERRALS }),
         referralStanding(deps.db, user.id),
+        takeRewardNews(deps.db, user.id),
+        creditUseText(deps.db),
       ]);
       return sendPage(
         reply,
@@ -63,6 +71,10 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
           inviterRewardCents: program.inviterRewardCents,
           inviteeRewardCents: program.inviteeRewardCents,
           standing,
+          rewardNews: rewards.news.map((news) => rewardNewsWords(news, program)),
+          earnedCents: rewards.earnedCents,
+          creditUse,
+          funnel: describeLinkFunnel(linkFunnelOf(user, program)),
           latestReferrals: latest.items,
           moreReferrals: latest.nextCursor !== null,
         }),

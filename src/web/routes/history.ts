@@ -2,11 +2,19 @@
 // pages for people, the same data as JSON with cursor pagination for programs.
 import type { FastifyInstance } from "fastify";
 import { describeLedgerLine, isoTime, wholeDollars } from "../../format.js";
+import { linkFunnelOf } from "../../referrals/funnel.js";
 import { creditHistory, PAGE_SIZE_DEFAULT, referralStanding, referralsOf } from "../../referrals/history.js";
 import type { AppDeps } from "../app-deps.js";
 import { forUser } from "../guards.js";
+import { linkFunnelFields, linkFunnelJson } from "../link-funnel.js";
 import { wantsJson } from "../negotiation.js";
-import { nextPageUrl, type PageQuery, pageQueryProperties, pageRequest } from "../pagination.js";
+import {
+  type BothWaysPageQuery,
+  bothWaysPageQueryProperties,
+  bothWaysPageRequest,
+  nextPageUrl,
+  previousPageUrl,
+} from "../pagination.js";
 import { sendPage } from "../respond.js";
 import {
   arrayOf,
@@ -21,7 +29,7 @@ import {
 import { historyPage, referralsPage } from "../views/history-page.js";
 
 const historySchema = {
-  querystring: querySchema(pageQueryProperties),
+  querystring: querySchema(bothWaysPageQueryProperties),
   response: {
     200: objectSchema({
       balance: integerField,
@@ -44,12 +52,13 @@ const historySchema = {
 };
 
 const referralsSchema = {
-  querystring: querySchema(pageQueryProperties),
+  querystring: querySchema(bothWaysPageQueryProperties),
   response: {
     200: objectSchema({
       referred_count: integerField,
       held_count: integerField,
       rejected_count: integerField,
+      ...linkFunnelFields,
       referrals: arrayOf(
         objectSchema({
           username: stringField,
@@ -69,9 +78,9 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get("/history/", {
     schema: historySchema,
-    ...forUser<{ Querystring: PageQuery }>(async (request, reply) => {
+    ...forUser<{ Querystring: BothWaysPageQuery }>(async (request, reply) => {
       const user = request.user;
-      const page = pageRequest(request.query, PAGE_SIZE_DEFAULT);
+      const page = bothWaysPageRequest(request.query, PAGE_SIZE_DEFAULT);
       const history = await creditHistory(deps.db, user.id, page);
       if (wantsJson(request)) {
         return reply.send({
@@ -101,7 +110,8 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
           lines: history.items,
           program,
           nextPage: nextPageUrl("/history/", history.nextCursor, { limit: request.query.limit }),
-          firstPage: page.cursor === null,
+          previousPage: previousPageUrl("/history/", history.previousCursor, { limit: request.query.limit }),
+          firstPage: page.cursor === null && !page.before,
         }),
       );
     }),
@@ -109,9 +119,9 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get("/referrals/", {
     schema: referralsSchema,
-    ...forUser<{ Querystring: PageQuery }>(async (request, reply) => {
+    ...forUser<{ Querystring: BothWaysPageQuery }>(async (request, reply) => {
       const user = request.user;
-      const page = pageRequest(request.query, PAGE_SIZE_DEFAULT);
+      const page = bothWaysPageRequest(request.query, PAGE_SIZE_DEFAULT);
       const [referrals, standing] = await Promise.all([
         referralsOf(deps.db, user.id, page),
         referralStanding(deps.db, user.id),
@@ -121,6 +131,7 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
           referred_count: user.referredCount,
           held_count: standing.held,
           rejected_count: standing.rejected,
+          ...linkFunnelJson(linkFunnelOf(user, program)),
           referrals: referrals.items.map((r) => ({
             username: r.username,
             joined_at: isoTime(r.joinedAt),
@@ -140,7 +151,10 @@ export function historyRoutes(app: FastifyInstance, deps: AppDeps): void {
           standing,
           referrals: referrals.items,
           nextPage: nextPageUrl("/referrals/", referrals.nextCursor, { limit: request.query.limit }),
-          firstPage: page.cursor === null,
+          previousPage: previousPageUrl("/referrals/", referrals.previousCursor, {
+            limit: request.query.limit,
+          }),
+          firstPage: page.cursor === null && !page.before,
         }),
       );
     }),

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { checkLoginForm, type FormInput } from "../../accounts/forms.js";
 import { authenticate, refuseLoginForm } from "../../accounts/login.js";
+import { inPageWords } from "../../accounts/messages.js";
 import { Throttled, ValidationError } from "../../errors.js";
 import type { RouteDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
@@ -44,11 +45,30 @@ export function loginRoutes(app: FastifyInstance, deps: RouteDeps): void {
     } catch (error) {
       if (error instanceof ValidationError && error.fields.__all__) deps.events.loginFailed();
       if (error instanceof Throttled) deps.events.throttled("login");
-      if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
       const username = typeof input.username === "string" ? input.username : "";
+      if (error instanceof Throttled && !wantsJson(request)) {
+        // The form again, with the name kept and when to try again, said once.
+        reply.header("retry-after", String(error.retryAfterSeconds));
+        return sendPage(
+          reply,
+          loginPage({
+            csrfToken: request.csrfToken,
+            next: nextOf(request),
+            username,
+            throttledSeconds: error.retryAfterSeconds,
+          }),
+          429,
+        );
+      }
+      if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
       return sendPage(
         reply,
-        loginPage({ csrfToken: request.csrfToken, next: nextOf(request), username, errors: error.fields }),
+        loginPage({
+          csrfToken: request.csrfToken,
+          next: nextOf(request),
+          username,
+          errors: inPageWords(error.fields),
+        }),
         400,
       );
     }

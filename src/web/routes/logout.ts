@@ -23,7 +23,7 @@ export function logoutRoutes(app: FastifyInstance): void {
     ...forUser(async (request, reply) => {
       const ended = await reply.logOutEverywhere();
       if (wantsJson(request)) return reply.send({ sessions_ended: ended });
-      return sendPage(reply, loggedOutPage(request.csrfToken));
+      return sendPage(reply, loggedOutPage(request.csrfToken, ended));
     }),
   });
 }

@@ -1,14 +1,17 @@
 // /signup/?ref=TOKEN: the form, and the sign-up itself.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { checkSignupForm, type FormInput } from "../../accounts/forms.js";
+import { creditUseText } from "../../admin/programme-text.js";
 import { Throttled, ValidationError } from "../../errors.js";
+import { LINK_OPENS_COOKIE, looksLikeVisitor, recordLinkOpen } from "../../referrals/link-opens.js";
 import { refuseSignupForm, signUp } from "../../referrals/signup.js";
 import { findInviterByToken } from "../../referrals/signup-store.js";
 import { isWellFormedReferralToken } from "../../referrals/token.js";
 import type { RouteDeps } from "../app-deps.js";
 import { wantsJson } from "../negotiation.js";
+import { isSecureRequest } from "../plugins/csrf.js";
 import { clientOf } from "../plugins/session.js";
-import { sendPage } from "../respond.js";
+import { sendPage, siteOrigin } from "../respond.js";
 import {
   booleanField,
   integerField,
@@ -18,6 +21,7 @@ import {
   stringField,
 } from "../schemas.js";
 import { type SignupPageModel, signupPage } from "../views/auth-pages.js";
+import { invitePreviewTags } from "../views/share.js";
 
 /** The token from the link (?ref=) or, after a failed submission, from the form. */
 function referralTokenOf(request: FastifyRequest): string | null {
@@ -52,6 +56,8 @@ const signupFormSchema = {
   },
 };
 
+type Inviter = NonNullable<Awaited<ReturnType<typeof findInviterByToken>>>;
+
 /** Whether the request named a referral link at all (?ref= or the form's field), valid or not. */
 function namesReferral(request: FastifyRequest): boolean {
   const query = request.query as Record<string, unknown>;
@@ -67,26 +73,77 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
     request: FastifyRequest,
     reply: FastifyReply,
     status: number,
-    submitted: Pick<SignupPageModel, "username" | "errors"> = {},
+    submitted: Pick<SignupPageModel, "username" | "errors" | "signedIn"> = {},
+    looked?: { token: string | null; inviter: Inviter | null },
   ) => {
-    const token = referralTokenOf(request);
-    const inviter = token ? await findInviterByToken(db, token) : null;
+    const token = looked ? looked.token : referralTokenOf(request);
+    const inviter = looked ? looked.inviter : token ? await findInviterByToken(db, token) : null;
     const page = signupPage({
       csrfToken: request.csrfToken,
       referralToken: inviter ? token : null,
       inviterUsername: inviter?.username ?? null,
       invalidLink: inviter === null && namesReferral(request),
       inviteeRewardCents: config.program.inviteeRewardCents,
+      creditUse: await creditUseText(db),
+      // A valid link previews nicely where it is pasted; an invalid or missing one has no preview.
+      preview:
+        inviter && token
+          ? invitePreviewTags({
+              origin: siteOrigin(request, config.publicOrigin),
+              token,
+              inviter: inviter.username,
+              inviteeRewardCents: config.program.inviteeRewardCents,
+            })
+          : undefined,
       ...submitted,
     });
     return sendPage(reply, page, status);
   };
 
+  /**
+   * A valid link opened: counted once per browser per link per UTC day, the day's links kept in a
+   * cookie of their own (src/referrals/link-opens.ts); the count reaches the database within seconds.
+   */
+  const noteOpen = (request: FastifyRequest, reply: FastifyReply, token: string, inviter: Inviter) => {
+    const outcome = recordLinkOpen(deps.linkOpens, {
+      token,
+      inviterId: inviter.id,
+      viewerId: request.user?.id ?? null,
+      cookie: request.cookies[LINK_OPENS_COOKIE],
+      visitor: looksLikeVisitor(request.headers, wantsJson(request)),
+      now: deps.useCases.clock(),
+    });
+    if (!outcome.counted) return;
+    deps.events.linkOpened();
+    if (outcome.cookie) {
+      // Path /signup: sent back only to the sign-up page (with or without its slash).
+      reply.setCookie(LINK_OPENS_COOKIE, outcome.cookie.value, {
+        path: "/signup",
+        httpOnly: true,
+        sameSite: "lax",
+        secure: isSecureRequest(request),
+        maxAge: outcome.cookie.maxAgeSeconds,
+      });
+    }
+  };
+
   app.get("/signup/", { schema: signupFormSchema }, async (request, reply) => {
-    if (!wantsJson(request)) return showForm(request, reply, 200);
-    if (!namesReferral(request)) return reply.send({});
+    const json = wantsJson(request);
+    if (json && !namesReferral(request)) return reply.send({});
     const token = referralTokenOf(request);
     const inviter = token ? await findInviterByToken(db, token) : null;
+    // A HEAD (Fastify answers it from this route) only asks about the page: no one opened it.
+    if (token !== null && inviter !== null && request.method === "GET")
+      noteOpen(request, reply, token, inviter);
+    if (!json) {
+      // Someone logged in followed a link: they are told they have an account already.
+      const user = request.user;
+      const signedIn =
+        user && namesReferral(request)
+          ? { username: user.username, isStaff: user.isStaff, ownLink: inviter?.id === user.id }
+          : null;
+      return showForm(request, reply, 200, { signedIn }, { token, inviter });
+    }
     return reply.send({
       referral: inviter
         ? { valid: true, inviter: inviter.username, reward_cents: config.program.inviteeRewardCents }
@@ -96,7 +153,8 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.post("/signup/", { schema: signupSchema }, async (request, reply) => {
     const input = (request.body ?? {}) as FormInput;
-    const form = checkSignupForm(input);
+    // JSON clients get Django's errors exactly; people get the password's problems beside it.
+    const form = checkSignupForm(input, wantsJson(request) ? "django" : "page");
     const client = clientOf(request);
     try {
       if (!form.value) return await refuseSignupForm(deps.useCases, form, client);

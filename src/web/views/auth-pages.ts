@@ -1,8 +1,8 @@
 // The sign-up, login and logged-out pages.
 import type { FieldErrors } from "../../errors.js";
-import { formatDollars } from "../../format.js";
+import { formatDollars, sessionCount, waitWords } from "../../format.js";
 import { html, type SafeHtml } from "../html.js";
-import { csrfField, formErrors, formField, layout } from "./layout.js";
+import { csrfField, formErrors, formField, layout, type MetaTag } from "./layout.js";
 
 function card(title: string, body: SafeHtml): SafeHtml {
   return html`<div class="row justify-content-center">
@@ -27,6 +27,26 @@ export interface SignupPageModel {
   inviteeRewardCents: number;
   username?: string;
   errors?: FieldErrors;
+  /**
+   * Someone logged in opened a referral link: they are told they have an account (the form stays,
+   * for someone else on the same computer). `ownLink`: the link is their own.
+   */
+  signedIn?: { username: string; isStaff: boolean; ownLink: boolean } | null;
+  /** The link preview's tags (views/share.ts), set only for a valid link. */
+  preview?: MetaTag[];
+  /** What credit can be used for, as staff wrote it; empty or absent shows nothing. */
+  creditUse?: string;
+}
+
+/** The notice a logged-in person sees on a referral link: they have an account already. */
+function signedInNotice(signedIn: NonNullable<SignupPageModel["signedIn"]>): SafeHtml {
+  return html`<div class="alert alert-info" role="status" id="already-signed-in">${
+    signedIn.ownLink
+      ? html`This is your own invitation link, <strong>${signedIn.username}</strong>: share it with friends.`
+      : html`You already have an account: you are logged in as <strong>${signedIn.username}</strong>.`
+  } <a href="/" class="alert-link">Go to your dashboard</a>.
+  <span class="d-block small mt-1">Someone else on this computer? They can create their own account below; it logs
+  you out.</span></div>`;
 }
 
 export function signupPage(model: SignupPageModel): SafeHtml {
@@ -35,10 +55,17 @@ export function signupPage(model: SignupPageModel): SafeHtml {
   // The cursor starts in the first field to fix, or in the username.
   const focus = ["username", "password1", "password2"].find((f) => errors[f]?.length) ?? "username";
   return layout(
-    { title: "Sign up", csrfToken: model.csrfToken, scripts: ["/static/client/password-meter.js"] },
+    {
+      title: "Sign up",
+      csrfToken: model.csrfToken,
+      scripts: ["/static/client/password-meter.js"],
+      username: model.signedIn?.username ?? null,
+      isStaff: model.signedIn?.isStaff ?? false,
+      meta: model.preview,
+    },
     card(
       "Create your account",
-      html`${
+      html`${model.signedIn ? signedInNotice(model.signedIn) : null}${
         model.inviterUsername
           ? html`<div class="alert alert-success" role="status"><strong>${model.inviterUsername}</strong> invited you: you get
           ${formatDollars(model.inviteeRewardCents)} when you join.</div>`
@@ -47,6 +74,7 @@ export function signupPage(model: SignupPageModel): SafeHtml {
           may be mistyped, or its owner's account is closed. You can still sign up, without the welcome credit.</div>`
             : null
       }
+      ${model.creditUse ? html`<p class="small text-body-secondary" id="credit-use">${model.creditUse}</p>` : null}
       ${formErrors(errors.__all__)}
       <form method="post" action="${action}" novalidate>
         ${csrfField(model.csrfToken)}
@@ -95,16 +123,24 @@ export interface LoginPageModel {
   next: string | null;
   username?: string;
   errors?: FieldErrors;
+  /** Too many failed attempts: the seconds until the next try can succeed (the Retry-After). */
+  throttledSeconds?: number;
 }
 
 export function loginPage(model: LoginPageModel): SafeHtml {
   const errors = model.errors ?? {};
   const action = model.next ? `/login/?next=${encodeURIComponent(model.next)}` : "/login/";
+  const throttled = model.throttledSeconds !== undefined;
   return layout(
-    { title: "Log in", csrfToken: model.csrfToken },
+    { title: throttled ? "Too many attempts" : "Log in", csrfToken: model.csrfToken },
     card(
       "Log in",
-      html`${formErrors(errors.__all__)}
+      html`${
+        throttled
+          ? html`<div class="alert alert-warning" role="alert" id="login-throttled">Too many failed attempts. Try again in
+          ${waitWords(model.throttledSeconds ?? 0)}.</div>`
+          : null
+      }${formErrors(errors.__all__)}
       <form method="post" action="${action}" novalidate>
         ${csrfField(model.csrfToken)}
         ${model.next ? html`<input type="hidden" name="next" value="${model.next}">` : null}
@@ -115,7 +151,7 @@ export function loginPage(model: LoginPageModel): SafeHtml {
           value: model.username ?? "",
           autocomplete: "username",
           errors: errors.username,
-          autofocus: true,
+          autofocus: !throttled,
         })}
         ${formField({
           name: "password",
@@ -131,24 +167,40 @@ export function loginPage(model: LoginPageModel): SafeHtml {
   );
 }
 
-export function loggedOutPage(csrfToken: string): SafeHtml {
+/** After logging out; after "log out on every device", how many sessions that ended (this one among them). */
+export function loggedOutPage(csrfToken: string, sessionsEnded?: number): SafeHtml {
   return layout(
     { title: "Logged out", csrfToken },
     card(
       "You are logged out",
-      html`<p>Thanks for spending some quality time with us today.</p>
+      html`${
+        sessionsEnded === undefined
+          ? null
+          : html`<p class="alert alert-success" role="status" id="sessions-ended">You were logged out of
+          ${sessionCount(sessionsEnded)}${sessionsEnded > 1 ? ", on every device" : ""}.</p>`
+      }<p>Thanks for spending some quality time with us today.</p>
       <a class="btn btn-primary" href="/login/">Log in again</a>`,
     ),
   );
 }
 
-export function errorPage(csrfToken: string, status: number, title: string, message: string): SafeHtml {
+export interface ErrorPageModel {
+  csrfToken: string;
+  status: number;
+  title: string;
+  message: string;
+  /** Who is logged in, for the menu: null when nobody (or unknown). */
+  user?: { username: string; isStaff: boolean } | null;
+}
+
+export function errorPage(model: ErrorPageModel): SafeHtml {
+  const { csrfToken, status, title, message, user } = model;
   return layout(
-    { title, csrfToken },
+    { title, csrfToken, username: user?.username ?? null, isStaff: user?.isStaff ?? false },
     card(
       title,
       html`<p class="mb-3">${message}</p><p class="text-body-secondary small mb-3">Status ${status}</p>
-      <a class="btn btn-outline-primary" href="/">Back to the start</a>`,
+      <a class="btn btn-outline-primary" href="/">${user ? "Back to your dashboard" : "Back to the start"}</a>`,
     ),
   );
 }

@@ -1,12 +1,13 @@
-// The dashboard: balance, the referral link with Copy and a QR code, progress toward the next
-// reward, the latest people who joined, and logging out on every device.
+// The dashboard: balance, the referral link (views/share.ts: Copy, sharing, a QR code; first on a
+// phone), progress toward the next reward, the latest people who joined, and logging out on every device.
 import type { SessionUser } from "../../accounts/sessions.js";
 import { formatDollars, PENDING_WORDS } from "../../format.js";
 import type { Referral, ReferralStanding } from "../../referrals/history.js";
 import type { ReferralProgress } from "../../referrals/rules.js";
-import { html, type SafeHtml, trustedHtml } from "../html.js";
+import { html, type SafeHtml } from "../html.js";
 import { referralsTable, standingWords } from "./history-page.js";
 import { csrfField, layout } from "./layout.js";
+import { referralLinkCard } from "./share.js";
 
 export interface DashboardModel {
   csrfToken: string;
@@ -18,6 +19,14 @@ export interface DashboardModel {
   inviterRewardCents: number;
   inviteeRewardCents: number;
   standing: ReferralStanding;
+  /** Credits not announced before, in words: said once, on this visit. */
+  rewardNews: string[];
+  /** Welcome bonus and inviter rewards since joining. */
+  earnedCents: number;
+  /** What credit can be used for, as staff wrote it; "" shows nothing. */
+  creditUse: string;
+  /** "3 people opened your link · 1 joined · 0 rewards earned". */
+  funnel: string;
   latestReferrals: Referral[];
   moreReferrals: boolean;
 }
@@ -55,6 +64,11 @@ export function dashboardPage(model: DashboardModel): SafeHtml {
       scripts: ["/static/client/dashboard.js"],
     },
     html`<h1 class="h3 mb-4">Hello, ${user.username}!</h1>
+${
+  model.rewardNews.length > 0
+    ? html`<div class="alert alert-success" role="status" id="reward-news">${model.rewardNews.map((words) => html`<p class="mb-0">${words}</p>`)}</div>`
+    : null
+}
 ${ownReferralNotice(model)}
 <div class="row g-4">
   <div class="col-12 col-lg-5">
@@ -67,6 +81,8 @@ ${ownReferralNotice(model)}
             ? html`<p class="mb-1 text-body-secondary" id="pending">+ ${formatDollars(user.pendingCents)} pending</p>`
             : null
         }
+        <p class="mb-1 small" id="earned">Earned since you joined: <strong>${formatDollars(model.earnedCents)}</strong></p>
+        ${model.creditUse ? html`<p class="mb-1 small text-body-secondary" id="credit-use">${model.creditUse}</p>` : null}
         <a href="/history/">See your credit history</a>
       </div>
     </section>
@@ -88,27 +104,14 @@ ${ownReferralNotice(model)}
       </div>
     </section>
   </div>
-  <div class="col-12 col-lg-7">
-    <section class="card shadow-sm h-100" aria-labelledby="link-heading">
-      <div class="card-body">
-        <h2 class="h6 text-body-secondary text-uppercase" id="link-heading">Your referral link</h2>
-        <label for="referral-link" class="form-label">Share this link with friends:</label>
-        <div class="input-group">
-          <input id="referral-link" class="form-control font-monospace" readonly value="${model.referralLink}">
-          <button type="button" class="btn btn-primary" id="copy-link" data-copy="referral-link">Copy</button>
-        </div>
-        <p class="small text-success mt-1 mb-2 copy-status" id="copy-status" role="status" aria-live="polite"></p>
-        <div class="d-flex flex-column flex-sm-row gap-3 align-items-sm-center">
-          <figure class="referral-qr mb-0" role="img" aria-label="QR code of your referral link">${trustedHtml(model.qrSvg)}</figure>
-          <p class="mb-0 small">Friends can scan this code with a phone camera to open your link.</p>
-        </div>
-      </div>
-    </section>
+  <div class="col-12 col-lg-7 order-first order-lg-last">
+    ${referralLinkCard({ referralLink: model.referralLink, qrSvg: model.qrSvg, inviteeRewardCents: model.inviteeRewardCents })}
   </div>
 </div>
 <section class="card shadow-sm mt-4" aria-labelledby="referrals-heading">
   <div class="card-body pb-0">
     <h2 class="h5" id="referrals-heading">People who joined through your link</h2>
+    <p class="fw-semibold" id="link-funnel">${model.funnel}</p>
     <p id="referred-count">${people(joined)} ${joined === 1 ? "has" : "have"} joined through your link${
       joined > model.standing.approved ? html` (${standingWords(model.standing)})` : null
     }.</p>

@@ -26,6 +26,8 @@ export interface HistoryPageModel {
   lines: LedgerLine[];
   program: ProgramConfig;
   nextPage: string | null;
+  /** The page of newer entries, when this is not the first page. */
+  previousPage: string | null;
   firstPage: boolean;
 }
 
@@ -70,7 +72,12 @@ export function historyPage(model: HistoryPageModel): SafeHtml {
   }
 </div>
 ${pageLinks({
-  first: model.firstPage ? null : { href: "/history/", label: "Newest" },
+  // A page reached going back that has nothing newer is the newest already.
+  first:
+    model.firstPage || (model.previousPage === null && model.lines.length > 0)
+      ? null
+      : { href: "/history/", label: "Newest" },
+  previous: { href: model.previousPage, label: "Newer entries" },
   next: { href: model.nextPage, label: "Older entries" },
 })}`,
   );
@@ -127,6 +134,8 @@ export interface ReferralsPageModel {
   standing: ReferralStanding;
   referrals: Referral[];
   nextPage: string | null;
+  /** The page of newer sign-ups, when this is not the first page. */
+  previousPage: string | null;
   firstPage: boolean;
 }
 
@@ -138,12 +147,23 @@ export function referralsPage(model: ReferralsPageModel): SafeHtml {
 <div class="card shadow-sm">
   ${
     model.referrals.length === 0
-      ? html`<div class="card-body"><p class="mb-0">${model.firstPage ? "Nobody yet." : "No one earlier."}</p></div>`
+      ? model.firstPage
+        ? html`<div class="card-body" id="referrals-empty">
+    <p class="fw-semibold mb-2">Nobody has joined through your link yet.</p>
+    <p class="mb-3">Share your referral link: copy it (or show its QR code) from your dashboard and send it to
+    friends. Everyone who signs up through it appears here, and every few sign-ups earn you a reward.</p>
+    <a class="btn btn-primary" href="/#referral-link">Get your link on the dashboard</a>
+  </div>`
+        : html`<div class="card-body"><p class="mb-0">No one earlier.</p></div>`
       : referralsTable(model.referrals, "Newest first.")
   }
 </div>
 ${pageLinks({
-  first: model.firstPage ? null : { href: "/referrals/", label: "Newest" },
+  first:
+    model.firstPage || (model.previousPage === null && model.referrals.length > 0)
+      ? null
+      : { href: "/referrals/", label: "Newest" },
+  previous: { href: model.previousPage, label: "Newer sign-ups" },
   next: { href: model.nextPage, label: "Earlier sign-ups" },
 })}`,
   );

@@ -8,6 +8,18 @@ export interface PageContext {
   username?: string | null;
   isStaff?: boolean;
   scripts?: string[];
+  /** Tags for link previews (Open Graph, Twitter cards), escaped like everything else. */
+  meta?: MetaTag[];
+}
+
+/** A <meta> tag of a page's head: Open Graph's are named by `property`, Twitter's by `name`. */
+export type MetaTag = { property: string; content: string } | { name: string; content: string };
+
+/** One tag on a line of its own. */
+function metaTag(tag: MetaTag): SafeHtml {
+  return "property" in tag
+    ? html`<meta property="${tag.property}" content="${tag.content}">\n`
+    : html`<meta name="${tag.name}" content="${tag.content}">\n`;
 }
 
 export function layout(page: PageContext, body: SafeHtml): SafeHtml {
@@ -20,7 +32,7 @@ export function layout(page: PageContext, body: SafeHtml): SafeHtml {
 <link rel="stylesheet" href="/static/bootstrap/css/bootstrap.min.css">
 <link rel="stylesheet" href="/static/app/app.css">
 <link rel="icon" href="/static/app/favicon.svg" type="image/svg+xml">
-${(page.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
+${(page.meta ?? []).map(metaTag)}${(page.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
 </head>
 <body class="bg-body-tertiary">
 <a class="visually-hidden-focusable" href="#main">Skip to main content</a>
@@ -31,9 +43,11 @@ ${(page.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
       ${
         page.username
           ? html`<li class="nav-item"><a class="nav-link" href="/">Dashboard</a></li>
+      <li class="nav-item"><a class="nav-link" href="/referrals/">Referrals</a></li>
       <li class="nav-item"><a class="nav-link" href="/history/">Credit history</a></li>
       ${page.isStaff ? html`<li class="nav-item"><a class="nav-link" href="/admin/">Admin</a></li>` : null}
-      <li class="nav-item">
+      <li class="nav-item d-flex align-items-center">
+        <span class="navbar-text text-body fw-semibold text-truncate nav-username" id="nav-username"><span class="visually-hidden">Logged in as </span>${page.username}</span>
         <form method="post" action="/logout/" class="d-inline">
           <input type="hidden" name="csrfmiddlewaretoken" value="${page.csrfToken}">
           <button type="submit" class="btn btn-link nav-link">Log out</button>
@@ -88,13 +102,20 @@ export function formErrors(errors: string[] | undefined): SafeHtml | null {
   return html`<div class="alert alert-danger" role="alert">${errors.map((e) => html`<div>${e}</div>`)}</div>`;
 }
 
-/** Links between the pages of a list: back to its first page (unless on it) and on to the next. */
+/**
+ * Links between the pages of a list: back to its first page (unless on it), to the page before
+ * (newer rows, when the list can page back) and on to the next.
+ */
 export function pageLinks(links: {
   first: { href: string; label: string } | null;
+  previous?: { href: string | null; label: string };
   next: { href: string | null; label: string };
-}): SafeHtml {
-  return html`<nav class="d-flex gap-2 mt-3 mb-4" aria-label="Pages">
+}): SafeHtml | null {
+  // A list that fits one page has no links, and no empty navigation either.
+  if (!links.first && !links.previous?.href && !links.next.href) return null;
+  return html`<nav class="page-links d-flex flex-wrap gap-2 mt-3 mb-4" aria-label="Pages">
   ${links.first ? html`<a class="btn btn-outline-secondary btn-sm" href="${links.first.href}">${links.first.label}</a>` : null}
+  ${links.previous?.href ? html`<a class="btn btn-outline-primary btn-sm" href="${links.previous.href}" rel="prev">${links.previous.label}</a>` : null}
   ${links.next.href ? html`<a class="btn btn-outline-primary btn-sm" href="${links.next.href}" rel="next">${links.next.label}</a>` : null}
 </nav>`;
 }

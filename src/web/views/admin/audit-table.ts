@@ -14,14 +14,22 @@ const actionLabels: Record<string, string> = {
   ledger_exported: "Ledger exported",
   referral_approved: "Referral approved",
   referral_rejected: "Referral rejected",
+  session_ended: "Session ended",
+  referral_link_regenerated: "New referral link",
 };
 
 function auditDetails(entry: AuditEntry): SafeHtml | string {
   const d = entry.details;
   if (entry.action === "balance_adjusted" && typeof d.amount_cents === "number") {
+    const note = typeof d.staff_note === "string" ? d.staff_note : null;
     return html`<span class="${d.amount_cents >= 0 ? "text-success" : "text-danger"} fw-semibold">${signedDollars(d.amount_cents)}</span>
-      (balance after: ${formatDollars(Number(d.balance_after_cents ?? 0))}) — ${String(d.reason ?? "")}`;
+      (balance after: ${formatDollars(Number(d.balance_after_cents ?? 0))}) — ${String(d.reason ?? "")}${note ? html` <span class="text-body-secondary">(staff note: ${note})</span>` : null}`;
   }
+  if (entry.action === "session_ended") {
+    const from = [d.client_address, d.user_agent].filter((part) => typeof part === "string" && part !== "");
+    return from.length ? `from ${from.join(", ")}` : "";
+  }
+  if (entry.action === "referral_link_regenerated") return "the old link stopped working";
   if (entry.action === "referral_approved" || entry.action === "referral_rejected") {
     const amount = Number(d.amount_cents ?? 0);
     const reason = typeof d.reason === "string" ? d.reason : null;
@@ -36,14 +44,14 @@ function auditDetails(entry: AuditEntry): SafeHtml | string {
 
 export function auditTable(entries: AuditEntry[], showTarget: boolean): SafeHtml {
   if (entries.length === 0) return html`<p class="text-body-secondary">Nothing recorded yet.</p>`;
-  return html`<div class="table-responsive"><table class="table table-sm align-middle">
+  return html`<div class="table-responsive"><table class="table table-sm align-middle stack-table">
 <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th>${showTarget ? html`<th scope="col">User</th>` : null}<th scope="col">Details</th></tr></thead>
 <tbody>${entries.map(
     (e) => html`<tr>
 <td class="text-nowrap">${utcMinute(e.createdAt)}</td>
-<td>${e.actorId === null ? html`<span class="text-body-secondary">command line</span>` : userLink(e.actorId, e.actorUsername)}</td>
-<td>${actionLabels[e.action] ?? e.action}</td>
-${showTarget ? html`<td>${userLink(e.targetUserId, e.targetUsername)}</td>` : null}
-<td>${auditDetails(e)}</td></tr>`,
+<td data-label="Who">${e.actorId === null ? html`<span class="text-body-secondary">command line</span>` : userLink(e.actorId, e.actorUsername)}</td>
+<td data-label="What">${actionLabels[e.action] ?? e.action}</td>
+${showTarget ? html`<td data-label="User">${userLink(e.targetUserId, e.targetUsername)}</td>` : null}
+<td data-label="Details" class="text-break">${auditDetails(e)}</td></tr>`,
   )}</tbody></table></div>`;
 }

@@ -25,7 +25,7 @@ export function adminLayout(frame: AdminFrame, title: string, section: Section, 
   return layout(
     { title: `${title} · Admin`, csrfToken: frame.csrfToken, username: frame.staff.username, isStaff: true },
     html`<div class="admin-area">
-<ul class="nav nav-tabs mb-4" aria-label="Admin sections">
+<ul class="nav nav-tabs admin-tabs mb-4" aria-label="Admin sections">
   ${tab("home", "/admin/", "Audit log")}
   ${tab("review", "/admin/review/", html`Review queue${heldBadge(frame.heldCount)}`)}
   ${tab("users", "/admin/users/", "Users")}

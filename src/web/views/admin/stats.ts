@@ -64,6 +64,12 @@ ${model.error ? html`<div class="alert alert-danger" role="alert">${model.error}
   ${card("Through a link", percent(stats.referredShare), "referred-share", `${totals.referredSignups.toLocaleString("en-US")} of ${totals.signups.toLocaleString("en-US")}`)}
   ${card("Rewards paid", formatDollars(totals.rewardsPaidCents), "rewards-paid", `staff adjustments: ${signedDollars(totals.adjustmentsNetCents)}`)}
   ${card(
+    "Link conversion",
+    percent(stats.conversion),
+    "link-conversion",
+    `${totals.referredSignups.toLocaleString("en-US")} sign-ups ÷ ${totals.linkOpens.toLocaleString("en-US")} link opens`,
+  )}
+  ${card(
     "K-factor",
     formatKFactor(stats.kFactor),
     "k-factor",
@@ -111,6 +117,32 @@ ${model.error ? html`<div class="alert alert-danger" role="alert">${model.error}
       <thead><tr><th scope="col">Day</th><th scope="col" class="text-end">Sign-ups</th><th scope="col" class="text-end">Through a link</th></tr></thead>
       <tbody>${stats.days.map((d) => html`<tr><td>${shortDay(d.day)}</td><td class="text-end">${d.signups}</td><td class="text-end">${d.referredSignups}</td></tr>`)}</tbody>
       <tfoot><tr><th scope="row">Total</th><th class="text-end">${totals.signups}</th><th class="text-end">${totals.referredSignups}</th></tr></tfoot></table>
+    </div></div>
+  </div>
+</section>
+
+<section class="mb-4" aria-labelledby="opens-heading">
+  <h2 class="h5" id="opens-heading">Link opens and conversion per day</h2>
+  <p class="small text-body-secondary">A link open is a visitor opening someone's referral link, counted once per
+  browser per link per day (link-preview bots are not counted); conversion is that day's sign-ups through a link ÷ its
+  opens. It can pass 100%: a program may sign up through a link without opening it, and a person may open a link one
+  day and join the next. Opens reach these figures within seconds.</p>
+  <div class="row g-3">
+    <div class="col-12 col-lg-8">${barChart({
+      id: "opens-chart",
+      title: `Referral link opens per day, ${period.from} to ${period.to}`,
+      labels,
+      series: [
+        { name: "link opens", colorClass: "text-secondary", values: stats.days.map((d) => d.linkOpens) },
+      ],
+      format: countAxis,
+      integer: true,
+    })}</div>
+    <div class="col-12 col-lg-4"><div class="admin-figures overflow-auto" tabindex="0" role="region" aria-label="Link opens and conversion per day, as numbers">
+      <table class="table table-sm" id="opens-table"><caption class="visually-hidden">Link opens, sign-ups through a link and conversion per day</caption>
+      <thead><tr><th scope="col">Day</th><th scope="col" class="text-end">Opens</th><th scope="col" class="text-end">Sign-ups</th><th scope="col" class="text-end">Conversion</th></tr></thead>
+      <tbody>${stats.days.map((d) => html`<tr><td>${shortDay(d.day)}</td><td class="text-end">${d.linkOpens}</td><td class="text-end">${d.referredSignups}</td><td class="text-end">${percent(d.conversion)}</td></tr>`)}</tbody>
+      <tfoot><tr><th scope="row">Total</th><th class="text-end">${totals.linkOpens}</th><th class="text-end">${totals.referredSignups}</th><th class="text-end">${percent(stats.conversion)}</th></tr></tfoot></table>
     </div></div>
   </div>
 </section>
@@ -181,16 +213,16 @@ ${model.error ? html`<div class="alert alert-danger" role="alert">${model.error}
     stats.topReferrers.length === 0
       ? html`<p class="text-body-secondary">Nobody signed up through a link in this period.</p>`
       : html`<div class="row g-3">
-    <div class="col-12 col-lg-8">${horizontalBarChart({
+    <div class="col-12 col-lg-6">${horizontalBarChart({
       id: "top-chart",
       title: "Sign-ups through each top referrer's link in the period",
       bars: stats.topReferrers.map((r) => ({ label: r.username, value: r.referredInPeriod })),
       colorClass: "text-primary",
       format: (n) => n.toLocaleString("en-US"),
     })}</div>
-    <div class="col-12 col-lg-4"><table class="table table-sm" id="top-table"><caption class="visually-hidden">Top referrers</caption>
-      <thead><tr><th scope="col">Referrer</th><th scope="col" class="text-end">In period</th><th scope="col" class="text-end">All time</th></tr></thead>
-      <tbody>${stats.topReferrers.map((r) => html`<tr><td>${userLink(r.id, r.username)}${r.isActive ? null : html` <span class="badge text-bg-secondary">deactivated</span>`}</td><td class="text-end">${r.referredInPeriod}</td><td class="text-end">${r.referredCount}</td></tr>`)}</tbody>
+    <div class="col-12 col-lg-6 table-responsive"><table class="table table-sm" id="top-table"><caption class="visually-hidden">Top referrers</caption>
+      <thead><tr><th scope="col">Referrer</th><th scope="col" class="text-end">In period</th><th scope="col" class="text-end">Link opens</th><th scope="col" class="text-end">Conversion</th><th scope="col" class="text-end">All time</th></tr></thead>
+      <tbody>${stats.topReferrers.map((r) => html`<tr><td>${userLink(r.id, r.username)}${r.isActive ? null : html` <span class="badge text-bg-secondary">deactivated</span>`}</td><td class="text-end">${r.referredInPeriod}</td><td class="text-end">${r.linkOpensInPeriod}</td><td class="text-end">${percent(r.conversion)}</td><td class="text-end">${r.referredCount}</td></tr>`)}</tbody>
     </table></div>
   </div>`
   }

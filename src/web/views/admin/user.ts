@@ -1,6 +1,7 @@
 // /admin/users/:id/: one user, with their ledger, invitees, sessions and audit entries, and the forms
-// that adjust their balance or deactivate them.
-import { REASON_MAX_LENGTH } from "../../../admin/adjustments.js";
+// that adjust their balance, end one of their sessions, give them a new referral link or deactivate
+// them (the last two after a confirmation page of their own).
+import { ADJUSTMENT_NOTE_MAX_LENGTH, REASON_MAX_LENGTH } from "../../../admin/adjustments.js";
 import type { AuditEntry } from "../../../admin/audit.js";
 import type { UserDetail } from "../../../admin/directory.js";
 import type { FieldErrors } from "../../../errors.js";
@@ -14,6 +15,7 @@ export interface AdjustFormState {
   direction?: string;
   amount?: string;
   reason?: string;
+  note?: string;
   errors?: FieldErrors;
 }
 
@@ -22,6 +24,9 @@ export const notices: Record<string, string> = {
   deactivated: "The user was deactivated and their sessions ended.",
   reactivated: "The user was reactivated.",
   unchanged: "Nothing to change.",
+  "session-ended": "The session was ended: that device is logged out.",
+  "session-gone": "That session had already ended.",
+  "link-regenerated": "The user has a new referral link: the old one no longer works.",
 };
 
 function fieldErrorsFor(errors: FieldErrors | undefined, name: string): SafeHtml | null {
@@ -34,6 +39,8 @@ export function userPage(
   model: AdminFrame & {
     detail: UserDetail;
     audit: AuditEntry[];
+    /** The user's referral link, as they would share it. */
+    referralLink: string;
     notice?: string | null;
     /** The ledger's next (older) page, if there is one. */
     olderLedger: string | null;
@@ -72,15 +79,23 @@ ${formErrors(model.statusErrors)}
         <dt class="col-5">Referred</dt><dd class="col-7">${user.referredCount}</dd>
         <dt class="col-5">Status</dt><dd class="col-7">${user.isActive ? "active" : "deactivated"}${user.isStaff ? ", staff" : ""}</dd>
       </dl>
-      <form method="post" action="/admin/users/${user.id}/${user.isActive ? "deactivate" : "reactivate"}/" class="mt-3">
+      ${
+        user.isActive
+          ? html`<div class="mt-3">
+        <a class="btn btn-outline-danger btn-sm" href="/admin/users/${user.id}/deactivate/" id="deactivate-link">Deactivate…</a>
+        <div class="form-text">They can no longer log in, their link stops paying rewards, and their sessions end. You confirm on the next page.</div>
+      </div>`
+          : html`<form method="post" action="/admin/users/${user.id}/reactivate/" class="mt-3">
         ${csrfField(model.csrfToken)}
-        ${
-          user.isActive
-            ? html`<button type="submit" class="btn btn-outline-danger btn-sm">Deactivate</button>
-        <div class="form-text">They can no longer log in, their link stops paying rewards, and their sessions end.</div>`
-            : html`<button type="submit" class="btn btn-outline-success btn-sm">Reactivate</button>`
-        }
-      </form>
+        <button type="submit" class="btn btn-outline-success btn-sm">Reactivate</button>
+      </form>`
+      }
+      <div class="mt-3 pt-3 border-top" id="referral-link-box">
+        <label for="referral-link" class="form-label fw-semibold mb-1">Referral link</label>
+        <input id="referral-link" class="form-control form-control-sm font-monospace" readonly value="${model.referralLink}">
+        <a class="btn btn-outline-secondary btn-sm mt-2" href="/admin/users/${user.id}/referral-link/" id="regenerate-link">New link…</a>
+        <div class="form-text">A new link replaces this one: the old link stops working at once.</div>
+      </div>
     </div></div>
   </div>
   <div class="col-12 col-lg-7">
@@ -107,9 +122,14 @@ ${formErrors(model.statusErrors)}
             </div>
           </div>
           <div class="col-12">
-            <label for="adjust-reason" class="form-label">Reason (kept in the ledger and the audit log)</label>
+            <label for="adjust-reason" class="form-label">Reason <span class="text-body-secondary">(the user sees it in their credit history)</span></label>
             <textarea class="form-control${invalid("reason")}" id="adjust-reason" name="reason" rows="2" maxlength="${REASON_MAX_LENGTH}" required${described("reason")}>${adjust.reason ?? ""}</textarea>
             ${fieldErrorsFor(errors, "reason")}
+          </div>
+          <div class="col-12">
+            <label for="adjust-note" class="form-label">Staff note <span class="text-body-secondary">(optional; only staff see it)</span></label>
+            <textarea class="form-control${invalid("note")}" id="adjust-note" name="note" rows="2" maxlength="${ADJUSTMENT_NOTE_MAX_LENGTH}"${described("note")}>${adjust.note ?? ""}</textarea>
+            ${fieldErrorsFor(errors, "note")}
           </div>
         </div>
         <button type="submit" class="btn btn-primary mt-3">Record adjustment</button>
@@ -122,27 +142,27 @@ ${formErrors(model.statusErrors)}
 ${
   detail.ledger.items.length === 0
     ? html`<p class="text-body-secondary">No entries yet.</p>`
-    : html`<div class="table-responsive"><table class="table table-sm align-middle" id="ledger">
+    : html`<div class="table-responsive"><table class="table table-sm align-middle stack-table" id="ledger">
 <thead><tr><th scope="col">When</th><th scope="col">Kind</th><th scope="col" class="text-end">Amount</th><th scope="col">Why</th><th scope="col">By</th></tr></thead>
 <tbody>${detail.ledger.items.map(
         (l) => html`<tr>
 <td class="text-nowrap">${utcMinute(l.createdAt)}</td>
-<td>${ledgerKindLabel(l.kind)}</td>
-<td class="text-end font-monospace ${l.status !== "posted" ? "text-body-secondary" : l.amountCents < 0 ? "text-danger" : "text-success"}">${
+<td data-label="Kind">${ledgerKindLabel(l.kind)}</td>
+<td data-label="Amount" class="text-end font-monospace ${l.status !== "posted" ? "text-body-secondary" : l.amountCents < 0 ? "text-danger" : "text-success"}">${
           l.status === "void" ? html`<s>${signedDollars(l.amountCents)}</s>` : signedDollars(l.amountCents)
         }${l.status === "posted" ? null : html`<div class="small">${l.status === "pending" ? "pending" : "void"}</div>`}${
           l.cappedCents
             ? html`<div class="small">${formatDollars(l.cappedCents)} over the monthly limit</div>`
             : null
         }</td>
-<td>${
+<td data-label="Why" class="text-break">${
           l.kind === "adjustment"
             ? l.reason
             : l.kind === "inviter_reward"
               ? html`${rewardReason(l.referralCount)} (${userLink(l.signupUserId, l.signupUsername)})`
               : html`joined through a link`
-        }</td>
-<td>${l.kind === "adjustment" ? userLink(l.createdById, l.createdByUsername) : "programme"}</td></tr>`,
+        }${l.staffNote ? html`<div class="small text-body-secondary staff-note"><span class="fw-semibold">Staff note:</span> ${l.staffNote}</div>` : null}</td>
+<td data-label="By">${l.kind === "adjustment" ? userLink(l.createdById, l.createdByUsername) : "programme"}</td></tr>`,
       )}</tbody></table></div>`
 }
 ${pageLinks({
@@ -151,7 +171,7 @@ ${pageLinks({
 })}
 
 <div class="row g-4 mt-1">
-  <div class="col-12 col-lg-6">
+  <div class="col-12 col-lg-5">
     <h2 class="h5">People they invited (${detail.inviteeCount})</h2>
     ${
       detail.invitees.length === 0
@@ -163,19 +183,24 @@ ${pageLinks({
           ${detail.inviteeCount > detail.invitees.length ? html`<p class="small text-body-secondary">Showing the newest ${detail.invitees.length}.</p>` : null}`
     }
   </div>
-  <div class="col-12 col-lg-6">
-    <h2 class="h5">Sessions (${detail.sessions.length})</h2>
+  <div class="col-12 col-lg-7">
+    <h2 class="h5" id="sessions-heading">Sessions (${detail.sessions.length})</h2>
     ${
       detail.sessions.length === 0
         ? html`<p class="text-body-secondary">No open sessions.</p>`
-        : html`<div class="table-responsive"><table class="table table-sm" id="sessions">
-<thead><tr><th scope="col">Started</th><th scope="col">Last seen</th><th scope="col">From</th></tr></thead>
+        : html`<div class="table-responsive"><table class="table table-sm align-middle stack-table" id="sessions">
+<thead><tr><th scope="col">Started</th><th scope="col">Last seen</th><th scope="col">From</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
 <tbody>${detail.sessions.map(
             (
               s,
-            ) => html`<tr><td class="text-nowrap">${utcMinute(s.createdAt)}</td><td class="text-nowrap">${utcMinute(s.lastSeenAt)}</td>
-<td class="small">${s.clientAddress ?? "—"}<div class="text-body-secondary text-break">${s.userAgent ?? ""}</div></td></tr>`,
-          )}</tbody></table></div>`
+            ) => html`<tr id="session-${s.id}"><td class="text-nowrap"><span class="d-md-none">Started </span>${utcMinute(s.createdAt)}</td><td data-label="Last seen" class="text-nowrap">${utcMinute(s.lastSeenAt)}</td>
+<td data-label="From" class="small">${s.clientAddress ?? "—"}<div class="text-body-secondary text-break">${s.userAgent ?? ""}</div></td>
+<td class="text-end"><form method="post" action="/admin/users/${user.id}/sessions/end/">
+  ${csrfField(model.csrfToken)}<input type="hidden" name="session" value="${s.id}">
+  <button type="submit" class="btn btn-outline-danger btn-sm text-nowrap">End session<span class="visually-hidden"> started ${utcMinute(s.createdAt)}</span></button>
+</form></td></tr>`,
+          )}</tbody></table></div>
+        <p class="small text-body-secondary">Ending a session logs that device out; the user can log in again.</p>`
     }
   </div>
 </div>
