@@ -8,11 +8,10 @@ import { oneAddressSignals } from "../support/app.js";
 import {
   accessibilityViolations,
   browserSkipReason,
+  checkPage,
   describeViolations,
   ensureClientBuilt,
   launchBrowser,
-  overflowsHorizontally,
-  screenshotBothWidths,
 } from "../support/browser.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 
@@ -47,17 +46,6 @@ async function newPage(): Promise<Page> {
   const page = await context.newPage();
   page.on("pageerror", (error) => assert.fail(`script error on ${page.url()}: ${error.message}`));
   return page;
-}
-
-/** The page has no accessibility violations, fits a 360 px phone, and is photographed. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  const violations = await accessibilityViolations(page);
-  assert.deepEqual(violations, [], `${name}: ${describeViolations(violations)}`);
-  const before = page.viewportSize();
-  await page.setViewportSize({ width: 360, height: 800 });
-  assert.equal(await overflowsHorizontally(page), false, `${name} scrolls sideways at 360 px`);
-  if (before) await page.setViewportSize(before);
-  await screenshotBothWidths(page, name);
 }
 
 async function signUpThroughForm(page: Page, username: string, password = PASSWORD): Promise<void> {

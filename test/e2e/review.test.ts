@@ -9,17 +9,11 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { queryRows } from "../../src/db/connection.js";
 import { staffClient } from "../support/admin.js";
 import { Client, createTestApp, type TestApp, tokenOf } from "../support/app.js";
-import {
-  accessibilityViolations,
-  browserSkipReason,
-  describeViolations,
-  ensureClientBuilt,
-  launchBrowser,
-  overflowsHorizontally,
-  screenshotBothWidths,
-} from "../support/browser.js";
+import { browserSkipReason, checkPage, ensureClientBuilt, launchBrowser } from "../support/browser.js";
 
 const skip = browserSkipReason() ?? false;
+/** The review pages are also checked by axe at 375 px, where their tables become cards. */
+const reviewCheck = (page: Page, name: string) => checkPage(page, name, { width: 375, axe: true });
 const PASSWORD = "correct horse battery";
 
 let t: TestApp;
@@ -87,19 +81,6 @@ async function newPage(): Promise<{ page: Page; problems: string[] }> {
   return { page, problems };
 }
 
-/** No accessibility violations, nothing scrolls sideways on a 375 px phone, photographed at both widths. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  const violations = await accessibilityViolations(page);
-  assert.deepEqual(violations, [], `${name}: ${describeViolations(violations)}`);
-  const before = page.viewportSize();
-  await page.setViewportSize({ width: 375, height: 800 });
-  assert.equal(await overflowsHorizontally(page), false, `${name} scrolls sideways at 375 px`);
-  const phoneViolations = await accessibilityViolations(page);
-  assert.deepEqual(phoneViolations, [], `${name} at 375 px: ${describeViolations(phoneViolations)}`);
-  if (before) await page.setViewportSize(before);
-  await screenshotBothWidths(page, name);
-}
-
 async function rowIds(page: Page): Promise<number[]> {
   const values = await page
     .locator("#review tbody input[name=ids]")
@@ -116,7 +97,7 @@ test("staff reject one held referral with a reason and approve two at once", { s
   await Promise.all([page.waitForURL(`${baseUrl}/admin/`), page.click("button[type=submit].btn-primary")]);
   // The admin home page says how many wait, and leads to the queue.
   assert.match((await page.textContent("#review-callout")) ?? "", /4 referrals are held for review\./);
-  await checkPage(page, "review-home");
+  await reviewCheck(page, "review-home");
   await Promise.all([page.waitForURL(`${baseUrl}/admin/review/`), page.click("#review-callout a")]);
 
   const {
@@ -131,7 +112,7 @@ test("staff reject one held referral with a reason and approve two at once", { s
   assert.match(bobRow, /Signed up from a browser the inviter uses/);
   assert.match(bobRow, /\$10\.00/);
   assert.match(bobRow, /1 approved · 3 held · 0 rejected/);
-  await checkPage(page, "review-queue");
+  await reviewCheck(page, "review-queue");
 
   // Reject without a reason: refused on the page, the box still ticked, nothing decided.
   await page.check(`#select-${bob}`);
@@ -143,7 +124,7 @@ test("staff reject one held referral with a reason and approve two at once", { s
   assert.equal(await page.isChecked(`#select-${bob}`), true);
   assert.equal(await page.getAttribute("#review-reason", "aria-invalid"), "true");
   assert.equal((await referralIdOf("bob_held")).status, "held");
-  await checkPage(page, "review-refused");
+  await reviewCheck(page, "review-refused");
 
   // Reject one, with a reason for the user and a note for staff.
   await page.fill("#review-reason", "Signed up from the inviter's own browser");
@@ -160,7 +141,7 @@ test("staff reject one held referral with a reason and approve two at once", { s
   assert.equal((await page.textContent("#review-notice"))?.trim(), "2 referrals approved.");
   assert.deepEqual(await rowIds(page), [erin], "the emptier queue");
   assert.match((await page.textContent("a.nav-link.active")) ?? "", /Review queue\s*1 held/);
-  await checkPage(page, "review-after");
+  await reviewCheck(page, "review-after");
 
   const rejected = await referralIdOf("bob_held");
   assert.deepEqual(rejected, {
@@ -176,19 +157,19 @@ test("staff reject one held referral with a reason and approve two at once", { s
   await page.check(`#select-${erin}`);
   await Promise.all([page.waitForURL(/notice=approved/), page.click("#approve-button")]);
   assert.match((await page.textContent("#review-empty")) ?? "", /Nothing to review/);
-  await checkPage(page, "review-empty");
+  await reviewCheck(page, "review-empty");
 
   // The audit log names the decisions, and the analytics count them.
   await page.click("a.nav-link[href='/admin/']");
   const audit = (await page.textContent("main table")) ?? "";
   assert.match(audit, /Referral rejected/);
   assert.match(audit, /Signed up from the inviter's own browser/);
-  await checkPage(page, "review-audit-log");
+  await reviewCheck(page, "review-audit-log");
   await page.goto(`${baseUrl}/admin/stats/?days=7`);
   assert.match((await page.textContent("#total-approved")) ?? "", /^4 \$40\.00$/);
   assert.match((await page.textContent("#total-rejected")) ?? "", /^1 \$10\.00$/);
   const box = await page.locator("#referrals-chart svg.chart").boundingBox();
   assert.ok(box && box.width > 300, `the referrals chart is drawn (${JSON.stringify(box)})`);
-  await checkPage(page, "review-stats");
+  await reviewCheck(page, "review-stats");
   assert.deepEqual(problems, []);
 });

@@ -10,12 +10,10 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { oneAddressSignals } from "../support/app.js";
 import {
   ARTIFACTS_DIR,
-  accessibilityViolations,
   browserSkipReason,
-  describeViolations,
+  checkPage,
   ensureClientBuilt,
   launchBrowser,
-  overflowsHorizontally,
   screenshotBothWidths,
 } from "../support/browser.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
@@ -53,17 +51,6 @@ async function newPage(width = 1280, initScript?: string): Promise<Page> {
   const page = await context.newPage();
   page.on("pageerror", (error) => assert.fail(`script error on ${page.url()}: ${error.message}`));
   return page;
-}
-
-/** The page has no accessibility violations, fits a 360 px phone, and is photographed. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  const violations = await accessibilityViolations(page);
-  assert.deepEqual(violations, [], `${name}: ${describeViolations(violations)}`);
-  const before = page.viewportSize();
-  await page.setViewportSize({ width: 360, height: 800 });
-  assert.equal(await overflowsHorizontally(page), false, `${name} scrolls sideways at 360 px`);
-  if (before) await page.setViewportSize(before);
-  await screenshotBothWidths(page, name);
 }
 
 async function signUp(page: Page, username: string, path = "/signup/"): Promise<void> {

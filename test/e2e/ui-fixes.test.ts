@@ -9,15 +9,7 @@ import { sql } from "drizzle-orm";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { staffClient, userIdOf } from "../support/admin.js";
 import { Client, createTestApp, type TestApp, tokenOf } from "../support/app.js";
-import {
-  accessibilityViolations,
-  browserSkipReason,
-  describeViolations,
-  ensureClientBuilt,
-  launchBrowser,
-  overflowsHorizontally,
-  screenshotBothWidths,
-} from "../support/browser.js";
+import { browserSkipReason, checkPage, ensureClientBuilt, launchBrowser } from "../support/browser.js";
 
 const skip = browserSkipReason() ?? false;
 const PASSWORD = "correct horse battery";
@@ -71,17 +63,6 @@ async function newPage(width = 1280): Promise<Page> {
     }
   });
   return page;
-}
-
-/** The page has no accessibility violations, fits a 360 px phone, and is photographed. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  const violations = await accessibilityViolations(page);
-  assert.deepEqual(violations, [], `${name}: ${describeViolations(violations)}`);
-  const before = page.viewportSize();
-  await page.setViewportSize({ width: 360, height: 800 });
-  assert.equal(await overflowsHorizontally(page), false, `${name} scrolls sideways at 360 px`);
-  if (before) await page.setViewportSize(before);
-  await screenshotBothWidths(page, name);
 }
 
 async function logIn(page: Page, origin: string, username: string, password = PASSWORD): Promise<void> {

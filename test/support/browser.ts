@@ -1,5 +1,6 @@
 // Debian's Chromium driven by playwright-core, for the browser tests in test/e2e/.
 // Without /usr/bin/chromium the tests skip with a message, unless REQUIRE_CHROMIUM=1 (CI) makes that a failure.
+import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -90,4 +91,28 @@ export async function screenshotBothWidths(page: Page, name: string): Promise<vo
 /** True when the page is wider than the window: something would scroll sideways on a phone. */
 export async function overflowsHorizontally(page: Page): Promise<boolean> {
   return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+}
+
+/**
+ * The page has no accessibility violations, fits a phone (360 px unless told) without scrolling
+ * sideways, and is photographed at 375 and 1280 px into test-artifacts/. With `phoneAxe`, axe runs
+ * again at the phone's width.
+ */
+export async function checkPage(
+  page: Page,
+  name: string,
+  phone: { width?: number; axe?: boolean } = {},
+): Promise<void> {
+  const width = phone.width ?? 360;
+  const violations = await accessibilityViolations(page);
+  assert.deepEqual(violations, [], `${name}: ${describeViolations(violations)}`);
+  const before = page.viewportSize();
+  await page.setViewportSize({ width, height: 800 });
+  assert.equal(await overflowsHorizontally(page), false, `${name} scrolls sideways at ${width} px`);
+  if (phone.axe) {
+    const phoneViolations = await accessibilityViolations(page);
+    assert.deepEqual(phoneViolations, [], `${name} at ${width} px: ${describeViolations(phoneViolations)}`);
+  }
+  if (before) await page.setViewportSize(before);
+  await screenshotBothWidths(page, name);
 }
