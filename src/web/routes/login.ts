@@ -10,7 +10,7 @@ import { clientOf } from "../plugins/session.js";
 import { sendPage } from "../respond.js";
 import { safeNextPath } from "../safe-redirect.js";
 import { lenientTextField, objectSchema, querySchema } from "../schemas.js";
-import { loginPage } from "../views/auth-pages.js";
+import { type LoginPageModel, loginPage } from "../views/auth-pages.js";
 
 function nextOf(request: FastifyRequest): string | null {
   const query = request.query as Record<string, unknown>;
@@ -46,31 +46,19 @@ export function loginRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (error instanceof ValidationError && error.fields.__all__) deps.events.loginFailed();
       if (error instanceof Throttled) deps.events.throttled("login");
       const username = typeof input.username === "string" ? input.username : "";
+      const formAgain = (extra: Partial<LoginPageModel>, status: number) =>
+        sendPage(
+          reply,
+          loginPage({ csrfToken: request.csrfToken, next: nextOf(request), username, ...extra }),
+          status,
+        );
       if (error instanceof Throttled && !wantsJson(request)) {
         // The form again, with the name kept and when to try again, said once.
         reply.header("retry-after", String(error.retryAfterSeconds));
-        return sendPage(
-          reply,
-          loginPage({
-            csrfToken: request.csrfToken,
-            next: nextOf(request),
-            username,
-            throttledSeconds: error.retryAfterSeconds,
-          }),
-          429,
-        );
+        return formAgain({ throttledSeconds: error.retryAfterSeconds }, 429);
       }
       if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
-      return sendPage(
-        reply,
-        loginPage({
-          csrfToken: request.csrfToken,
-          next: nextOf(request),
-          username,
-          errors: inPageWords(error.fields),
-        }),
-        400,
-      );
+      return formAgain({ errors: inPageWords(error.fields) }, 400);
     }
   });
 }
