@@ -84,7 +84,11 @@ test("sign-up: every broken password rule under the Password field, and the mism
   await page.fill("#id_username", "ui_newcomer");
   await page.fill("#id_password1", "1234567");
   await page.fill("#id_password2", "7654321");
-  await Promise.all([page.waitForLoadState("load"), page.click("main button[type=submit]")]);
+  // The page is already loaded: wait for the form's answer itself, not for a load state.
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/signup/"),
+    page.click("main button[type=submit]"),
+  ]);
   await page.waitForSelector("#id_password1_errors");
   assert.deepEqual(await page.locator("#id_password1_errors > div").allTextContents(), [
     "This password is too short. It must contain at least 8 characters.",
