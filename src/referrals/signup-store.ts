@@ -297,15 +297,31 @@ function accountStatement(write: AccountWrite): SQL {
     FROM created LEFT JOIN inviter ON true`;
 }
 
-/** Who owns a referral token, for the sign-up page's "alice invited you" (active users only). */
+/**
+ * Who owns a referral token, for the sign-up page's "alice invited you" (active users only). On the
+ * hot path of every opened link, so it is built once per database as a named prepared
+ * statement: a request neither rebuilds the query nor has PostgreSQL parse and plan it again.
+ */
+function inviterByTokenStatement(db: Database) {
+  return db
+    .select({ id: users.id, username: users.username })
+    .from(users)
+    .where(sql`${users.referralToken} = ${sql.placeholder("token")} AND ${users.isActive}`)
+    .limit(1)
+    .prepare("inviter_by_token");
+}
+
+const inviterStatements = new WeakMap<Database, ReturnType<typeof inviterByTokenStatement>>();
+
 export async function findInviterByToken(
   db: Database,
   token: string,
 ): Promise<{ id: number; username: string } | null> {
-  const rows = await db
-    .select({ id: users.id, username: users.username })
-    .from(users)
-    .where(sql`${users.referralToken} = ${token} AND ${users.isActive}`)
-    .limit(1);
+  let statement = inviterStatements.get(db);
+  if (!statement) {
+    statement = inviterByTokenStatement(db);
+    inviterStatements.set(db, statement);
+  }
+  const rows = await statement.execute({ token });
   return rows[0] ?? null;
 }

@@ -6,7 +6,7 @@ import { PAGE_SIZE_MAX } from "../../src/paging.js";
 import { parseFormBody, parseJsonBody } from "../../src/web/body-parsers.js";
 import { escapeHtml, html, toHtmlString, trustedHtml } from "../../src/web/html.js";
 import { nextPageUrl, pageQueryProperties, pageRequest } from "../../src/web/pagination.js";
-import { tokensMatch } from "../../src/web/plugins/csrf.js";
+import { newCsrfToken, tokensMatch } from "../../src/web/plugins/csrf.js";
 import { safeNextPath } from "../../src/web/safe-redirect.js";
 
 describe("html templates", () => {
@@ -182,6 +182,13 @@ describe("csrf tokens", () => {
     assert.equal(tokensMatch("abc", "abc"), true);
     assert.equal(tokensMatch("abc", "abd"), false);
     assert.equal(tokensMatch("abc", "abcd"), false);
+  });
+
+  test("new tokens are 32 random bytes, never repeated across the buffer's refills", () => {
+    // 1,000 tokens span several refills of the 128-token buffer they are drawn from.
+    const tokens = Array.from({ length: 1000 }, () => newCsrfToken());
+    assert.equal(new Set(tokens).size, tokens.length);
+    for (const token of tokens) assert.equal(Buffer.from(token, "base64url").length, 32, token);
   });
 });
 
