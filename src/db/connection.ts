@@ -13,6 +13,7 @@ import { type PgDatabase, PgDialect, type PgQueryResultHKT, type PgTransaction }
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import { migrateJobQueue } from "../jobs/queue.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import * as schema from "./schema.js";
 
@@ -101,6 +102,12 @@ async function openPglite(
 
 /** Applies the committed migrations; several processes starting at once take turns. */
 export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
+  await migrateTables(handle);
+  // The job queue's own tables (pg-boss), which it creates and upgrades itself under its own lock.
+  await migrateJobQueue(handle);
+}
+
+async function migrateTables(handle: DatabaseHandle): Promise<void> {
   if (handle.kind === "pglite") {
     await migratePglite(handle.db as never, { migrationsFolder });
     return;

@@ -8,11 +8,13 @@ import {
   check,
   index,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   text,
   timestamp,
   uniqueIndex,
+  uuid,
 } from "drizzle-orm/pg-core";
 
 export const users = pgTable(
@@ -28,6 +30,12 @@ export const users = pgTable(
     invitedById: bigint("invited_by_id", { mode: "number" }).references((): AnyPgColumn => users.id),
     /** How many people signed up through this user's link. */
     referredCount: integer("referred_count").notNull().default(0),
+    /**
+     * Sign-ups through this user's link in the earlier Django version since its last reward there
+     * (0 to 4), carried over by `npm run import:django`: the reward rule counts them with
+     * referred_count, so the next reward comes when it would have; "N joined" does not.
+     */
+    carriedReferrals: integer("carried_referrals").notNull().default(0),
     /** Cached sum of this user's posted ledger entries, written in the same transaction as each entry. */
     balanceCents: bigint("balance_cents", { mode: "number" }).notNull().default(0),
     /** Cached sum of this user's pending ledger entries (credits held for review). */
@@ -39,9 +47,27 @@ export const users = pgTable(
     isStaff: boolean("is_staff").notNull().default(false),
     isActive: boolean("is_active").notNull().default(true),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** A verified address only (as typed, the domain lower-cased); one waiting is in email_tokens. */
+    email: text("email"),
+    /** What uniqueness compares: the key src/email/address.ts parseEmail gives. */
+    emailKey: text("email_key"),
+    /**
+     * The address a verification link was last sent to and not yet confirmed (its token is in
+     * email_tokens): kept here too so the session's row says it, with no query of its own.
+     */
+    pendingEmail: text("pending_email"),
+    /** Which notifications this user wants by email (each on until turned off). */
+    notifyFriendJoined: boolean("notify_friend_joined").notNull().default(true),
+    notifyRewards: boolean("notify_rewards").notNull().default(true),
+    notifyReview: boolean("notify_review").notNull().default(true),
+    /** Set when the person deleted their account: the row stays, anonymised, for the ledger. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
   },
   (t) => [
     uniqueIndex("users_username_key_uq").on(t.usernameKey),
+    uniqueIndex("users_email_key_uq").on(t.emailKey),
+    // Staff search users by an address waiting for confirmation too.
+    index("users_pending_email_idx").on(t.pendingEmail).where(sql`pending_email IS NOT NULL`),
     uniqueIndex("users_referral_token_uq").on(t.referralToken),
     index("users_invited_by_created_idx").on(t.invitedById, t.createdAt, t.id),
     index("users_created_at_idx").on(t.createdAt),
@@ -49,10 +75,12 @@ export const users = pgTable(
     index("users_username_key_pattern_idx").on(t.usernameKey.op("text_pattern_ops")),
     check("users_balance_not_negative", sql`${t.balanceCents} >= 0`),
     check("users_pending_not_negative", sql`${t.pendingCents} >= 0`),
+    check("users_carried_referrals_not_negative", sql`${t.carriedReferrals} >= 0`),
   ],
 );
 
-export const ledgerKinds = ["invitee_bonus", "inviter_reward", "adjustment"] as const;
+/** carried_over: the balance a user had in the earlier Django version, moved by `npm run import:django`. */
+export const ledgerKinds = ["invitee_bonus", "inviter_reward", "adjustment", "carried_over"] as const;
 export type LedgerKind = (typeof ledgerKinds)[number];
 
 /** Posted entries make the balance; pending ones wait for a review; void ones were rejected. */
@@ -131,6 +159,21 @@ export const referrals = pgTable(
     index("referrals_created_at_idx").on(t.createdAt),
   ],
 );
+
+/**
+ * Which Django user (auth_user.id) became which user, written by `npm run import:django` in the
+ * transaction that creates the user: a second run imports only the Django users not listed here.
+ */
+export const djangoImports = pgTable("django_imports", {
+  djangoId: integer("django_id").primaryKey(),
+  userId: bigint("user_id", { mode: "number" })
+    .notNull()
+    .unique("django_imports_user_uq")
+    .references(() => users.id),
+  /** The username as Django had it, kept when the import renamed the user (a collision). */
+  djangoUsername: text("django_username").notNull(),
+  importedAt: timestamp("imported_at", { withTimezone: true }).notNull().defaultNow(),
+});
 
 /**
  * The addresses each account has signed up or logged in from, as keyed hashes (HMAC-SHA256 under a
@@ -255,5 +298,79 @@ export const auditLog = pgTable(
   (t) => [
     index("audit_log_created_idx").on(t.createdAt, t.id),
     index("audit_log_target_idx").on(t.targetUserId, t.createdAt, t.id),
+  ],
+);
+
+export const emailTokenPurposes = ["verify", "reset"] as const;
+export type EmailTokenPurpose = (typeof emailTokenPurposes)[number];
+
+/**
+ * Single-use links sent by email: verifying an address (the address waits here until verified) and
+ * resetting a password. Only a SHA-256 of the token is kept.
+ */
+export const emailTokens = pgTable(
+  "email_tokens",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    userId: bigint("user_id", { mode: "number" })
+      .notNull()
+      .references(() => users.id),
+    purpose: text("purpose", { enum: emailTokenPurposes }).notNull(),
+    /** The address the link was sent to (for "verify": the address it verifies). */
+    email: text("email").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("email_tokens_hash_uq").on(t.tokenHash),
+    index("email_tokens_user_idx").on(t.userId, t.purpose, t.createdAt),
+    index("email_tokens_expires_idx").on(t.expiresAt),
+  ],
+);
+
+export const outboxKinds = [
+  "verify_email",
+  "password_reset",
+  "friend_joined",
+  "reward_earned",
+  "referral_approved",
+  "referral_rejected",
+] as const;
+export type OutboxKind = (typeof outboxKinds)[number];
+
+/**
+ * pending: waiting for the worker; sent; failed: gave up after its retries; kept: written with no
+ * SMTP server configured, kept for staff to read at /admin/outbox/.
+ */
+export const outboxStatuses = ["pending", "sent", "failed", "kept"] as const;
+export type OutboxStatus = (typeof outboxStatuses)[number];
+
+/**
+ * Email to send, written in the same transaction as the event that causes it (src/email/). The
+ * worker renders it from kind + params when it sends, so a row is small and SQL can write it.
+ */
+export const outboxMessages = pgTable(
+  "outbox_messages",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    kind: text("kind", { enum: outboxKinds }).notNull(),
+    userId: bigint("user_id", { mode: "number" }).references(() => users.id),
+    toAddress: text("to_address").notNull(),
+    /** The message's values (names, amounts, a link's token); emptied once sent. */
+    params: jsonb("params").notNull().default({}),
+    status: text("status", { enum: outboxStatuses }).notNull(),
+    /** The job queue's job (pg-boss), set when the dispatcher hands the message to it. */
+    jobId: uuid("job_id"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("outbox_messages_created_idx").on(t.createdAt, t.id),
+    index("outbox_messages_undispatched_idx").on(t.id).where(sql`status = 'pending' AND job_id IS NULL`),
+    index("outbox_messages_user_idx").on(t.userId, t.createdAt),
   ],
 );

@@ -98,15 +98,19 @@ async function borrowPglite(): Promise<TestDatabase> {
 
 async function tablesOf(client: PGlite): Promise<string> {
   const { rows } = await client.query<{ tables: string }>(
-    "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') AS tables FROM pg_tables WHERE schemaname = 'public'",
+    `SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') AS tables FROM pg_tables
+      WHERE schemaname = 'public' OR (schemaname = 'pgboss' AND tablename <> 'version')`,
   );
   return rows[0]?.tables ?? "";
 }
 
-/** What a test could add or remove: relations, functions and triggers of the public schema. */
+/**
+ * What a test could add or remove: relations, functions and triggers of the public schema, and the
+ * job queue's relations (a queue created by a test adds a table of its own).
+ */
 async function schemaOf(client: PGlite): Promise<string> {
   const { rows } = await client.query<{ shape: string }>(`SELECT concat_ws(' ',
-      (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'),
+      (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'pgboss')),
       (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'),
       (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal),
       (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -118,6 +122,10 @@ async function schemaOf(client: PGlite): Promise<string> {
 function migrationsDigest(): string {
   const migrations = fileURLToPath(new URL("../../drizzle", import.meta.url));
   const digest = createHash("sha256");
+  // The job queue's tables come from pg-boss's own migrations, which change with its version.
+  digest.update(
+    readFileSync(fileURLToPath(new URL("../../node_modules/pg-boss/package.json", import.meta.url))),
+  );
   for (const name of readdirSync(migrations, { recursive: true }).map(String).sort()) {
     const path = join(migrations, name);
     if (statSync(path).isFile()) digest.update(name).update(readFileSync(path));
