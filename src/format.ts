@@ -120,6 +120,9 @@ export interface LedgerLineWords {
   decisionReason?: string | null;
 }
 
+/** What the opening entry of a balance moved from the earlier Django version says (`npm run import:django`). */
+export const CARRIED_OVER_WORDS = "Balance carried over from the earlier version";
+
 /** What a pending credit says: neutral, never which check holds it. */
 export const PENDING_WORDS = "being checked, usually within a day";
 
@@ -152,6 +155,8 @@ export function describeLedgerLine(line: LedgerLineWords, program: ProgramConfig
       const what = line.amountCents >= 0 ? "credit added" : "credit removed";
       return line.reason ? `Adjustment, ${what} by staff: ${line.reason}` : `Adjustment, ${what} by staff`;
     }
+    case "carried_over":
+      return CARRIED_OVER_WORDS;
     default:
       return `Credit of ${formatDollars(line.amountCents)}`;
   }
@@ -209,6 +214,7 @@ const staffKindLabels: Record<LedgerKind, string> = {
   invitee_bonus: "Sign-up bonus",
   inviter_reward: "Referral reward",
   adjustment: "Staff adjustment",
+  carried_over: "Carried over",
 };
 
 /** What staff see in a ledger's "Kind" column. */

@@ -4,6 +4,7 @@ import type { Database } from "../db/connection.js";
 import { type FieldErrors, ValidationError } from "../errors.js";
 import type { AddressHasher } from "../referrals/addresses.js";
 import { deviceFor } from "./devices.js";
+import { verifyStoredPassword } from "./django-hashes.js";
 import { checkBeforeVerifying, completeLogin } from "./login-store.js";
 import { messages } from "./messages.js";
 import type { PasswordHasher } from "./password-hasher.js";
@@ -67,7 +68,8 @@ export async function authenticate(
   if (check.throttled) throw throttled(deps.throttle, now);
   const { user } = check;
   const hash = user?.passwordHash ?? (await deps.hasher.dummyHash());
-  const valid = await deps.hasher.verify(hash, request.password);
+  // A hash carried over from the Django version is read too, and replaced below (needsRehash).
+  const valid = await verifyStoredPassword(deps.hasher, hash, request.password);
   if (!user || !valid) throw new ValidationError({ __all__: [messages.invalidLogin] });
   // Said only to someone who knows the password (as Django's AuthenticationForm says it): a wrong
   // password for a deactivated account gets the message above, and the hash was verified either way,

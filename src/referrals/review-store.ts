@@ -58,14 +58,17 @@ export async function settlePending(
   return Number(row?.settled ?? 0);
 }
 
-/** Counts an approved referral for an active inviter, under the inviter's row lock: the new count. */
+/**
+ * Counts an approved referral for an active inviter, under the inviter's row lock: the new count the
+ * reward rule runs on (with the progress carried over from the Django version, rules.ts).
+ */
 export async function countApproved(tx: Queryable, inviterId: number): Promise<number | null> {
-  const [row] = await queryRows<{ referred_count: number }>(
+  const [row] = await queryRows<{ reward_count: number }>(
     tx,
     sql`UPDATE ${users} SET referred_count = referred_count + 1 WHERE id = ${inviterId} AND is_active
-        RETURNING referred_count`,
+        RETURNING referred_count + carried_referrals AS reward_count`,
   );
-  return row ? Number(row.referred_count) : null;
+  return row ? Number(row.reward_count) : null;
 }
 
 /** Held referrals whose hold for everyone has ended and that no signal holds, oldest first. */

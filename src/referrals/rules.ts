@@ -47,8 +47,18 @@ export interface ReferralProgress {
   every: number;
 }
 
-export function progressToNextReward(referredCount: number, program: ProgramConfig): ReferralProgress {
+/**
+ * The count the inviter's rewards are paid on: the sign-ups approved here (referred_count) and the
+ * progress carried over from the earlier Django version (carried_referrals, 0 to 4), so a user who
+ * had 3 there is paid at the 2nd sign-up here, and every 5th after that.
+ */
+export function countTowardRewards(user: { referredCount: number; carriedReferrals: number }): number {
+  return user.referredCount + user.carriedReferrals;
+}
+
+/** Where the inviter stands toward the next reward, from countTowardRewards. */
+export function progressToNextReward(rewardCount: number, program: ProgramConfig): ReferralProgress {
   const every = program.referralsPerInviterReward;
-  const towardNext = referredCount % every;
+  const towardNext = rewardCount % every;
   return { towardNext, untilNext: every - towardNext, every };
 }

@@ -16,6 +16,9 @@ const actionLabels: Record<string, string> = {
   referral_rejected: "Referral rejected",
   session_ended: "Session ended",
   referral_link_regenerated: "New referral link",
+  users_imported: "Users imported from the Django version",
+  email_verification_resent: "Verification link sent again",
+  account_deleted: "Account deleted by its owner",
 };
 
 function auditDetails(entry: AuditEntry): SafeHtml | string {
@@ -35,6 +38,9 @@ function auditDetails(entry: AuditEntry): SafeHtml | string {
     const reason = typeof d.reason === "string" ? d.reason : null;
     const note = typeof d.staff_note === "string" ? d.staff_note : null;
     return html`Referral #${String(d.referral_id ?? "?")}: ${formatDollars(amount)} ${entry.action === "referral_approved" ? "posted" : "voided"}${reason ? html` — ${reason}` : null}${note ? html` <span class="text-body-secondary">(staff note: ${note})</span>` : null}`;
+  }
+  if (entry.action === "users_imported") {
+    return `${Number(d.users ?? 0)} user(s), ${Number(d.renamed ?? 0)} renamed, ${formatDollars(Number(d.balance_cents ?? 0))} carried over`;
   }
   if (entry.action === "user_deactivated") return `${Number(d.sessions_ended ?? 0)} session(s) ended`;
   if (entry.action === "staff_created" || entry.action === "staff_granted")
