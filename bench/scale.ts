@@ -17,6 +17,7 @@ import { hashSessionId, loadSession } from "../src/accounts/sessions.js";
 import { loadConfig } from "../src/config.js";
 import type { Database, DatabaseHandle } from "../src/db/connection.js";
 import * as schema from "../src/db/schema.js";
+import { keptMail } from "../src/email/outbox.js";
 import { addressHasher } from "../src/referrals/addresses.js";
 import { defaultProgram } from "../src/referrals/rules.js";
 import { signUp } from "../src/referrals/signup.js";
@@ -72,6 +73,7 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
     throttle: { ...config.throttle, signupsPerWindow: 1_000_000 },
     session: config.session,
     clock: Date.now,
+    mail: keptMail,
   };
   const client = { address: "127.0.0.1", sessionIdHash: null, deviceIdHash: null };
   const result = await signUp(

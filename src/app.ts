@@ -1,4 +1,5 @@
 // buildApp(deps): the Fastify instance with its plugins and routes. main.ts and the tests call it.
+
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,6 +7,8 @@ import fastifyCookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
+import type { MailDeps } from "./email/outbox.js";
+import { type EmailWorker, startEmailWorker } from "./email/worker.js";
 import { clusterMetricsSource } from "./ops/cluster-metrics.js";
 import { trackRequests } from "./ops/drain.js";
 import { combineEvents, createMetrics } from "./ops/metrics.js";
@@ -21,11 +24,15 @@ import { registerHostCheck } from "./web/host-check.js";
 import { csrfPlugin } from "./web/plugins/csrf.js";
 import { sessionPlugin, userForPage } from "./web/plugins/session.js";
 import { registerQueryCheck } from "./web/query-check.js";
+import { accountRoutes } from "./web/routes/account.js";
 import { adminRoutes } from "./web/routes/admin.js";
 import { dashboardRoutes } from "./web/routes/dashboard.js";
+import { emailAddressRoutes } from "./web/routes/email-address.js";
+import { preferencesRoutes, unsubscribeRoutes } from "./web/routes/email-preferences.js";
 import { historyRoutes } from "./web/routes/history.js";
 import { loginRoutes } from "./web/routes/login.js";
 import { logoutRoutes } from "./web/routes/logout.js";
+import { passwordResetRoutes } from "./web/routes/password-reset.js";
 import { shareImageRoutes } from "./web/routes/share-image.js";
 import { signupRoutes } from "./web/routes/signup.js";
 import { registerSecurityHeaders } from "./web/security-headers.js";
@@ -45,6 +52,7 @@ export const redactedPaths = [
   "body.password",
   "body.password1",
   "body.password2",
+  "body.token",
 ];
 
 /** Cloud Logging reads `severity` from a JSON line; pino writes a number in `level`. Both are kept. */
@@ -82,6 +90,10 @@ declare module "fastify" {
   interface FastifyInstance {
     /** Writes the link opens counted so far (they are written every few seconds, and on close). */
     flushLinkOpens(): Promise<void>;
+    /** Hands pending email to the worker now (tests); nothing without SMTP_URL. */
+    sendPendingEmail(): Promise<void>;
+    /** What the use cases write email with (tests write messages of their own through it). */
+    mailDeps(): MailDeps;
   }
 }
 
@@ -145,6 +157,13 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
 
   const clock = deps.clock ?? Date.now;
   const linkOpens = new LinkOpenCounter((counts) => addLinkOpens(deps.db, counts));
+  // Email goes out through the outbox: with SMTP_URL, a worker in this process sends it (started
+  // when the app is ready); without, messages are kept for staff at /admin/outbox/.
+  let emailWorker: EmailWorker | undefined;
+  const mail: MailDeps = {
+    initialStatus: config.email.smtpUrl ? "pending" : "kept",
+    wake: () => emailWorker?.wake(),
+  };
   app.decorate("flushLinkOpens", () => linkOpens.flush());
   const routeDeps: RouteDeps = {
     ...deps,
@@ -158,6 +177,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
       throttle: config.throttle,
       session: config.session,
       clock,
+      mail,
     },
     linkOpens,
   };
@@ -226,9 +246,30 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     });
   }
 
+  const database = deps.database;
+  if (config.email.smtpUrl && database) {
+    app.addHook("onReady", async () => {
+      emailWorker = await startEmailWorker({
+        handle: database,
+        config: config.email,
+        publicOrigin: config.publicOrigin,
+        fallbackOrigin: `http://localhost:${config.port}`,
+        log: app.log,
+      });
+    });
+    app.addHook("onClose", async () => {
+      await emailWorker?.stop();
+    });
+  }
+  app.decorate("mailDeps", () => mail);
+  app.decorate("sendPendingEmail", async () => {
+    await emailWorker?.dispatch();
+  });
+
   // The referral link's preview picture is public and cacheable: no session, and no csrftoken
   // cookie on a response shared caches keep, so it stays outside the pages' scope.
   shareImageRoutes(app, routeDeps);
+  await unsubscribeRoutes(app, routeDeps);
 
   // The pages and the API share one scope: CSRF and sessions apply to all of them.
   await app.register(async (pages) => {
@@ -236,9 +277,13 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     await pages.register(sessionPlugin, { db: deps.db, policy: config.session });
     dashboardRoutes(pages, routeDeps);
     historyRoutes(pages, routeDeps);
+    preferencesRoutes(pages, routeDeps);
     signupRoutes(pages, routeDeps);
     loginRoutes(pages, routeDeps);
     logoutRoutes(pages);
+    emailAddressRoutes(pages, routeDeps);
+    passwordResetRoutes(pages, routeDeps);
+    accountRoutes(pages, routeDeps);
     await adminRoutes(pages, routeDeps);
   });
 

@@ -66,12 +66,31 @@ export interface Config {
   };
   /** Seconds to let in-flight requests finish on SIGTERM. */
   shutdownTimeoutSeconds: number;
-  /** Bearer token required by GET /metrics; unset: open. */
-  metricsToken: string | undefined;
+  /**
+   * Bearer tokens GET /metrics accepts (METRICS_TOKEN, comma-separated: two while one is rotated);
+   * empty: open.
+   */
+  metricsTokens: string[];
   /** The origin referral links are built on (https://refer.example.com); unset: the request's own. */
   publicOrigin: string | undefined;
   /** Maximum request body, in bytes. */
   bodyLimitBytes: number;
+  email: EmailConfig;
+}
+
+export interface EmailConfig {
+  /** smtp:// or smtps:// with credentials; unset: messages are kept in the outbox for staff to read. */
+  smtpUrl: string | undefined;
+  /** The From header: `Referrals <no-reply@example.com>`. */
+  from: string;
+  /** Attempts before a message is marked failed (with exponential backoff between them). */
+  maxAttempts: number;
+  /** Seconds before the first retry; each next one waits about twice as long (and a random part). */
+  retryDelaySeconds: number;
+  /** A send not finished in this long (a worker that died) is tried again. */
+  leaseSeconds: number;
+  /** How often the job queue's maintenance runs (expired leases, retention). */
+  maintenanceSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -170,6 +189,21 @@ function publicOrigin(env: Env): string | undefined {
   return url.origin;
 }
 
+function smtpUrl(env: Env): string | undefined {
+  const raw = env.SMTP_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("SMTP_URL", "is not a valid URL (smtp://user:password@host:587)");
+  }
+  if (url.protocol !== "smtp:" && url.protocol !== "smtps:") {
+    throw new ConfigError("SMTP_URL", `must start with smtp:// or smtps://, got "${url.protocol}//"`);
+  }
+  return raw;
+}
+
 function onOff(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === "") return fallback;
@@ -247,8 +281,19 @@ export function loadConfig(env: Env = process.env): Config {
       idleSeconds: integer(env, "SESSION_IDLE_SECONDS", 7 * 24 * 3600, 60, 365 * 24 * 3600),
     },
     shutdownTimeoutSeconds: integer(env, "SHUTDOWN_TIMEOUT_SECONDS", 10, 0, 3600),
-    metricsToken: env.METRICS_TOKEN?.trim() || undefined,
+    metricsTokens: (env.METRICS_TOKEN ?? "")
+      .split(",")
+      .map((token) => token.trim())
+      .filter((token) => token !== ""),
     publicOrigin: origin,
     bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, 1024, 100 * 1024 * 1024),
+    email: {
+      smtpUrl: smtpUrl(env),
+      from: text(env, "MAIL_FROM", "Referral programme <no-reply@localhost>"),
+      maxAttempts: integer(env, "MAIL_MAX_ATTEMPTS", 15, 1, 100),
+      retryDelaySeconds: integer(env, "MAIL_RETRY_DELAY_SECONDS", 5, 1, 3600),
+      leaseSeconds: integer(env, "MAIL_LEASE_SECONDS", 60, 1, 3600),
+      maintenanceSeconds: integer(env, "JOBS_MAINTENANCE_SECONDS", 60, 1, 3600),
+    },
   };
 }

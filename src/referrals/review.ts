@@ -1,7 +1,10 @@
 // Use cases: approving and rejecting a held referral (by staff, or when the hold for everyone ends).
+
+import { sql } from "drizzle-orm";
 import { recordAudit } from "../admin/audit.js";
 import type { IntegrityConfig, ProgramConfig } from "../config.js";
-import type { Database } from "../db/connection.js";
+import type { Database, Queryable } from "../db/connection.js";
+import { type MailDeps, notificationInsert } from "../email/outbox.js";
 import type { PaidReward } from "./integrity.js";
 import { countApproved, decideHeld, dueForApproval, settlePending } from "./review-store.js";
 import { payInviterRewards } from "./reward-store.js";
@@ -11,6 +14,7 @@ export interface ReviewDeps {
   program: ProgramConfig;
   integrity: Pick<IntegrityConfig, "monthlyCapCents">;
   clock: () => number;
+  mail: MailDeps;
 }
 
 export interface ReviewDecision {
@@ -40,7 +44,7 @@ export interface Approved {
  */
 export async function approveReferral(deps: ReviewDeps, decision: ReviewDecision): Promise<Approved | null> {
   const now = deps.clock();
-  return deps.db.transaction(async (tx) => {
+  const approved = await deps.db.transaction(async (tx) => {
     const decided = await decideHeld(tx, { ...decision, status: "approved" });
     if (!decided) return null;
     const bonusPostedCents = await settlePending(tx, decided.inviteeId, "posted");
@@ -50,9 +54,17 @@ export async function approveReferral(deps: ReviewDeps, decision: ReviewDecision
         ? []
         : await payInviterRewards(
             tx,
-            { program: deps.program, monthlyCapCents: deps.integrity.monthlyCapCents },
+            {
+              program: deps.program,
+              monthlyCapCents: deps.integrity.monthlyCapCents,
+              mailStatus: deps.mail.initialStatus,
+            },
             { inviterId: decided.inviterId, signupUserId: decided.inviteeId, count, now },
           );
+    await tellInvitee(tx, deps.mail, decided.inviteeId, "referral_approved", {
+      amountCents: bonusPostedCents,
+      reason: null,
+    });
     if (decision.staffId !== null) {
       await recordAudit(tx, {
         actorId: decision.staffId,
@@ -66,6 +78,8 @@ export async function approveReferral(deps: ReviewDeps, decision: ReviewDecision
     }
     return { ...decided, bonusPostedCents, counted: count !== null, inviterRewards };
   });
+  if (approved) deps.mail.wake();
+  return approved;
 }
 
 /** Rejects a held referral exactly once: its pending credit is void, with the reason. Null when not held. */
@@ -73,10 +87,14 @@ export async function rejectReferral(
   deps: ReviewDeps,
   decision: ReviewDecision,
 ): Promise<{ inviterId: number; inviteeId: number; voidedCents: number } | null> {
-  return deps.db.transaction(async (tx) => {
+  const rejected = await deps.db.transaction(async (tx) => {
     const decided = await decideHeld(tx, { ...decision, status: "rejected" });
     if (!decided) return null;
     const voidedCents = await settlePending(tx, decided.inviteeId, "void");
+    await tellInvitee(tx, deps.mail, decided.inviteeId, "referral_rejected", {
+      amountCents: voidedCents,
+      reason: decision.reason,
+    });
     if (decision.staffId !== null) {
       await recordAudit(tx, {
         actorId: decision.staffId,
@@ -87,6 +105,28 @@ export async function rejectReferral(
     }
     return { ...decided, voidedCents };
   });
+  if (rejected) deps.mail.wake();
+  return rejected;
+}
+
+/** The invitee hears of the decision by email, if they have a verified address and want to. */
+async function tellInvitee(
+  tx: Queryable,
+  mail: MailDeps,
+  inviteeId: number,
+  kind: "referral_approved" | "referral_rejected",
+  what: { amountCents: number; reason: string | null },
+): Promise<void> {
+  await tx.execute(
+    notificationInsert({
+      kind,
+      userId: sql`${inviteeId}::bigint`,
+      wants: "notify_review",
+      params: sql`jsonb_build_object('username', u.username, 'amount_cents', ${what.amountCents}::bigint,
+        'reason', ${what.reason ?? ""}::text)`,
+      status: mail.initialStatus,
+    }),
+  );
 }
 
 function auditDetails(decision: ReviewDecision, decided: { inviterId: number }, amountCents: number) {

@@ -5,12 +5,15 @@ import { type SQL, sql } from "drizzle-orm";
 import type { ProgramConfig } from "../config.js";
 import { type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
 import { ledgerEntries, referrals, users } from "../db/schema.js";
+import { type MailDeps, notificationInsert } from "../email/outbox.js";
 import { capRewards, monthStart, type PaidReward } from "./integrity.js";
 import { rewardsFor } from "./rules.js";
 
 export interface RewardPolicy {
   program: ProgramConfig;
   monthlyCapCents: number | null;
+  /** The status a "you earned a reward" email is written with (src/email/outbox.ts). */
+  mailStatus: MailDeps["initialStatus"];
 }
 
 /**
@@ -30,7 +33,10 @@ export async function payInviterRewards(
       ? 0
       : await rewardsPaidSince(tx, paying.inviterId, monthStart(paying.now));
   const paid = capRewards(rewards, paidThisMonth, policy.monthlyCapCents);
-  await queryPreparedRows(tx, rewardStatement(paying.inviterId, paying.signupUserId, paid));
+  await queryPreparedRows(
+    tx,
+    rewardStatement(paying.inviterId, paying.signupUserId, paid, policy.mailStatus),
+  );
   return paid;
 }
 
@@ -43,8 +49,16 @@ async function rewardsPaidSince(tx: Queryable, inviterId: number, since: Date): 
   return Number(row?.paid ?? 0);
 }
 
-/** The inviter's reward entries and balance; a reward cut by the limit also marks its referral. */
-function rewardStatement(inviterId: number, signupUserId: number, rewards: PaidReward[]): SQL {
+/**
+ * The inviter's reward entries and balance, and the email that tells them (if they have a verified
+ * address and want it); a reward cut by the limit also marks its referral.
+ */
+function rewardStatement(
+  inviterId: number,
+  signupUserId: number,
+  rewards: PaidReward[],
+  mailStatus: MailDeps["initialStatus"],
+): SQL {
   const total = rewards.reduce((sum, reward) => sum + reward.amountCents, 0);
   const capped = rewards.some((reward) => reward.cappedCents > 0);
   const entries = sql.join(
@@ -57,7 +71,13 @@ function rewardStatement(inviterId: number, signupUserId: number, rewards: PaidR
   return sql`WITH entries AS (
       INSERT INTO ${ledgerEntries} (user_id, amount_cents, kind, signup_user_id, referral_count, capped_cents)
       VALUES ${entries}
-    )${
+    ), told AS (${notificationInsert({
+      kind: "reward_earned",
+      userId: sql`${inviterId}::bigint`,
+      wants: "notify_rewards",
+      params: sql`jsonb_build_object('username', u.username, 'amount_cents', ${total}::bigint)`,
+      status: mailStatus,
+    })})${
       capped
         ? sql`, marked AS (UPDATE ${referrals} SET capped = true WHERE invitee_id = ${signupUserId}::bigint)`
         : sql``

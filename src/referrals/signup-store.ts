@@ -9,6 +9,8 @@ import { isUniqueViolation } from "../db/errors.js";
 import { addressSightings, knownDevices, ledgerEntries, referrals, sessions, users } from "../db/schema.js";
 import { countHits, type SignalWindow } from "../db/signal-counters.js";
 import { hitsOf, reserveHit } from "../db/throttle-counters.js";
+import { notificationInsert } from "../email/outbox.js";
+import { startVerification, type VerificationWrite } from "../email/verification-store.js";
 import type { PaidReward, ReferralDecision, ReferralFacts } from "./integrity.js";
 import { payInviterRewards, type RewardPolicy } from "./reward-store.js";
 
@@ -16,6 +18,8 @@ export interface SignupCheck {
   /** The address is at its limit: nothing was reserved. */
   throttled: boolean;
   usernameTaken: boolean;
+  /** The address typed is another account's verified address (false when none was typed). */
+  emailTaken: boolean;
   /** The active user whose link this is, or null. */
   inviterId: number | null;
   /** What the signals look at (all false and zero when they were not asked for). */
@@ -41,7 +45,8 @@ export interface SignalCheck {
 
 /**
  * What a sign-up learns before it spends a hash, in one statement: whether the address is throttled
- * (reserving one sign-up when `reserve` holds), whether the name is taken, whose link this is, and,
+ * (reserving one sign-up when `reserve` holds), whether the name (and the email address, when one
+ * was typed: only then is it in the statement) is taken, whose link this is, and,
  * when `signals` is given and the sign-up will go ahead through a valid link, the facts the referral
  * signals need, moving their counters.
  */
@@ -49,6 +54,8 @@ export async function checkBeforeHashing(
   db: Database,
   request: {
     usernameKey: string | null;
+    /** The key of the email address typed, or null (the earlier clients send none). */
+    emailKey?: string | null;
     referralToken: string | null;
     counter: ThrottleCounter;
     reserve: boolean;
@@ -60,6 +67,7 @@ export async function checkBeforeHashing(
     reserved: boolean;
     hits: number;
     taken: boolean;
+    email_taken?: boolean;
     inviter_id: string | null;
     link_hits?: number | null;
     address_hits?: number | null;
@@ -72,7 +80,7 @@ export async function checkBeforeHashing(
     signals === null
       ? sql`WITH slot AS (${reserveHit(request.counter, request.reserve)})
       SELECT EXISTS (SELECT 1 FROM slot) AS reserved, ${hitsOf(request.counter)} AS hits,
-        EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${request.usernameKey}) AS taken,
+        EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${request.usernameKey}) AS taken${emailTaken(request.emailKey)},
         (SELECT id FROM ${users} WHERE referral_token = ${request.referralToken} AND is_active) AS inviter_id`
       : signalCheckStatement(request, signals),
   );
@@ -99,10 +107,19 @@ export async function checkBeforeHashing(
   return {
     throttled: request.reserve ? row?.reserved !== true : hits >= request.counter.limit,
     usernameTaken: row?.taken === true,
+    emailTaken: row?.email_taken === true,
     inviterId,
     facts,
     counted,
   };
+}
+
+/** The check of a typed email address, only when one was typed: the earlier clients' statement stays as it was. */
+function emailTaken(emailKey: string | null | undefined): SQL {
+  return emailKey == null
+    ? sql``
+    : sql`,
+        EXISTS (SELECT 1 FROM ${users} WHERE email_key = ${emailKey}) AS email_taken`;
 }
 
 const linkBucket = (inviterId: number) => `referral:link:${inviterId}`;
@@ -117,6 +134,7 @@ const sharedBucket = (inviterId: number) => `referral:shared:${inviterId}`;
 function signalCheckStatement(
   request: {
     usernameKey: string | null;
+    emailKey?: string | null;
     referralToken: string | null;
     counter: ThrottleCounter;
     reserve: boolean;
@@ -129,7 +147,12 @@ function signalCheckStatement(
     inviter AS (SELECT id FROM ${users} WHERE referral_token = ${request.referralToken} AND is_active),
     proceed AS (
       SELECT id FROM inviter WHERE EXISTS (SELECT 1 FROM slot)
-        AND NOT EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${request.usernameKey})
+        AND NOT EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${request.usernameKey})${
+          request.emailKey == null
+            ? sql``
+            : sql`
+        AND NOT EXISTS (SELECT 1 FROM ${users} WHERE email_key = ${request.emailKey})`
+        }
     ),
     link_count AS (${countHits(
       sql`SELECT 'referral:link:' || id AS bucket FROM proceed WHERE ${signals.linkVelocity}::boolean`,
@@ -147,7 +170,7 @@ function signalCheckStatement(
       shared?.window ?? signals.hour,
     )})
     SELECT EXISTS (SELECT 1 FROM slot) AS reserved, ${hitsOf(request.counter)} AS hits,
-      EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${request.usernameKey}) AS taken,
+      EXISTS (SELECT 1 FROM ${users} WHERE username_key = ${request.usernameKey}) AS taken${emailTaken(request.emailKey)},
       (SELECT id FROM inviter) AS inviter_id,
       (SELECT hits FROM link_count) AS link_hits,
       (SELECT hits FROM address_count) AS address_hits,
@@ -177,6 +200,8 @@ export interface AccountCreated {
   /** Credited now (approved), or pending (held). */
   inviteeBonusCents: number;
   inviterRewards: PaidReward[];
+  /** Emails written with the sign-up (to the inviter): the worker is woken for them after the commit. */
+  mayHaveEmail: boolean;
 }
 
 /** The name was taken between the check and the write: nothing was written. */
@@ -201,6 +226,8 @@ export interface AccountWrite {
   deviceIdHash: string;
   /** The keyed hash of the client's address, remembered for the shared-address signal; null: not kept. */
   addressHash: string | null;
+  /** An email address typed at sign-up: its link and message are written with the account. */
+  verification?: Omit<VerificationWrite, "userId"> | null;
 }
 
 /**
@@ -219,6 +246,7 @@ export async function createAccount(db: Database, write: AccountWrite): Promise<
       user_id: string;
       inviter_id: string | null;
       count: number | null;
+      notified?: number;
     }>(tx, accountStatement(write));
     const userId = Number(created?.user_id);
     const inviterId = created?.inviter_id == null ? null : Number(created.inviter_id);
@@ -231,17 +259,25 @@ export async function createAccount(db: Database, write: AccountWrite): Promise<
             count: Number(created?.count ?? 0),
             now: write.now,
           });
+    // A statement of its own, only for a sign-up with an address: the others pay nothing for it.
+    const verificationSent = write.verification
+      ? await startVerification(tx, { ...write.verification, userId })
+      : false;
     return {
       userId,
       inviterId,
       referralStatus: inviterId === null ? null : write.referral.status,
       inviteeBonusCents: inviterId === null ? 0 : write.rewards.program.inviteeRewardCents,
       inviterRewards: rewards,
+      // A reward's email is written only when the inviter has an address; waking costs one query.
+      mayHaveEmail: Number(created?.notified ?? 0) > 0 || rewards.length > 0 || verificationSent,
     };
   };
   try {
-    // Without an inviter the one statement is the whole sign-up, atomic on its own.
-    return write.inviterId === null ? await writeAll(db) : await db.transaction(writeAll);
+    // Without an inviter or an address the one statement is the whole sign-up, atomic on its own.
+    return write.inviterId === null && !write.verification
+      ? await writeAll(db)
+      : await db.transaction(writeAll);
   } catch (error) {
     if (isUniqueViolation(error, "users_username_key_uq")) throw new UsernameTaken();
     throw error;
@@ -252,12 +288,14 @@ function accountStatement(write: AccountWrite): SQL {
   const { account, session, referral } = write;
   const bonus = write.rewards.program.inviteeRewardCents;
   const held = referral.status === "held";
-  // A held referral reads the inviter without counting: it counts once approved.
+  // A held referral reads the inviter without counting: it counts once approved. The reward rule
+  // counts the progress carried over from the Django version too (rules.ts, countTowardRewards).
   const inviter = held
-    ? sql`SELECT id, referred_count FROM ${users} WHERE id = ${write.inviterId}::bigint AND is_active`
+    ? sql`SELECT id, referred_count + carried_referrals AS reward_count FROM ${users}
+      WHERE id = ${write.inviterId}::bigint AND is_active`
     : sql`UPDATE ${users} SET referred_count = referred_count + 1
       WHERE id = ${write.inviterId}::bigint AND is_active
-      RETURNING id, referred_count`;
+      RETURNING id, referred_count + carried_referrals AS reward_count`;
   const credit = sql`CASE WHEN inviter.id IS NULL THEN 0 ELSE ${bonus}::bigint END`;
   return sql`WITH inviter AS (${inviter}), created AS (
       INSERT INTO ${users} (username, username_key, password_hash, referral_token, invited_by_id, ${
@@ -285,6 +323,16 @@ function accountStatement(write: AccountWrite): SQL {
     ), remembered AS (
       INSERT INTO ${knownDevices} (device_hash, user_id) SELECT ${write.deviceIdHash}, id FROM created
     )${
+      write.inviterId === null
+        ? sql``
+        : sql`, notified AS (${notificationInsert({
+            kind: "friend_joined",
+            userId: sql`(SELECT invited_by_id FROM created)`,
+            wants: "notify_friend_joined",
+            params: sql`jsonb_build_object('username', u.username, 'friend', ${account.username}::text)`,
+            status: write.rewards.mailStatus,
+          })} RETURNING 1)`
+    }${
       write.addressHash === null
         ? sql``
         : sql`, seen AS (${recordSighting(write.addressHash, sql`SELECT id FROM created`)})`
@@ -293,7 +341,9 @@ function accountStatement(write: AccountWrite): SQL {
         ? sql``
         : sql`, ended AS (DELETE FROM ${sessions} WHERE id_hash = ${write.endSessionIdHash})`
     }
-    SELECT created.id AS user_id, inviter.id AS inviter_id, inviter.referred_count AS count
+    SELECT created.id AS user_id, inviter.id AS inviter_id, inviter.reward_count AS count${
+      write.inviterId === null ? sql`` : sql`, (SELECT count(*) FROM notified)::int AS notified`
+    }
     FROM created LEFT JOIN inviter ON true`;
 }
 

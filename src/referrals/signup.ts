@@ -11,6 +11,9 @@ import type { IntegrityConfig, ProgramConfig, ThrottleConfig } from "../config.j
 import type { Database } from "../db/connection.js";
 import { releaseHits } from "../db/signal-counters.js";
 import { releaseReservation } from "../db/throttle-counters.js";
+import type { EmailAddress } from "../email/address.js";
+import type { MailDeps } from "../email/outbox.js";
+import { verificationFor } from "../email/verification.js";
 import { type FieldErrors, ValidationError } from "../errors.js";
 import type { AddressHasher } from "./addresses.js";
 import { decideReferral } from "./integrity.js";
@@ -26,6 +29,8 @@ export interface SignupDeps {
   throttle: ThrottleConfig;
   session: SessionPolicy;
   clock: () => number;
+  /** Messages written with a change are handed to the email worker (src/email/outbox.ts). */
+  mail: MailDeps;
 }
 
 export interface SignupRequest {
@@ -34,6 +39,8 @@ export interface SignupRequest {
   password: string;
   /** A well-formed token from the link, or null. */
   referralToken: string | null;
+  /** An address typed at sign-up, and the origin its verification link is built on; absent: none. */
+  email?: { address: EmailAddress; origin: string } | null;
 }
 
 /** The browser signing up: where from, and the session and device cookie it may already hold. */
@@ -68,8 +75,10 @@ export async function signUp(
   const counter = signupCounter(client.address, deps.throttle, now);
   const key = usernameKey(request.username);
   const addressHash = deps.integrity.signalsOn ? await deps.addresses.hash(client.address) : null;
+  const email = request.email ?? null;
   const check = await checkBeforeHashing(deps.db, {
     usernameKey: key,
+    emailKey: email?.address.key ?? null,
     referralToken: request.referralToken,
     counter,
     reserve: true,
@@ -80,7 +89,7 @@ export async function signUp(
   });
   if (check.throttled) throw throttled(deps.throttle, now);
   try {
-    if (check.usernameTaken) throw new UsernameTaken();
+    if (check.usernameTaken || check.emailTaken) throw new ValidationError(takenFields(check));
     const passwordHash = await deps.hasher.hash(request.password);
     const session = newSession(deps.session, client, now);
     const device = deviceFor(client.deviceIdHash);
@@ -96,13 +105,19 @@ export async function signUp(
         ...decideReferral(check.facts, deps.integrity, now),
         sameAddress: check.facts.sharedAddressOrdinal > 0,
       },
-      rewards: { program: deps.program, monthlyCapCents: deps.integrity.monthlyCapCents },
+      rewards: {
+        program: deps.program,
+        monthlyCapCents: deps.integrity.monthlyCapCents,
+        mailStatus: deps.mail.initialStatus,
+      },
       now,
       session,
       endSessionIdHash: client.sessionIdHash,
       deviceIdHash: device.idHash,
       addressHash: deps.integrity.sharedAddressDays > 0 ? addressHash : null,
+      verification: email && verificationFor(deps, request.username, email.address, email.origin),
     });
+    if (created.mayHaveEmail) deps.mail.wake();
     return {
       userId: created.userId,
       username: request.username,
@@ -120,6 +135,14 @@ export async function signUp(
     if (error instanceof UsernameTaken) throw new ValidationError({ username: [messages.usernameTaken] });
     throw error;
   }
+}
+
+/** A taken name and a taken address, reported together as Django reports its fields. */
+function takenFields(check: { usernameTaken: boolean; emailTaken: boolean }): FieldErrors {
+  return {
+    ...(check.usernameTaken ? { username: [messages.usernameTaken] } : {}),
+    ...(check.emailTaken ? { email: [messages.emailTaken] } : {}),
+  };
 }
 
 const HOUR_SECONDS = 3600;
@@ -151,17 +174,17 @@ function signalCheck(deps: SignupDeps, client: SignupClient, addressHash: string
  */
 export async function refuseSignupForm(
   deps: SignupDeps,
-  form: { username: string | null; errors: FieldErrors },
+  form: { username: string | null; email?: EmailAddress | null; errors: FieldErrors },
   client: SignupClient,
 ): Promise<never> {
   const now = deps.clock();
   const check = await checkBeforeHashing(deps.db, {
     usernameKey: form.username === null ? null : usernameKey(form.username),
+    emailKey: form.email?.key ?? null,
     referralToken: null,
     counter: signupCounter(client.address, deps.throttle, now),
     reserve: false,
   });
   if (check.throttled) throw throttled(deps.throttle, now);
-  const taken: FieldErrors = check.usernameTaken ? { username: [messages.usernameTaken] } : {};
-  throw new ValidationError({ ...taken, ...form.errors });
+  throw new ValidationError({ ...takenFields(check), ...form.errors });
 }

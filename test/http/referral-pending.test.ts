@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
 import { queryRows } from "../../src/db/connection.js";
+import { keptMail } from "../../src/email/outbox.js";
 import { signalNames } from "../../src/referrals/integrity.js";
 import { approveReferral, rejectReferral } from "../../src/referrals/review.js";
 import { userIdOf } from "../support/admin.js";
@@ -16,6 +17,7 @@ const review = () => ({
   program: t.config.program,
   integrity: t.config.integrity,
   clock: Date.now,
+  mail: keptMail,
 });
 
 before(async () => {

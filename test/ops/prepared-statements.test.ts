@@ -8,6 +8,7 @@ import { authenticate } from "../../src/accounts/login.js";
 import { hashSessionId } from "../../src/accounts/sessions.js";
 import { loadConfig } from "../../src/config.js";
 import { queryPreparedRows, queryRows } from "../../src/db/connection.js";
+import { keptMail } from "../../src/email/outbox.js";
 import { addressHasher } from "../../src/referrals/addresses.js";
 import { signUp } from "../../src/referrals/signup.js";
 import { cheapHasher } from "../support/app.js";
@@ -64,6 +65,7 @@ test("on PostgreSQL, the sign-up's and the login's checks and writes are prepare
     throttle: config.throttle,
     session: config.session,
     clock: Date.now,
+    mail: keptMail,
   };
   const client = { address: "192.0.2.1", sessionIdHash: null, deviceIdHash: null };
   const password = "plum-Orbit-74-lantern";

@@ -20,7 +20,8 @@ import { countHeld, type HeldReferral, listHeld, REVIEW_PER_PAGE } from "../../a
 import { PeriodError, parsePeriod, programmeStats, type ReferralFigures } from "../../admin/stats.js";
 import { endUserSession, isSessionPublicId, regenerateReferralLink } from "../../admin/user-access.js";
 import { setUserActive } from "../../admin/user-status.js";
-import { ValidationError } from "../../errors.js";
+import { resendVerification } from "../../email/verification.js";
+import { Throttled, ValidationError } from "../../errors.js";
 import { isoDay, isoTime } from "../../format.js";
 import type { RouteDeps } from "../app-deps.js";
 import { forStaff, staffOnly, type UserRequest } from "../guards.js";
@@ -45,8 +46,9 @@ import { adminHomePage } from "../views/admin/home.js";
 import type { AdminFrame } from "../views/admin/layout.js";
 import { heldBecause, type ReviewFormState, reviewNotice, reviewPage } from "../views/admin/review.js";
 import { statsPage } from "../views/admin/stats.js";
-import { type AdjustFormState, notices, userPage } from "../views/admin/user.js";
+import { type AdjustFormState, notices, resendThrottled, userPage } from "../views/admin/user.js";
 import { usersPage } from "../views/admin/users.js";
+import { adminOutboxRoutes } from "./admin-outbox.js";
 
 /** /admin/users/: a search, an order, and a page. */
 interface UsersQuery extends PageQuery {
@@ -70,6 +72,9 @@ const userFields = objectSchema({
   invited_by: nullable(stringField),
   is_active: booleanField,
   is_staff: booleanField,
+  email: nullable(stringField),
+  email_pending: nullable(stringField),
+  deleted_at: nullable(timeField),
 });
 
 function userJson(u: UserListRow) {
@@ -83,6 +88,9 @@ function userJson(u: UserListRow) {
     invited_by: u.inviterUsername,
     is_active: u.isActive,
     is_staff: u.isStaff,
+    email: u.email,
+    email_pending: u.pendingEmail,
+    deleted_at: u.deletedAt === null ? null : isoTime(u.deletedAt),
   };
 }
 
@@ -199,6 +207,11 @@ const endSessionSchema = {
 const referralLinkSchema = {
   params: idParamsSchema,
   response: { 200: objectSchema({ referral_link: stringField }) },
+};
+
+const resendSchema = {
+  params: idParamsSchema,
+  response: { 200: objectSchema({ email_pending: stringField }) },
 };
 
 /** A form posted from its confirmation page says so; JSON clients need no confirmation. */
@@ -359,6 +372,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
   await pages.register(
     async (admin) => {
       staffOnly(admin);
+      adminOutboxRoutes(admin, deps, frameOf);
 
       async function renderHome(
         request: UserRequest,
@@ -535,7 +549,12 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
         reply: FastifyReply,
         userId: number,
         query: UserPageQuery,
-        extra: { adjust?: AdjustFormState; statusErrors?: string[]; status?: number } = {},
+        extra: {
+          adjust?: AdjustFormState;
+          statusErrors?: string[];
+          emailErrors?: string[];
+          status?: number;
+        } = {},
       ) {
         const page = pageRequest(query, LEDGER_LINES_PER_PAGE);
         const detail = await userDetail(db, userId, page);
@@ -797,6 +816,37 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
           } catch (error) {
             if (error instanceof UserNotFound) return reply.callNotFound();
             throw error;
+          }
+        }),
+      });
+
+      admin.post("/users/:id/email/resend/", {
+        schema: resendSchema,
+        ...forStaff<{ Params: IdParams }>(async (request, reply) => {
+          const staff = request.user;
+          const userId = Number(request.params.id);
+          try {
+            const origin = siteOrigin(request, deps.config.publicOrigin);
+            const { address } = await resendVerification(deps.useCases, staff.id, userId, origin);
+            request.log.info({ staffId: staff.id, userId }, "verification link sent again by staff");
+            if (wantsJson(request)) return reply.send({ email_pending: address });
+            return reply.redirect(`/admin/users/${userId}/?notice=verification-resent#email-box`, 303);
+          } catch (error) {
+            if (error instanceof UserNotFound) return reply.callNotFound();
+            if (error instanceof Throttled) deps.events.throttled("email");
+            if (wantsJson(request)) throw error;
+            if (error instanceof Throttled) {
+              reply.header("retry-after", String(error.retryAfterSeconds));
+              return renderUser(request, reply, userId, {}, { emailErrors: [resendThrottled], status: 429 });
+            }
+            if (!(error instanceof ValidationError)) throw error;
+            return renderUser(
+              request,
+              reply,
+              userId,
+              {},
+              { emailErrors: error.fields.__all__ ?? [], status: 400 },
+            );
           }
         }),
       });

@@ -3,7 +3,7 @@ import type { SessionUser } from "../../../accounts/sessions.js";
 import { html, type SafeHtml } from "../../html.js";
 import { layout } from "../layout.js";
 
-type Section = "home" | "review" | "users" | "stats";
+type Section = "home" | "review" | "users" | "stats" | "outbox";
 
 /** What every staff page is drawn with: who is looking, their form token, and the referrals waiting. */
 export interface AdminFrame {
@@ -30,6 +30,7 @@ export function adminLayout(frame: AdminFrame, title: string, section: Section, 
   ${tab("review", "/admin/review/", html`Review queue${heldBadge(frame.heldCount)}`)}
   ${tab("users", "/admin/users/", "Users")}
   ${tab("stats", "/admin/stats/", "Programme analytics")}
+  ${tab("outbox", "/admin/outbox/", "Outbox")}
   <li class="nav-item dropdown-center ms-auto d-flex align-items-center gap-2 small">
     <span class="text-body-secondary">Export CSV:</span>
     <a href="/admin/export/users.csv" download>users</a>
@@ -46,6 +47,11 @@ export function userLink(id: number | null, username: string | null): SafeHtml |
   return html`<a href="/admin/users/${id}/">${username}</a>`;
 }
 
-export function statusBadges(user: { isActive: boolean; isStaff: boolean }): SafeHtml {
+export function statusBadges(user: {
+  isActive: boolean;
+  isStaff: boolean;
+  deletedAt?: Date | null;
+}): SafeHtml {
+  if (user.deletedAt) return html` <span class="badge text-bg-dark">deleted</span>`;
   return html`${user.isStaff ? html` <span class="badge text-bg-info">staff</span>` : null}${user.isActive ? null : html` <span class="badge text-bg-secondary">deactivated</span>`}`;
 }
