@@ -1,5 +1,6 @@
 // The sign-up and login forms: required fields, lengths and the password rules, as the earlier
 // version's Django forms validate them, with the same messages.
+import { type EmailAddress, parseEmail } from "../email/address.js";
 import { FieldErrorList, type FieldErrors } from "../errors.js";
 import { messages } from "./messages.js";
 import { PASSWORD_MAX_LENGTH, passwordProblems } from "./password-policy.js";
@@ -45,8 +46,15 @@ function passwordField(input: FormInput, name: string, errors: FieldErrorList): 
  */
 export type PasswordErrorLayout = "django" | "page";
 
+/** A checked sign-up form: the address, optional, is checked with the rest. */
+export interface CheckedSignupForm extends CheckedForm {
+  value: { username: string; password: string; email: EmailAddress | null } | null;
+  /** The address when it passed its own checks (whether another account has it is still to be found). */
+  email: EmailAddress | null;
+}
+
 /** Checks everything but uniqueness, which needs the database. */
-export function checkSignupForm(input: FormInput, layout: PasswordErrorLayout = "django"): CheckedForm {
+export function checkSignupForm(input: FormInput, layout: PasswordErrorLayout = "django"): CheckedSignupForm {
   const errors = new FieldErrorList();
   const rawUsername = field(input, "username", true);
   let username: string | null = null;
@@ -55,15 +63,35 @@ export function checkSignupForm(input: FormInput, layout: PasswordErrorLayout = 
   } else {
     username = normalizeUsername(rawUsername);
     for (const problem of usernameProblems(username)) errors.add("username", problem);
+    // The names deleted accounts are given (deletion.ts): never a new person's.
+    if (isDeletedAccountName(username)) errors.add("username", messages.usernameTaken);
   }
+  const password = checkNewPassword(input, username ?? "", layout, errors);
+  // Optional: missing or empty is no address, as for the earlier clients, which never send one.
+  const rawEmail = field(input, "email", true);
+  const parsed = rawEmail === null ? null : parseEmail(rawEmail);
+  if (parsed !== null && "error" in parsed) errors.add("email", parsed.error);
+  const email = parsed !== null && !("error" in parsed) ? parsed : null;
+  const value = errors.empty && username !== null && password !== null ? { username, password, email } : null;
+  return { value, username: errors.has("username") ? null : username, email, errors: errors.fields };
+}
+
+/**
+ * A new password typed twice (sign-up, reset): the rules, and the two alike. Returns the password
+ * when both fields passed; the problems go into `errors` under the layout's fields.
+ */
+export function checkNewPassword(
+  input: FormInput,
+  username: string,
+  layout: PasswordErrorLayout,
+  errors: FieldErrorList,
+): string | null {
   const password1 = passwordField(input, "password1", errors);
   const password2 = passwordField(input, "password2", errors);
   if (layout === "page") {
     // The rules judge what was typed in the Password field, whatever the confirmation holds.
     if (password1 !== null) {
-      for (const problem of passwordProblems(password1, { username: username ?? "" })) {
-        errors.add("password1", problem);
-      }
+      for (const problem of passwordProblems(password1, { username })) errors.add("password1", problem);
     }
     if (password1 !== null && password2 !== null && password1 !== password2) {
       errors.add("password2", messages.passwordMismatch);
@@ -72,14 +100,19 @@ export function checkSignupForm(input: FormInput, layout: PasswordErrorLayout = 
     if (password1 !== password2) {
       errors.add("password2", messages.passwordMismatch);
     } else {
-      for (const problem of passwordProblems(password2, { username: username ?? "" })) {
-        errors.add("password2", problem);
-      }
+      for (const problem of passwordProblems(password2, { username })) errors.add("password2", problem);
     }
   }
-  const value =
-    errors.empty && username !== null && password2 !== null ? { username, password: password2 } : null;
-  return { value, username: errors.has("username") ? null : username, errors: errors.fields };
+  return !errors.has("password1") && !errors.has("password2") ? password2 : null;
+}
+
+/** `deleted-42`: the name an account takes when its owner deletes it. */
+export function deletedAccountName(userId: number): string {
+  return `deleted-${userId}`;
+}
+
+export function isDeletedAccountName(username: string): boolean {
+  return /^deleted-[0-9]+$/i.test(username);
 }
 
 export function checkLoginForm(input: FormInput): CheckedForm {

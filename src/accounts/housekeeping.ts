@@ -1,11 +1,13 @@
 // Periodic clean-up: sessions past their expiry, throttle and signal counters of ended windows,
-// browsers whose device cookie has expired, and address sightings older than the shared-address window.
+// browsers whose device cookie has expired, address sightings older than the shared-address window,
+// and links sent by email a day after they stopped working.
 import type { Config } from "../config.js";
 import { purgeSightingsBefore } from "../db/address-sightings.js";
 import type { Database } from "../db/connection.js";
 import { purgeDevicesUnseenSince } from "../db/known-devices.js";
 import { purgeEndedSignalCounters } from "../db/signal-counters.js";
 import { purgeCountersBefore } from "../db/throttle-counters.js";
+import { purgeEmailTokensExpiredBefore } from "../email/verification-store.js";
 import { DEVICE_COOKIE_MAX_AGE_SECONDS } from "./devices.js";
 import { purgeExpiredSessions } from "./sessions.js";
 import { currentWindow } from "./throttle.js";
@@ -16,6 +18,7 @@ export interface HousekeepingResult {
   devices: number;
   signalCounters: number;
   addressSightings: number;
+  emailTokens: number;
 }
 
 export async function cleanUpExpired(
@@ -31,6 +34,8 @@ export async function cleanUpExpired(
     devices: await purgeDevicesUnseenSince(db, new Date(now - DEVICE_COOKIE_MAX_AGE_SECONDS * 1000)),
     signalCounters: await purgeEndedSignalCounters(db, new Date(now)),
     addressSightings: await purgeSightingsBefore(db, sightingsBefore),
+    // A day past their end, so a link opened again soon after its use still finds its row.
+    emailTokens: await purgeEmailTokensExpiredBefore(db, new Date(now - 86_400_000)),
   };
 }
 

@@ -15,6 +15,8 @@ export const messages = {
   passwordEntirelyNumeric: "This password is entirely numeric.",
   invalidLogin: "Please enter a correct username and password. Note that both fields may be case-sensitive.",
   inactiveAccount: "This account is inactive.",
+  /** As Django words a taken username; addresses are compared with the domain's case ignored. */
+  emailTaken: "A user with that email address already exists.",
 } as const;
 
 /**

@@ -19,9 +19,15 @@ export interface SessionUser {
   /** Credit held for review: not part of the balance until approved. */
   pendingCents: number;
   referredCount: number;
+  /** Progress toward the next reward carried over from the Django version (rules.ts, countTowardRewards). */
+  carriedReferrals: number;
   /** Visitors who opened the user's referral link (once per visitor per day), as last flushed. */
   linkOpens: number;
   isStaff: boolean;
+  /** The verified address, or null. */
+  email: string | null;
+  /** The address a verification link was sent to and not yet confirmed, or null. */
+  pendingEmail: string | null;
 }
 
 export interface LoadedSession {
@@ -90,8 +96,11 @@ function sessionLookupStatement(db: Database) {
       balanceCents: users.balanceCents,
       pendingCents: users.pendingCents,
       referredCount: users.referredCount,
+      carriedReferrals: users.carriedReferrals,
       linkOpens: users.linkOpens,
       isStaff: users.isStaff,
+      email: users.email,
+      pendingEmail: users.pendingEmail,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))

@@ -20,7 +20,13 @@ export type AuditAction =
   | "referral_rejected"
   | "session_ended"
   | "referral_link_regenerated"
-  | "credit_text_changed";
+  | "credit_text_changed"
+  /** `npm run import:django` moved users over from the earlier Django version. */
+  | "users_imported"
+  /** Staff sent a new link to the address a user has waiting for confirmation. */
+  | "email_verification_resent"
+  /** The person deleted their own account (actor and target are the anonymised account). */
+  | "account_deleted";
 
 export interface AuditRecord {
   /** Null when done from the command line (createsuperuser). */

@@ -4,6 +4,8 @@ import { alias } from "drizzle-orm/pg-core";
 import { usernameKey } from "../accounts/username.js";
 import type { Queryable } from "../db/connection.js";
 import { type LedgerStatus, ledgerEntries, sessions, users } from "../db/schema.js";
+import { parseEmail } from "../email/address.js";
+import { emailStateOf } from "../email/verification-store.js";
 import { afterId, badCursor, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
 import { sessionPublicIdSql } from "./user-access.js";
 
@@ -18,7 +20,10 @@ export type UserSort = keyof typeof userSortColumns;
 export type SortDirection = "asc" | "desc";
 
 export interface UserListQuery {
-  /** A username prefix, compared case-insensitively (as login compares names). */
+  /**
+   * A username prefix, compared case-insensitively (as login compares names); when it reads as an
+   * email address, also that verified address (its key) or that address waiting for confirmation.
+   */
   search: string;
   sort: UserSort;
   direction: SortDirection;
@@ -36,6 +41,11 @@ export interface UserListRow {
   isStaff: boolean;
   inviterId: number | null;
   inviterUsername: string | null;
+  /** The verified address, and the one waiting for confirmation. */
+  email: string | null;
+  pendingEmail: string | null;
+  /** When the person deleted their account (the row stays, anonymised, for the ledger). */
+  deletedAt: Date | null;
 }
 
 /** Users per page, unless the request asks for another number. */
@@ -52,6 +62,14 @@ export function parseUserListQuery(query: { q?: unknown; sort?: unknown; dir?: u
   const direction: SortDirection =
     query.dir === "asc" || query.dir === "desc" ? query.dir : sort === "username" ? "asc" : "desc";
   return { search, sort, direction };
+}
+
+/** The search's condition: a username prefix, or an address (usernames may hold "@" too). */
+function searchCondition(search: string) {
+  const byName = sql`${users.usernameKey} LIKE ${likePrefix(usernameKey(search))} ESCAPE '\\'`;
+  const address = search.includes("@") ? parseEmail(search) : null;
+  if (address === null || "error" in address) return byName;
+  return sql`(${byName} OR ${users.emailKey} = ${address.key} OR ${users.pendingEmail} = ${address.address})`;
 }
 
 /** LIKE's wildcards typed by a person are matched literally. */
@@ -153,14 +171,15 @@ export async function listUsers(
       isActive: users.isActive,
       isStaff: users.isStaff,
       invitedById: users.invitedById,
+      email: users.email,
+      pendingEmail: users.pendingEmail,
+      deletedAt: users.deletedAt,
       cursorKey: cursorKeys[query.sort].as("cursor_key"),
     })
     .from(users)
     .where(
       and(
-        query.search
-          ? sql`${users.usernameKey} LIKE ${likePrefix(usernameKey(query.search))} ESCAPE '\\'`
-          : undefined,
+        query.search ? searchCondition(query.search) : undefined,
         page.cursor === null ? undefined : afterCursor(query, page.cursor),
       ),
     )
@@ -186,6 +205,9 @@ export async function listUsers(
       isStaff: found.isStaff,
       inviterId: inviter.id,
       inviterUsername: inviter.username,
+      email: found.email,
+      pendingEmail: found.pendingEmail,
+      deletedAt: found.deletedAt,
       cursorKey: found.cursorKey,
     })
     .from(found)
@@ -259,6 +281,8 @@ export interface UserDetail {
   invitees: InviteeLine[];
   inviteeCount: number;
   sessions: SessionLine[];
+  /** The link sent to the address waiting for confirmation: when, and until when it works. */
+  pendingLink: { sentAt: Date; expiresAt: Date } | null;
 }
 
 /** Ledger entries per page of a user's page, unless the request asks for another number. */
@@ -283,6 +307,9 @@ export async function userDetail(
       isStaff: users.isStaff,
       inviterId: inviter.id,
       inviterUsername: inviter.username,
+      email: users.email,
+      pendingEmail: users.pendingEmail,
+      deletedAt: users.deletedAt,
       referralToken: users.referralToken,
     })
     .from(users)
@@ -351,6 +378,7 @@ export async function userDetail(
     .orderBy(desc(sessions.lastSeenAt))
     .limit(100);
 
+  const emailState = user.pendingEmail === null ? null : await emailStateOf(db, userId);
   return {
     user,
     referralToken,
@@ -358,5 +386,9 @@ export async function userDetail(
     invitees,
     inviteeCount: inviteeTotal[0]?.n ?? 0,
     sessions: sessionRows,
+    pendingLink:
+      emailState?.pendingSentAt && emailState.pendingExpiresAt
+        ? { sentAt: emailState.pendingSentAt, expiresAt: emailState.pendingExpiresAt }
+        : null,
   };
 }

@@ -8,6 +8,8 @@ import { ValidationError } from "../errors.js";
 import { UserNotFound } from "./adjustments.js";
 import { recordAudit } from "./audit.js";
 
+export const cannotReactivateDeleted = "This account was deleted by its owner: it cannot be reactivated.";
+
 export interface StatusChange {
   changed: boolean;
   sessionsEnded: number;
@@ -24,12 +26,14 @@ export async function setUserActive(
   }
   return db.transaction(async (tx) => {
     const before = await tx
-      .select({ isActive: users.isActive })
+      .select({ isActive: users.isActive, deletedAt: users.deletedAt })
       .from(users)
       .where(eq(users.id, userId))
       .for("update");
     const user = before[0];
     if (!user) throw new UserNotFound();
+    // Its owner erased it: reactivated, it would be nobody's account with a working link.
+    if (user.deletedAt !== null && active) throw new ValidationError({ __all__: [cannotReactivateDeleted] });
     if (user.isActive === active) return { changed: false, sessionsEnded: 0 };
     await tx.update(users).set({ isActive: active }).where(eq(users.id, userId));
     // Ended in the same transaction: no session of a deactivated user outlives the change.

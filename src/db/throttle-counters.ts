@@ -5,7 +5,7 @@ import type { ThrottleCounter } from "../accounts/throttle.js";
 import type { Queryable } from "./connection.js";
 import { throttleCounters } from "./schema.js";
 
-function windowOf(counter: ThrottleCounter): SQL {
+function windowOf(counter: Pick<ThrottleCounter, "windowStart">): SQL {
   return sql`${counter.windowStart.toISOString()}::timestamptz`;
 }
 
@@ -17,6 +17,19 @@ export function reserveHit(counter: ThrottleCounter, reserve: boolean | SQL): SQ
   const when = typeof reserve === "boolean" ? sql`${reserve}::boolean` : reserve;
   return sql`INSERT INTO ${throttleCounters} (bucket, window_start, hits)
     SELECT ${counter.bucket}, ${windowOf(counter)}, 1 WHERE ${when} AND ${counter.limit}::integer > 0
+    ON CONFLICT (bucket, window_start) DO UPDATE SET hits = ${throttleCounters}.hits + 1
+      WHERE ${throttleCounters}.hits < ${counter.limit}::integer
+    RETURNING hits`;
+}
+
+/**
+ * reserveHit for a counter whose bucket the statement itself finds: one hit for each row of
+ * `source` (a query giving a `bucket` column), under the counter's limit; the rows returned are the
+ * reservations. For a limit per account when the statement is what looks the account up.
+ */
+export function reserveHitsFrom(source: SQL, counter: Omit<ThrottleCounter, "bucket">): SQL {
+  return sql`INSERT INTO ${throttleCounters} (bucket, window_start, hits)
+    SELECT bucket, ${windowOf(counter)}, 1 FROM (${source}) AS counted WHERE ${counter.limit}::integer > 0
     ON CONFLICT (bucket, window_start) DO UPDATE SET hits = ${throttleCounters}.hits + 1
       WHERE ${throttleCounters}.hits < ${counter.limit}::integer
     RETURNING hits`;

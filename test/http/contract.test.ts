@@ -208,6 +208,9 @@ describe("JSON responses send every field", () => {
     assert.deepEqual(keys(dashboard), [
       "balance",
       "balance_cents",
+      "email",
+      "email_pending",
+      "email_verified",
       "joined_count",
       "link_opens",
       "pending_cents",
@@ -298,6 +301,9 @@ describe("JSON responses send every field", () => {
         invited_by: "contract_staff",
         is_active: true,
         is_staff: false,
+        email: null,
+        email_pending: null,
+        deleted_at: null,
       },
     ]);
 

@@ -46,6 +46,9 @@ test("GET / in JSON mode adds balance_cents, pending_cents, referred_count, refe
   assert.deepEqual(Object.keys(body).sort(), [
     "balance",
     "balance_cents",
+    "email",
+    "email_pending",
+    "email_verified",
     "joined_count",
     "link_opens",
     "pending_cents",

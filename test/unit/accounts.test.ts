@@ -132,7 +132,7 @@ describe("sign-up form", () => {
       password2: strong,
     });
     assert.deepEqual(errors, {});
-    assert.deepEqual(form, { username: "alice", password: strong });
+    assert.deepEqual(form, { username: "alice", password: strong, email: null });
   });
 
   test("login needs both fields", () => {

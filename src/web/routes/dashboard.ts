@@ -1,11 +1,12 @@
 // /: the dashboard, or in JSON mode the earlier version's {referral_link, balance} and more.
 import type { FastifyInstance } from "fastify";
 import { creditUseText } from "../../admin/programme-text.js";
+import { emailStateOf } from "../../email/verification-store.js";
 import { rewardNewsWords, wholeDollars } from "../../format.js";
 import { describeLinkFunnel, linkFunnelOf } from "../../referrals/funnel.js";
 import { referralStanding, referralsOf } from "../../referrals/history.js";
 import { takeRewardNews } from "../../referrals/reward-news.js";
-import { progressToNextReward } from "../../referrals/rules.js";
+import { countTowardRewards, progressToNextReward } from "../../referrals/rules.js";
 import type { AppDeps } from "../app-deps.js";
 import { forUser } from "../guards.js";
 import { linkFunnelFields, linkFunnelJson } from "../link-funnel.js";
@@ -13,7 +14,9 @@ import { wantsJson } from "../negotiation.js";
 import { qrCodeSvg } from "../qr.js";
 import { referralLink, sendPage, siteOrigin } from "../respond.js";
 import { integerField, objectSchema, stringField } from "../schemas.js";
+import { emailSection } from "../views/address-pages.js";
 import { dashboardPage } from "../views/dashboard-page.js";
+import { emailStateFields, emailStateJson } from "./email-address.js";
 
 /** How many of the latest referrals the dashboard lists; /referrals/ has them all. */
 const DASHBOARD_REFERRALS = 5;
@@ -29,6 +32,7 @@ const dashboardSchema = {
       referred_count: integerField,
       referrals_until_next_reward: integerField,
       ...linkFunnelFields,
+      ...emailStateFields,
     }),
   },
 };
@@ -40,7 +44,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
     ...forUser(async (request, reply) => {
       const user = request.user;
       const link = referralLink(siteOrigin(request, deps.config.publicOrigin), user.referralToken);
-      const progress = progressToNextReward(user.referredCount, program);
+      const progress = progressToNextReward(countTowardRewards(user), program);
       if (wantsJson(request)) {
         // Everything here comes from the session query: no further database round trip.
         return reply.send({
@@ -51,14 +55,16 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
           referred_count: user.referredCount,
           referrals_until_next_reward: progress.untilNext,
           ...linkFunnelJson(linkFunnelOf(user, program)),
+          ...emailStateJson(user),
         });
       }
-      const [qrSvg, latest, standing, rewards, creditUse] = await Promise.all([
+      const [qrSvg, latest, standing, rewards, creditUse, emailState] = await Promise.all([
         qrCodeSvg(link),
         referralsOf(deps.db, user.id, { cursor: null, size: DASHBOARD_REFERRALS }),
         referralStanding(deps.db, user.id),
         takeRewardNews(deps.db, user.id),
         creditUseText(deps.db),
+        user.pendingEmail === null ? null : emailStateOf(deps.db, user.id),
       ]);
       return sendPage(
         reply,
@@ -77,6 +83,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
           funnel: describeLinkFunnel(linkFunnelOf(user, program)),
           latestReferrals: latest.items,
           moreReferrals: latest.nextCursor !== null,
+          email: emailSection(user, emailState, deps.clock?.() ?? Date.now()),
         }),
       );
     }),

@@ -73,7 +73,7 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
     request: FastifyRequest,
     reply: FastifyReply,
     status: number,
-    submitted: Pick<SignupPageModel, "username" | "errors" | "signedIn"> = {},
+    submitted: Pick<SignupPageModel, "username" | "email" | "errors" | "signedIn"> = {},
     looked?: { token: string | null; inviter: Inviter | null },
   ) => {
     const token = looked ? looked.token : referralTokenOf(request);
@@ -158,9 +158,14 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const client = clientOf(request);
     try {
       if (!form.value) return await refuseSignupForm(deps.useCases, form, client);
+      const { email, ...account } = form.value;
       const result = await signUp(
         deps.useCases,
-        { ...form.value, referralToken: referralTokenOf(request) },
+        {
+          ...account,
+          referralToken: referralTokenOf(request),
+          email: email && { address: email, origin: siteOrigin(request, config.publicOrigin) },
+        },
         client,
       );
       reply.startSession(result.sessionId, result.newDeviceId);
@@ -174,6 +179,7 @@ export function signupRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (!(error instanceof ValidationError) || wantsJson(request)) throw error;
       return showForm(request, reply, 400, {
         username: typeof input.username === "string" ? input.username : "",
+        email: typeof input.email === "string" ? input.email : "",
         errors: error.fields,
       });
     }

@@ -1,10 +1,13 @@
 // The sign-up, login and logged-out pages.
+
+import { EMAIL_MAX_LENGTH } from "../../email/address.js";
 import type { FieldErrors } from "../../errors.js";
 import { formatDollars, sessionCount, waitWords } from "../../format.js";
 import { html, type SafeHtml } from "../html.js";
 import { csrfField, formErrors, formField, layout, type MetaTag } from "./layout.js";
 
-function card(title: string, body: SafeHtml): SafeHtml {
+/** A page's one card, centred: the sign-up, login and account pages. */
+export function card(title: string, body: SafeHtml): SafeHtml {
   return html`<div class="row justify-content-center">
   <div class="col-12 col-sm-10 col-md-7 col-lg-5">
     <div class="card shadow-sm">
@@ -26,6 +29,7 @@ export interface SignupPageModel {
   invalidLink?: boolean;
   inviteeRewardCents: number;
   username?: string;
+  email?: string;
   errors?: FieldErrors;
   /**
    * Someone logged in opened a referral link: they are told they have an account (the form stays,
@@ -53,7 +57,7 @@ export function signupPage(model: SignupPageModel): SafeHtml {
   const errors = model.errors ?? {};
   const action = model.referralToken ? `/signup/?ref=${encodeURIComponent(model.referralToken)}` : "/signup/";
   // The cursor starts in the first field to fix, or in the username.
-  const focus = ["username", "password1", "password2"].find((f) => errors[f]?.length) ?? "username";
+  const focus = ["username", "email", "password1", "password2"].find((f) => errors[f]?.length) ?? "username";
   return layout(
     {
       title: "Sign up",
@@ -89,6 +93,18 @@ export function signupPage(model: SignupPageModel): SafeHtml {
           autofocus: focus === "username",
           maxLength: 150,
           help: "150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+        })}
+        ${formField({
+          name: "email",
+          label: "Email address (optional)",
+          type: "email",
+          value: model.email ?? "",
+          autocomplete: "email",
+          errors: errors.email,
+          autofocus: focus === "email",
+          maxLength: EMAIL_MAX_LENGTH,
+          required: false,
+          help: "We send a link to confirm it; until then it is used for nothing. With it you can reset a forgotten password.",
         })}
         ${formField({
           name: "password1",
@@ -162,7 +178,8 @@ export function loginPage(model: LoginPageModel): SafeHtml {
         })}
         <button type="submit" class="btn btn-primary w-100">Log in</button>
       </form>
-      <p class="mt-3 mb-0 text-center">New here? <a href="/signup/">Create an account</a></p>`,
+      <p class="mt-3 mb-0 text-center"><a href="/password/forgot/" id="forgot-password">Forgot your password?</a></p>
+      <p class="mt-2 mb-0 text-center">New here? <a href="/signup/">Create an account</a></p>`,
     ),
   );
 }

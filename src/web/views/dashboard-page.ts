@@ -5,6 +5,7 @@ import { formatDollars, PENDING_WORDS } from "../../format.js";
 import type { Referral, ReferralStanding } from "../../referrals/history.js";
 import type { ReferralProgress } from "../../referrals/rules.js";
 import { html, type SafeHtml } from "../html.js";
+import { type EmailSectionModel, emailCard } from "./address-pages.js";
 import { referralsTable, standingWords } from "./history-page.js";
 import { csrfField, layout } from "./layout.js";
 import { referralLinkCard } from "./share.js";
@@ -29,6 +30,8 @@ export interface DashboardModel {
   funnel: string;
   latestReferrals: Referral[];
   moreReferrals: boolean;
+  /** The verified address and the one waiting for confirmation (views/address-pages.ts). */
+  email: EmailSectionModel;
 }
 
 function people(n: number): string {
@@ -123,6 +126,7 @@ ${ownReferralNotice(model)}
       : null
   }
 </section>
+${emailCard(model.csrfToken, model.email)}
 <section class="card shadow-sm mt-4" aria-labelledby="security-heading">
   <div class="card-body">
     <h2 class="h5" id="security-heading">Security</h2>
@@ -131,6 +135,7 @@ ${ownReferralNotice(model)}
       ${csrfField(model.csrfToken)}
       <button type="submit" class="btn btn-outline-danger" id="logout-everywhere">Log out on every device</button>
     </form>
+    <p class="mt-3 mb-0 small">Leaving for good? <a href="/account/delete/" id="delete-account-link">Delete your account</a>.</p>
   </div>
 </section>`,
   );

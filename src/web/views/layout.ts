@@ -69,13 +69,17 @@ ${body}
 export interface FieldSpec {
   name: string;
   label: string;
-  type: "text" | "password";
+  type: "text" | "password" | "email";
   value?: string;
   autocomplete: string;
   errors?: string[] | undefined;
   help?: SafeHtml | string;
   autofocus?: boolean;
   maxLength?: number;
+  /** False for an optional field (default: required). */
+  required?: boolean;
+  /** Shown, not editable (the account a new password is for). */
+  readOnly?: boolean;
 }
 
 /** A labelled input with its errors beside it, linked for screen readers. */
@@ -88,7 +92,7 @@ export function formField(field: FieldSpec): SafeHtml {
   return html`<div class="mb-3">
   <label for="${id}" class="form-label">${field.label}</label>
   <input type="${field.type}" name="${field.name}" id="${id}" class="form-control${errors.length ? " is-invalid" : ""}"
-    autocomplete="${field.autocomplete}" required${field.autofocus ? html` autofocus` : null}
+    autocomplete="${field.autocomplete}"${field.required === false ? null : html` required`}${field.readOnly ? html` readonly` : null}${field.autofocus ? html` autofocus` : null}
     ${field.maxLength ? html`maxlength="${field.maxLength}"` : null}
     ${field.value !== undefined && field.type !== "password" ? html`value="${field.value}"` : null}
     ${describedBy ? html`aria-describedby="${describedBy}"` : null}${errors.length ? html` aria-invalid="true"` : null}>

@@ -27,7 +27,43 @@ export const notices: Record<string, string> = {
   "session-ended": "The session was ended: that device is logged out.",
   "session-gone": "That session had already ended.",
   "link-regenerated": "The user has a new referral link: the old one no longer works.",
+  "verification-resent": "A new confirmation link was sent to the address waiting for confirmation.",
 };
+
+export const resendThrottled =
+  "Too many confirmation links went to this address or this account lately. Try again later.";
+
+/** The user's addresses: the verified one, the one waiting (with its link's times), and resending. */
+function emailBox(detail: UserDetail, csrfToken: string, errors: string[] | undefined): SafeHtml {
+  const { user, pendingLink } = detail;
+  return html`<div class="mt-3 pt-3 border-top" id="email-box">
+  <h2 class="h6 fw-semibold mb-1">Email address</h2>
+  <p class="mb-1 text-break" id="email-verified">${
+    user.email
+      ? html`${user.email} <span class="badge text-bg-success">verified</span>`
+      : html`<span class="text-body-secondary">No verified address.</span>`
+  }</p>
+  ${
+    user.pendingEmail
+      ? html`<p class="mb-1 text-break" id="email-pending">Waiting for confirmation: ${user.pendingEmail}${
+          pendingLink
+            ? html`<span class="d-block small text-body-secondary">link sent ${utcMinute(pendingLink.sentAt)}, ${
+                pendingLink.expiresAt.getTime() > Date.now()
+                  ? `works until ${utcMinute(pendingLink.expiresAt)}`
+                  : "expired"
+              }</span>`
+            : null
+        }</p>
+  ${formErrors(errors)}
+  <form method="post" action="/admin/users/${user.id}/email/resend/">
+    ${csrfField(csrfToken)}
+    <button type="submit" class="btn btn-outline-secondary btn-sm" id="resend-verification">Send the confirmation link again</button>
+  </form>
+  <div class="form-text">A new link replaces the one sent before.</div>`
+      : null
+  }
+</div>`;
+}
 
 function fieldErrorsFor(errors: FieldErrors | undefined, name: string): SafeHtml | null {
   const list = errors?.[name];
@@ -47,6 +83,7 @@ export function userPage(
     firstLedgerPage: boolean;
     adjust?: AdjustFormState;
     statusErrors?: string[];
+    emailErrors?: string[];
   },
 ): SafeHtml {
   const { user } = model.detail;
@@ -64,6 +101,12 @@ export function userPage(
 <h1 class="h3 mb-3">${user.username}${statusBadges(user)}</h1>
 ${model.notice ? html`<div class="alert alert-success" role="status">${model.notice}</div>` : null}
 ${formErrors(model.statusErrors)}
+${
+  user.deletedAt
+    ? html`<div class="alert alert-dark" role="status" id="deleted-notice">This account was <strong>deleted</strong> by its owner
+  on ${utcMinute(user.deletedAt)}. Its name, addresses, sessions and devices are erased; its ledger keeps its amounts.</div>`
+    : null
+}
 <div class="row g-4 mb-4">
   <div class="col-12 col-lg-5">
     <div class="card shadow-sm h-100"><div class="card-body">
@@ -77,25 +120,34 @@ ${formErrors(model.statusErrors)}
         <dt class="col-5">Joined</dt><dd class="col-7">${utcMinute(user.createdAt)}</dd>
         <dt class="col-5">Invited by</dt><dd class="col-7">${userLink(user.inviterId, user.inviterUsername)}</dd>
         <dt class="col-5">Referred</dt><dd class="col-7">${user.referredCount}</dd>
-        <dt class="col-5">Status</dt><dd class="col-7">${user.isActive ? "active" : "deactivated"}${user.isStaff ? ", staff" : ""}</dd>
+        <dt class="col-5">Status</dt><dd class="col-7" id="user-status">${
+          user.deletedAt ? "deleted" : user.isActive ? "active" : "deactivated"
+        }${user.isStaff ? ", staff" : ""}</dd>
       </dl>
       ${
-        user.isActive
-          ? html`<div class="mt-3">
+        user.deletedAt
+          ? null
+          : user.isActive
+            ? html`<div class="mt-3">
         <a class="btn btn-outline-danger btn-sm" href="/admin/users/${user.id}/deactivate/" id="deactivate-link">Deactivate…</a>
         <div class="form-text">They can no longer log in, their link stops paying rewards, and their sessions end. You confirm on the next page.</div>
       </div>`
-          : html`<form method="post" action="/admin/users/${user.id}/reactivate/" class="mt-3">
+            : html`<form method="post" action="/admin/users/${user.id}/reactivate/" class="mt-3">
         ${csrfField(model.csrfToken)}
         <button type="submit" class="btn btn-outline-success btn-sm">Reactivate</button>
       </form>`
       }
-      <div class="mt-3 pt-3 border-top" id="referral-link-box">
+      ${
+        user.deletedAt
+          ? null
+          : html`<div class="mt-3 pt-3 border-top" id="referral-link-box">
         <label for="referral-link" class="form-label fw-semibold mb-1">Referral link</label>
         <input id="referral-link" class="form-control form-control-sm font-monospace" readonly value="${model.referralLink}">
         <a class="btn btn-outline-secondary btn-sm mt-2" href="/admin/users/${user.id}/referral-link/" id="regenerate-link">New link…</a>
         <div class="form-text">A new link replaces this one: the old link stops working at once.</div>
       </div>
+      ${emailBox(model.detail, model.csrfToken, model.emailErrors)}`
+      }
     </div></div>
   </div>
   <div class="col-12 col-lg-7">
@@ -156,13 +208,13 @@ ${
             : null
         }</td>
 <td data-label="Why" class="text-break">${
-          l.kind === "adjustment"
+          l.kind === "adjustment" || l.kind === "carried_over"
             ? l.reason
             : l.kind === "inviter_reward"
               ? html`${rewardReason(l.referralCount)} (${userLink(l.signupUserId, l.signupUsername)})`
               : html`joined through a link`
         }${l.staffNote ? html`<div class="small text-body-secondary staff-note"><span class="fw-semibold">Staff note:</span> ${l.staffNote}</div>` : null}</td>
-<td data-label="By">${l.kind === "adjustment" ? userLink(l.createdById, l.createdByUsername) : "programme"}</td></tr>`,
+<td data-label="By">${l.kind === "adjustment" ? userLink(l.createdById, l.createdByUsername) : l.kind === "carried_over" ? "import" : "programme"}</td></tr>`,
       )}</tbody></table></div>`
 }
 ${pageLinks({

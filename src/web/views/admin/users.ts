@@ -52,7 +52,7 @@ export function usersPage(
     html`<h1 class="h3 mb-3">Users</h1>
 <form method="get" action="/admin/users/" class="row g-2 align-items-end mb-3" role="search">
   <div class="col-12 col-sm-6 col-md-4">
-    <label for="q" class="form-label">Username starts with</label>
+    <label for="q" class="form-label">Username starts with, or email address</label>
     <input type="search" class="form-control" id="q" name="q" value="${query.search}" maxlength="150" autocomplete="off">
   </div>
   <input type="hidden" name="sort" value="${query.sort}">
@@ -62,7 +62,7 @@ export function usersPage(
 </form>
 ${
   model.rows.length === 0
-    ? html`<p class="text-body-secondary">No users${query.search ? html` whose username starts with “${query.search}”` : null}.</p>`
+    ? html`<p class="text-body-secondary">No users${query.search ? html` whose username starts with “${query.search}”${query.search.includes("@") ? " or whose address it is" : ""}` : null}.</p>`
     : html`<div class="table-responsive"><table class="table table-hover align-middle" id="users">
 <thead><tr>${sortHeader(query, "username", false)}${sortHeader(query, "balance", true)}${sortHeader(query, "referred", true)}${sortHeader(query, "joined", false)}<th scope="col">Invited by</th></tr></thead>
 <tbody>${model.rows.map(
