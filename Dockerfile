@@ -3,11 +3,15 @@
 # small second stage with only the compiled code, the runtime dependencies, the SQL migrations,
 # the static files and data-files/, as the unprivileged `node` user. Listens on $PORT (Cloud Run sets it).
 
+# Node.js 26, the Active LTS line (supported until April 2029), on Debian 13 (trixie). Within
+# package.json's engines (>=20.19; CI checks it); test/unit/node-engines.test.ts checks that every
+# installed package runs on it. Both stages use the same Node.js, so native packages match.
+
 # ---- build: compile TypeScript, then drop the dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:26-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund --engine-strict
 COPY tsconfig.json ./
 COPY src ./src
 # The browser scripts (client/) are bundled by scripts/build-client.mjs, part of `npm run build`;
@@ -18,7 +22,7 @@ COPY data-files ./data-files
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:26-trixie-slim AS runtime
 ENV NODE_ENV=production \
     PORT=8080 \
     HOST=0.0.0.0 \

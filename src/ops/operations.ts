@@ -81,8 +81,10 @@ export function registerOperations(
   });
 
   app.get("/metrics", async (request, reply) => {
-    const token = deps.config.metricsToken;
-    if (token && !bearerMatches(request.headers.authorization, token)) {
+    const tokens = deps.config.metricsTokens;
+    // Every token is compared (no early exit), so the time taken says nothing of which one matched.
+    const matches = tokens.filter((token) => bearerMatches(request.headers.authorization, token));
+    if (tokens.length > 0 && matches.length === 0) {
       reply.header("www-authenticate", 'Bearer realm="metrics"');
       return reply.code(401).send({ error: "unauthorized", message: "A bearer token is required." });
     }
