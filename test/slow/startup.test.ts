@@ -171,14 +171,23 @@ describe("npm run migrate", () => {
           handle.db,
           sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
         );
+        // The job queue's tables are made with the migrations too, in a schema of their own.
+        const [queue] = await queryRows<{ version: number }>(
+          handle.db,
+          sql`SELECT version FROM pgboss.version`,
+        );
+        assert.ok(queue && Number(queue.version) > 0, "pg-boss's tables exist");
         assert.deepEqual(
           tables.map((t) => t.name),
           [
             "address_sightings",
             "audit_log",
+            "django_imports",
+            "email_tokens",
             "known_devices",
             "ledger_entries",
             "link_open_counts",
+            "outbox_messages",
             "programme_settings",
             "referrals",
             "service_secrets",
