@@ -2,9 +2,8 @@
 // which `npm run restore` (or psql, into PostgreSQL) loads back. Refused while the server runs: the
 // folder takes one process at a time, and a backup taken with the server stopped is consistent.
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "./config.js";
+import { loadConfig } from "./config.js";
 import { openDatabase } from "./db/connection.js";
-import { DataDirInUseError } from "./db/data-dir-lock.js";
 import {
   BackupError,
   defaultBackupFile,
@@ -12,7 +11,9 @@ import {
   dumpDatabase,
   fromCallerFolder,
   inspectDataDir,
+  runBackupCli,
   summaryInHeader,
+  UsageError,
   writeNewFile,
 } from "./ops/backup.js";
 
@@ -21,8 +22,6 @@ const usage = `Usage: npm run backup [-- FILE]
   referral-backup-<time>.sql in the current folder) as plain SQL, for npm run restore or psql.
   Stop the server first: DATA_DIR is used by one process at a time.
   With DATABASE_URL set, back up PostgreSQL with pg_dump (docs/deploy.md, "Backups and restore").`;
-
-class UsageError extends Error {}
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -64,16 +63,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof UsageError) console.error(`${error.message}\n\n${usage}`);
-    else if (error instanceof ConfigError) console.error(`Configuration error: ${error.message}`);
-    else if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`${(error as Error).message}\n\n${usage}`);
-    } else console.error(`backup failed: ${error instanceof Error ? error.message : String(error)}`);
-    // A refusal (the folder in use, DATABASE_URL set, a file already there) is 1; anything else 2.
-    const refused = error instanceof BackupError || error instanceof DataDirInUseError;
-    process.exit(refused ? 1 : 2);
-  },
-);
+runBackupCli("backup", usage, main);

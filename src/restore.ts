@@ -4,17 +4,21 @@
 // and is then kept beside the new one. Refused while the server runs.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "./config.js";
-import { DataDirInUseError } from "./db/data-dir-lock.js";
-import { BackupError, describeSummary, fromCallerFolder, restoreDataDir } from "./ops/backup.js";
+import { loadConfig } from "./config.js";
+import {
+  BackupError,
+  describeSummary,
+  fromCallerFolder,
+  restoreDataDir,
+  runBackupCli,
+  UsageError,
+} from "./ops/backup.js";
 
 const usage = `Usage: npm run restore -- FILE [--force]
   Restores FILE, written by npm run backup, as the embedded database in DATA_DIR.
   A DATA_DIR that already holds users is replaced only with --force; it is then kept beside the
   new one as DATA_DIR.before-restore-<time>. Stop the server first.
   With DATABASE_URL set, restore PostgreSQL with pg_restore or psql (docs/deploy.md, "Backups and restore").`;
-
-class UsageError extends Error {}
 
 function readBackup(file: string): string {
   try {
@@ -56,16 +60,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof UsageError) console.error(`${error.message}\n\n${usage}`);
-    else if (error instanceof ConfigError) console.error(`Configuration error: ${error.message}`);
-    else if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`${(error as Error).message}\n\n${usage}`);
-    } else console.error(`restore failed: ${error instanceof Error ? error.message : String(error)}`);
-    // A refusal (the folder in use, a database there without --force, a bad file) is 1; anything else 2.
-    const refused = error instanceof BackupError || error instanceof DataDirInUseError;
-    process.exit(refused ? 1 : 2);
-  },
-);
+runBackupCli("restore", usage, main);

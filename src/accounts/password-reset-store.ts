@@ -1,9 +1,9 @@
 // Storage of password recovery: the link asked for by address, and the new password set through it.
 import { sql } from "drizzle-orm";
 import { type Queryable, queryRows } from "../db/connection.js";
-import { emailTokens, knownDevices, outboxMessages, sessions, users } from "../db/schema.js";
+import { emailTokens, knownDevices, sessions, users } from "../db/schema.js";
 import { reserveHit, reserveHitsFrom } from "../db/throttle-counters.js";
-import type { MailDeps } from "../email/outbox.js";
+import { type MailDeps, outboxInsert } from "../email/outbox.js";
 import type { NewEmailToken } from "../email/tokens.js";
 import type { NewSession } from "./sessions.js";
 import type { LinkEmailCounters } from "./throttle.js";
@@ -41,11 +41,10 @@ export async function writeResetLink(db: Queryable, write: ResetLinkWrite): Prom
         SELECT id, 'reset', email, ${write.token.hash}, ${write.expiresAt.toISOString()}::timestamptz
         FROM found WHERE EXISTS (SELECT 1 FROM account_slot)
         RETURNING id
-      ), message AS (
-        INSERT INTO ${outboxMessages} (kind, user_id, to_address, params, status)
-        SELECT 'password_reset', id, email, ${params}, ${write.mailStatus}
-        FROM found WHERE EXISTS (SELECT 1 FROM token)
-      )
+      ), message AS (${outboxInsert(
+        sql`SELECT 'password_reset', id, email, ${params}, ${write.mailStatus}
+        FROM found WHERE EXISTS (SELECT 1 FROM token)`,
+      )})
       SELECT EXISTS (SELECT 1 FROM token) AS sent`,
   );
   return rows[0]?.sent === true;

@@ -23,14 +23,20 @@ export interface NewMessage {
   params: Record<string, string | number>;
 }
 
+/**
+ * The one INSERT every writer of messages uses, inside the statement or transaction of its change:
+ * `rows` is a SELECT (or VALUES) giving kind, user id, address, params (jsonb) and status, in order.
+ */
+export function outboxInsert(rows: SQL): SQL {
+  return sql`INSERT INTO ${outboxMessages} (kind, user_id, to_address, params, status) ${rows}`;
+}
+
 /** Writes one message; call it inside the transaction of the change the message tells about. */
 export async function enqueueEmail(db: Queryable, mail: MailDeps, message: NewMessage): Promise<number> {
   const rows = await queryRows<{ id: number }>(
     db,
-    sql`INSERT INTO ${outboxMessages} (kind, user_id, to_address, params, status)
-      VALUES (${message.kind}, ${message.userId}, ${message.to}, ${JSON.stringify(message.params)}::jsonb,
-        ${mail.initialStatus})
-      RETURNING id`,
+    sql`${outboxInsert(sql`VALUES (${message.kind}, ${message.userId}, ${message.to},
+      ${JSON.stringify(message.params)}::jsonb, ${mail.initialStatus})`)} RETURNING id`,
   );
   return Number(rows[0]?.id);
 }
@@ -49,10 +55,9 @@ export function notificationInsert(options: {
   params: SQL;
   status: MailDeps["initialStatus"];
 }): SQL {
-  return sql`INSERT INTO ${outboxMessages} (kind, user_id, to_address, params, status)
-    SELECT ${options.kind}, u.id, u.email, ${options.params}, ${options.status}
+  return outboxInsert(sql`SELECT ${options.kind}, u.id, u.email, ${options.params}, ${options.status}
     FROM ${users} u
-    WHERE u.id = ${options.userId} AND u.email IS NOT NULL AND u.is_active AND u.${sql.raw(options.wants)}`;
+    WHERE u.id = ${options.userId} AND u.email IS NOT NULL AND u.is_active AND u.${sql.raw(options.wants)}`);
 }
 
 export interface OutboxRow {

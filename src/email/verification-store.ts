@@ -5,9 +5,9 @@ import type { LinkEmailCounters } from "../accounts/throttle.js";
 import { accountCounter } from "../accounts/throttle.js";
 import { type Queryable, queryRows } from "../db/connection.js";
 import { isUniqueViolation } from "../db/errors.js";
-import { type EmailTokenPurpose, emailTokens, outboxMessages, users } from "../db/schema.js";
+import { type EmailTokenPurpose, emailTokens, users } from "../db/schema.js";
 import { reserveHit } from "../db/throttle-counters.js";
-import type { MailDeps } from "./outbox.js";
+import { type MailDeps, outboxInsert } from "./outbox.js";
 import type { NewEmailToken } from "./tokens.js";
 
 /** The address is another account's verified address: nothing was written. */
@@ -65,11 +65,10 @@ export async function startVerification(db: Queryable, write: VerificationWrite)
         RETURNING id
       ), noted AS (
         UPDATE ${users} SET pending_email = ${write.address} WHERE id = ${write.userId} AND EXISTS (SELECT 1 FROM token)
-      ), message AS (
-        INSERT INTO ${outboxMessages} (kind, user_id, to_address, params, status)
-        SELECT 'verify_email', ${write.userId}, ${write.address}, ${params}::jsonb, ${write.mailStatus}
-        WHERE EXISTS (SELECT 1 FROM token)
-      )
+      ), message AS (${outboxInsert(
+        sql`SELECT 'verify_email', ${write.userId}, ${write.address}, ${params}::jsonb, ${write.mailStatus}
+        WHERE EXISTS (SELECT 1 FROM token)`,
+      )})
       SELECT EXISTS (SELECT 1 FROM token) AS sent`,
   );
   return rows[0]?.sent === true;

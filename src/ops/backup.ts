@@ -28,6 +28,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { pgDump } from "@electric-sql/pglite-tools/pg_dump";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/pglite";
+import { ConfigError } from "../config.js";
 import {
   type DatabaseHandle,
   migrateDatabase,
@@ -35,7 +36,7 @@ import {
   type Queryable,
   queryRows,
 } from "../db/connection.js";
-import { lockDataDir, lockFileName } from "../db/data-dir-lock.js";
+import { DataDirInUseError, lockDataDir, lockFileName } from "../db/data-dir-lock.js";
 
 /** A refusal or a failure to explain in one sentence (a folder in use is a DataDirInUseError). */
 export class BackupError extends Error {
@@ -310,6 +311,32 @@ function removeOwnLock(folder: string): void {
 }
 
 /** npm runs scripts in the package's folder; a relative FILE means the folder npm was run from. */
+/** A command line the CLI cannot read: its message is printed above the usage. */
+export class UsageError extends Error {}
+
+/**
+ * Runs backup's or restore's main and exits: 0 as main says, 1 for a refusal (the folder in use,
+ * DATABASE_URL set, a file or database in the way, a bad file), 2 for anything else.
+ */
+export function runBackupCli(
+  command: "backup" | "restore",
+  usage: string,
+  main: () => Promise<number>,
+): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof UsageError) console.error(`${error.message}\n\n${usage}`);
+      else if (error instanceof ConfigError) console.error(`Configuration error: ${error.message}`);
+      else if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+        console.error(`${(error as Error).message}\n\n${usage}`);
+      } else console.error(`${command} failed: ${error instanceof Error ? error.message : String(error)}`);
+      const refused = error instanceof BackupError || error instanceof DataDirInUseError;
+      process.exit(refused ? 1 : 2);
+    },
+  );
+}
+
 export function fromCallerFolder(file: string): string {
   return isAbsolute(file) ? file : resolve(process.env.INIT_CWD ?? process.cwd(), file);
 }

@@ -20,6 +20,38 @@ export function card(title: string, body: SafeHtml): SafeHtml {
 </div>`;
 }
 
+/**
+ * A new password and its confirmation, with the rules and the strength meter that
+ * client/password-meter.ts fills in (by these ids): the sign-up form and the reset form.
+ */
+export function newPasswordFields(
+  errors: FieldErrors,
+  focus: string | undefined,
+  labels: { password: string; confirmation: string },
+): SafeHtml {
+  return html`${formField({
+    name: "password1",
+    label: labels.password,
+    type: "password",
+    autocomplete: "new-password",
+    errors: errors.password1,
+    autofocus: focus === "password1",
+    help: html`<span id="password-rules">At least 8 characters, not entirely numeric, not a common password, not like your username.</span>
+          <span class="d-block mt-1" id="password-strength" aria-live="polite"></span>`,
+  })}
+        <meter class="password-meter w-100 mb-3" id="password-meter" min="0" max="4" low="2" high="3" optimum="4" value="0"
+          aria-label="Password strength" hidden></meter>
+        ${formField({
+          name: "password2",
+          label: labels.confirmation,
+          type: "password",
+          autocomplete: "new-password",
+          errors: errors.password2,
+          autofocus: focus === "password2",
+          help: "Enter the same password as before, for verification.",
+        })}`;
+}
+
 export interface SignupPageModel {
   csrfToken: string;
   referralToken: string | null;
@@ -106,27 +138,7 @@ export function signupPage(model: SignupPageModel): SafeHtml {
           required: false,
           help: "We send a link to confirm it; until then it is used for nothing. With it you can reset a forgotten password.",
         })}
-        ${formField({
-          name: "password1",
-          label: "Password",
-          type: "password",
-          autocomplete: "new-password",
-          errors: errors.password1,
-          autofocus: focus === "password1",
-          help: html`<span id="password-rules">At least 8 characters, not entirely numeric, not a common password, not like your username.</span>
-          <span class="d-block mt-1" id="password-strength" aria-live="polite"></span>`,
-        })}
-        <meter class="password-meter w-100 mb-3" id="password-meter" min="0" max="4" low="2" high="3" optimum="4" value="0"
-          aria-label="Password strength" hidden></meter>
-        ${formField({
-          name: "password2",
-          label: "Password confirmation",
-          type: "password",
-          autocomplete: "new-password",
-          errors: errors.password2,
-          autofocus: focus === "password2",
-          help: "Enter the same password as before, for verification.",
-        })}
+        ${newPasswordFields(errors, focus, { password: "Password", confirmation: "Password confirmation" })}
         <button type="submit" class="btn btn-primary w-100">Sign up</button>
       </form>
       <p class="mt-3 mb-0 text-center">Already have an account? <a href="/login/">Log in</a></p>`,

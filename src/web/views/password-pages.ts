@@ -4,7 +4,7 @@
 import { EMAIL_MAX_LENGTH } from "../../email/address.js";
 import type { FieldErrors } from "../../errors.js";
 import { html, type SafeHtml } from "../html.js";
-import { card } from "./auth-pages.js";
+import { card, newPasswordFields } from "./auth-pages.js";
 import { csrfField, formErrors, formField, layout } from "./layout.js";
 
 /** Who is logged in, for the menu (null: nobody). */
@@ -90,27 +90,7 @@ export function resetPage(model: {
           readOnly: true,
           required: false,
         })}
-        ${formField({
-          name: "password1",
-          label: "New password",
-          type: "password",
-          autocomplete: "new-password",
-          errors: errors.password1,
-          autofocus: focus === "password1",
-          help: html`<span id="password-rules">At least 8 characters, not entirely numeric, not a common password, not like your username.</span>
-          <span class="d-block mt-1" id="password-strength" aria-live="polite"></span>`,
-        })}
-        <meter class="password-meter w-100 mb-3" id="password-meter" min="0" max="4" low="2" high="3" optimum="4" value="0"
-          aria-label="Password strength" hidden></meter>
-        ${formField({
-          name: "password2",
-          label: "New password confirmation",
-          type: "password",
-          autocomplete: "new-password",
-          errors: errors.password2,
-          autofocus: focus === "password2",
-          help: "Enter the same password as before, for verification.",
-        })}
+        ${newPasswordFields(errors, focus, { password: "New password", confirmation: "New password confirmation" })}
         <button type="submit" class="btn btn-primary w-100" id="reset-submit">Set my new password</button>
       </form>
       <p class="mt-3 mb-0 small text-body-secondary">Every device logged in to this account is logged out; this
