@@ -3,7 +3,7 @@
 // photographed at 375 px and 1280 px into test-artifacts/.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { oneAddressSignals } from "../support/app.js";
 import {
   accessibilityViolations,
@@ -11,7 +11,8 @@ import {
   checkPage,
   describeViolations,
   ensureClientBuilt,
-  launchBrowser,
+  openTestBrowser,
+  type TestBrowser,
 } from "../support/browser.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 
@@ -19,8 +20,7 @@ const skip = browserSkipReason() ?? false;
 const PASSWORD = "correct horse battery";
 
 let server: ServerProcess;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let browser: TestBrowser;
 
 before(async () => {
   if (skip) return;
@@ -30,23 +30,14 @@ before(async () => {
     LOGIN_FAILURES_PER_WINDOW: "1000",
     ...oneAddressSignals,
   });
-  browser = await launchBrowser();
+  browser = await openTestBrowser();
 });
 
 after(async () => {
   if (skip) return;
-  for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await server?.stop();
 });
-
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => assert.fail(`script error on ${page.url()}: ${error.message}`));
-  return page;
-}
 
 async function signUpThroughForm(page: Page, username: string, password = PASSWORD): Promise<void> {
   await page.fill("#id_username", username);
@@ -60,7 +51,7 @@ let aliceLink = "";
 test("a newcomer sees a field error, then signs up and lands on an accessible dashboard", {
   skip,
 }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   await page.goto(`${server.baseUrl}/signup/`);
   await checkPage(page, "signup");
 
@@ -94,7 +85,7 @@ test("a newcomer sees a field error, then signs up and lands on an accessible da
 });
 
 test("the Copy button copies the link, by mouse and by keyboard, and says so", { skip }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.baseUrl });
   await page.goto(`${server.baseUrl}/login/`);
   await page.fill("#id_username", "alice");
@@ -120,14 +111,14 @@ test("the Copy button copies the link, by mouse and by keyboard, and says so", {
 test("friends join through the link: invitation banner, password meter, and the inviter's progress", {
   skip,
 }, async () => {
-  const alice = await newPage();
+  const alice = await browser.newPage();
   await alice.goto(`${server.baseUrl}/login/`);
   await alice.fill("#id_username", "alice");
   await alice.fill("#id_password", PASSWORD);
   await Promise.all([alice.waitForURL(`${server.baseUrl}/`), alice.click("button[type=submit]")]);
 
   for (let i = 1; i <= 6; i++) {
-    const friend = await newPage();
+    const friend = await browser.newPage();
     await friend.goto(aliceLink);
     assert.match(
       (await friend.textContent(".alert-success")) ?? "",
@@ -207,7 +198,7 @@ test("friends join through the link: invitation banner, password meter, and the 
 });
 
 test("log out and back in, with the navigation bar and by keyboard", { skip }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   await page.goto(`${server.baseUrl}/`);
   assert.equal(new URL(page.url()).pathname, "/login/", "not logged in: sent to the login page");
   await checkPage(page, "login");
@@ -239,7 +230,7 @@ test("a sign-up from the inviter's own browser is held: the newcomer sees $10 pe
   skip,
 }, async () => {
   // Alice's browser keeps its device cookie after she logs out: the self-referral signal holds this.
-  const page = await newPage();
+  const page = await browser.newPage();
   await page.goto(`${server.baseUrl}/login/`);
   await page.fill("#id_username", "alice");
   await page.fill("#id_password", PASSWORD);
@@ -264,7 +255,7 @@ test("a sign-up from the inviter's own browser is held: the newcomer sees $10 pe
 });
 
 test("a sign-up link that is not valid says so, and the form still works", { skip }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   await page.goto(`${server.baseUrl}/signup/?ref=AAAAAAAAAAAAAAAAAAAAAA`);
   assert.match((await page.textContent("#invalid-link")) ?? "", /This invitation link is not valid/);
   await checkPage(page, "signup-invalid-link");
@@ -273,7 +264,7 @@ test("a sign-up link that is not valid says so, and the form still works", { ski
 });
 
 test("the accessibility check is real: axe-core reports an unlabelled input", { skip }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   await page.setContent(
     '<!doctype html><html lang="en"><title>x</title><main><input type="text"></main></html>',
   );

@@ -6,13 +6,19 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { queryRows } from "../../src/db/connection.js";
 import { enqueueEmail, keptMail, type MailDeps, markSent, recordFailure } from "../../src/email/outbox.js";
 import { unsubscribeSigner } from "../../src/email/unsubscribe.js";
 import { staffClient, userIdOf } from "../support/admin.js";
 import { Client, createTestApp, type TestApp } from "../support/app.js";
-import { browserSkipReason, checkPage, ensureClientBuilt, launchBrowser } from "../support/browser.js";
+import {
+  browserSkipReason,
+  checkPage,
+  ensureClientBuilt,
+  openTestBrowser,
+  type TestBrowser,
+} from "../support/browser.js";
 
 const skip = browserSkipReason() ?? false;
 const PASSWORD = "correct horse battery";
@@ -23,8 +29,7 @@ const LONG_ADDRESS = "a.very.long.mailbox.name.for.wrapping.tests@subdomain.exam
 
 let t: TestApp;
 let baseUrl: string;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let browser: TestBrowser;
 
 /** A verified address, set directly: verification has its own tests. */
 async function verify(username: string, address: string): Promise<number> {
@@ -44,28 +49,14 @@ before(async () => {
   await verify("mail_reader", "reader@example.com");
   await verify("mail_leaver", LONG_ADDRESS);
   baseUrl = await t.app.listen({ port: 0, host: "127.0.0.1" });
-  browser = await launchBrowser();
+  browser = await openTestBrowser();
 });
 
 after(async () => {
   if (skip) return;
-  for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await t?.close();
 });
-
-async function newPage(width = 1280): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => assert.fail(`script error on ${page.url()}: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
-      assert.fail(`CSP violation on ${page.url()}: ${message.text()}`);
-    }
-  });
-  return page;
-}
 
 async function logIn(page: Page, username: string): Promise<void> {
   await page.goto(`${baseUrl}/login/`);
@@ -97,7 +88,7 @@ async function checked(page: Page): Promise<Record<string, boolean>> {
 }
 
 test("preferences: without a confirmed address the page says nothing is sent", { skip }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   await logIn(page, "mail_unverified");
   await page.goto(`${baseUrl}/email/preferences/`);
   assert.match(await text(page, "main"), /You have no confirmed email address yet, so nothing is sent\./);
@@ -106,7 +97,7 @@ test("preferences: without a confirmed address the page says nothing is sent", {
 });
 
 test("preferences: saving shows the saved state and keeps each checkbox as set", { skip }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   await logIn(page, "mail_reader");
   await page.goto(`${baseUrl}/email/preferences/`);
   assert.match(await text(page, "main"), /Messages go to reader@example\.com\./);
@@ -137,7 +128,7 @@ test("unsubscribe: the link asks first, the button turns that kind off, settings
 }, async () => {
   const leaverId = await userIdOf(t.deps.db, "mail_leaver");
   const token = await unsubscribeSigner(t.deps.db).token(leaverId, "notify_rewards");
-  const page = await newPage();
+  const page = await browser.newPage();
   await logIn(page, "mail_leaver");
 
   await page.goto(`${baseUrl}/email/unsubscribe/?token=${encodeURIComponent(token)}`);
@@ -159,7 +150,7 @@ test("unsubscribe: the link asks first, the button turns that kind off, settings
 });
 
 test("unsubscribe: a broken link says so and points to the settings", { skip }, async () => {
-  const page = await newPage(375);
+  const page = await browser.newPage(375);
   const leaverId = await userIdOf(t.deps.db, "mail_leaver");
   const token = await unsubscribeSigner(t.deps.db).token(leaverId, "notify_review");
   // Cut short, as a mail program that wraps long lines might leave it.
@@ -198,7 +189,7 @@ test("outbox: staff filter the messages by status and read one, on a phone and a
     params: { username: "someone", token: "verify-token-1", ...origin },
   });
 
-  const page = await newPage(375);
+  const page = await browser.newPage(375);
   await logIn(page, "mail_staff");
   await page.goto(`${baseUrl}/admin/outbox/?status=failed`);
   assert.equal(

@@ -6,11 +6,17 @@
 // checked with axe-core, must fit a phone without sideways scrolling, and is photographed.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { createOrPromoteStaff } from "../../src/admin/staff.js";
 import { userIdOf } from "../support/admin.js";
 import { Client, createTestApp, type TestApp } from "../support/app.js";
-import { browserSkipReason, checkPage, ensureClientBuilt, launchBrowser } from "../support/browser.js";
+import {
+  browserSkipReason,
+  checkPage,
+  ensureClientBuilt,
+  openTestBrowser,
+  type TestBrowser,
+} from "../support/browser.js";
 import { linkIn, tokenInLink } from "../support/email.js";
 import { type ReceivedMail, startSmtpServer, type TestSmtpServer } from "../support/smtp.js";
 
@@ -21,8 +27,7 @@ const NEW_PASSWORD = "violet harbour 1987 kite";
 let smtp: TestSmtpServer;
 let t: TestApp;
 let baseUrl: string;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let browser: TestBrowser;
 const read = new Set<ReceivedMail>();
 
 before(async () => {
@@ -31,29 +36,15 @@ before(async () => {
   smtp = await startSmtpServer();
   t = await createTestApp({ SMTP_URL: smtp.url });
   baseUrl = await t.app.listen({ port: 0, host: "127.0.0.1" });
-  browser = await launchBrowser();
+  browser = await openTestBrowser();
 });
 
 after(async () => {
   if (skip) return;
-  for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await t?.close();
   await smtp?.close();
 });
-
-async function newPage(width = 1280): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => assert.fail(`script error on ${page.url()}: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
-      assert.fail(`CSP violation on ${page.url()}: ${message.text()}`);
-    }
-  });
-  return page;
-}
 
 async function text(page: Page, selector: string): Promise<string> {
   return ((await page.textContent(selector)) ?? "").replace(/\s+/g, " ").trim();
@@ -95,13 +86,13 @@ test("forgot → the message → its link → a new password → logged in, and 
   skip,
 }, async () => {
   await verifiedUser("e2e_rosa", "rosa@example.com");
-  const laptop = await newPage();
+  const laptop = await browser.newPage();
   await logIn(laptop, "e2e_rosa");
   assert.equal(new URL(laptop.url()).pathname, "/");
   const api = new Client(t.app);
   assert.equal((await api.logIn("e2e_rosa")).statusCode, 200);
 
-  const page = await newPage(375);
+  const page = await browser.newPage(375);
   await page.goto(`${baseUrl}/login/`);
   await Promise.all([page.waitForLoadState("load"), page.click("#forgot-password")]);
   assert.equal(new URL(page.url()).pathname, "/password/forgot/");
@@ -142,14 +133,14 @@ test("forgot → the message → its link → a new password → logged in, and 
   assert.match(await text(page, "#reset-invalid"), /used already or has expired/);
   await checkPage(page, "reset-link-used");
   // The new password logs in elsewhere.
-  const again = await newPage();
+  const again = await browser.newPage();
   await logIn(again, "e2e_rosa", NEW_PASSWORD);
   assert.equal(new URL(again.url()).pathname, "/");
 });
 
 test("an address added from the dashboard, confirmed through the page its link opens", { skip }, async () => {
   await new Client(t.app).signUp("e2e_otto");
-  const page = await newPage(375);
+  const page = await browser.newPage(375);
   await logIn(page, "e2e_otto");
   assert.match(await text(page, "#email-none"), /No address yet/);
   await checkPage(page, "email-dashboard-none");
@@ -169,7 +160,7 @@ test("an address added from the dashboard, confirmed through the page its link o
 
   const link = `${baseUrl}${linkIn(await nextMail("otto@example.com", "Confirm your email address"), "/email/verify/")}`;
   // Opened on another device, not logged in: the page asks before it confirms.
-  const phone = await newPage(375);
+  const phone = await browser.newPage(375);
   await phone.goto(link);
   assert.match(
     await text(phone, "main"),
@@ -189,7 +180,7 @@ test("deleting an account: the page explains, the password confirms, and the nam
 }, async () => {
   await new Client(t.app).signUp("e2e_dana");
   const id = await userIdOf(t.deps.db, "e2e_dana");
-  const page = await newPage(375);
+  const page = await browser.newPage(375);
   await logIn(page, "e2e_dana");
   await Promise.all([page.waitForLoadState("load"), page.click("#delete-account-link")]);
   assert.equal(new URL(page.url()).pathname, "/account/delete/");
@@ -221,7 +212,7 @@ test("staff on a phone: a user's addresses, sending the link again, searching by
   const goneId = await userIdOf(t.deps.db, "e2e_gone");
   assert.equal((await gone.postJson("/account/delete/", { password: PASSWORD })).statusCode, 200);
 
-  const page = await newPage(375);
+  const page = await browser.newPage(375);
   await logIn(page, "e2e_staff");
   await page.goto(`${baseUrl}/admin/users/?q=${encodeURIComponent("vera.new@example.com")}`);
   assert.match(await text(page, "#users"), /e2e_vera/);

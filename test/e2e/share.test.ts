@@ -6,15 +6,16 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { oneAddressSignals } from "../support/app.js";
 import {
   ARTIFACTS_DIR,
   browserSkipReason,
   checkPage,
   ensureClientBuilt,
-  launchBrowser,
+  openTestBrowser,
   screenshotBothWidths,
+  type TestBrowser,
 } from "../support/browser.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 
@@ -22,8 +23,7 @@ const skip = browserSkipReason() ?? false;
 const PASSWORD = "correct horse battery";
 
 let server: ServerProcess;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let browser: TestBrowser;
 
 before(async () => {
   if (skip) return;
@@ -33,25 +33,14 @@ before(async () => {
     LOGIN_FAILURES_PER_WINDOW: "1000",
     ...oneAddressSignals,
   });
-  browser = await launchBrowser();
+  browser = await openTestBrowser({ watchCsp: false });
 });
 
 after(async () => {
   if (skip) return;
-  for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await server?.stop();
 });
-
-/** A new browser page; `initScript` runs in the page before any of its own scripts. */
-async function newPage(width = 1280, initScript?: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height: 900 } });
-  contexts.push(context);
-  if (initScript) await context.addInitScript(initScript);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => assert.fail(`script error on ${page.url()}: ${error.message}`));
-  return page;
-}
 
 async function signUp(page: Page, username: string, path = "/signup/"): Promise<void> {
   await page.goto(`${server.baseUrl}${path}`);
@@ -94,7 +83,7 @@ let link = "";
 test("the link card comes first on a phone, beside the balance on a desktop; Share is hidden without a share sheet", {
   skip,
 }, async () => {
-  const page = await newPage(375, removeNativeShare);
+  const page = await browser.newPage(375, removeNativeShare);
   await signUp(page, "sharer_sam");
   link = await page.inputValue("#referral-link");
   assert.match(link, /\/signup\/\?ref=[A-Za-z0-9_-]{22}$/);
@@ -130,7 +119,7 @@ test("the link card comes first on a phone, beside the balance on a desktop; Sha
 test("editing the message rewrites every link; the keyboard reaches each one with a visible focus", {
   skip,
 }, async () => {
-  const page = await newPage(375, removeNativeShare);
+  const page = await browser.newPage(375, removeNativeShare);
   await logIn(page, "sharer_sam");
   const message = "Salut ! Rejoins-moi & gagne 10 $ : 100% vrai #promo";
   await page.fill("#share-message", message);
@@ -179,7 +168,7 @@ test("editing the message rewrites every link; the keyboard reaches each one wit
 });
 
 test("with a share sheet, Share opens it with the edited message and the link", { skip }, async () => {
-  const page = await newPage(375, stubNativeShare);
+  const page = await browser.newPage(375, stubNativeShare);
   await logIn(page, "sharer_sam");
   assert.ok(await page.isVisible("#share-native"), "the Share button is shown");
   await checkPage(page, "share-native");
@@ -201,7 +190,7 @@ test("with a share sheet, Share opens it with the edited message and the link", 
 });
 
 test("a link pasted somewhere previews with the card image; the picture itself", { skip }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   await page.goto(link);
   const og = await page.evaluate(() =>
     Object.fromEntries(

@@ -6,10 +6,16 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { staffClient, userIdOf } from "../support/admin.js";
 import { Client, createTestApp, type TestApp, tokenOf } from "../support/app.js";
-import { browserSkipReason, checkPage, ensureClientBuilt, launchBrowser } from "../support/browser.js";
+import {
+  browserSkipReason,
+  checkPage,
+  ensureClientBuilt,
+  openTestBrowser,
+  type TestBrowser,
+} from "../support/browser.js";
 
 const skip = browserSkipReason() ?? false;
 const PASSWORD = "correct horse battery";
@@ -19,8 +25,7 @@ let t: TestApp;
 let strict: TestApp;
 let baseUrl: string;
 let strictUrl: string;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let browser: TestBrowser;
 
 before(async () => {
   if (skip) return;
@@ -41,29 +46,15 @@ before(async () => {
   await new Client(strict.app).signUp("ui_locked");
   baseUrl = await t.app.listen({ port: 0, host: "127.0.0.1" });
   strictUrl = await strict.app.listen({ port: 0, host: "127.0.0.1" });
-  browser = await launchBrowser();
+  browser = await openTestBrowser();
 });
 
 after(async () => {
   if (skip) return;
-  for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await t?.close();
   await strict?.close();
 });
-
-async function newPage(width = 1280): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => assert.fail(`script error on ${page.url()}: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
-      assert.fail(`CSP violation on ${page.url()}: ${message.text()}`);
-    }
-  });
-  return page;
-}
 
 async function logIn(page: Page, origin: string, username: string, password = PASSWORD): Promise<void> {
   await page.goto(`${origin}/login/`);
@@ -79,7 +70,7 @@ async function text(page: Page, selector: string): Promise<string> {
 test("sign-up: every broken password rule under the Password field, and the mismatch under the confirmation", {
   skip,
 }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   await page.goto(`${baseUrl}/signup/`);
   await page.fill("#id_username", "ui_newcomer");
   await page.fill("#id_password1", "1234567");
@@ -106,7 +97,7 @@ test("sign-up: every broken password rule under the Password field, and the mism
 });
 
 test("login: the throttled page keeps the form and says once when to try again", { skip }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   for (let i = 0; i < 2; i++) await logIn(page, strictUrl, "ui_locked", "wrong password");
   const response = page.waitForResponse(
     (r) => r.url().startsWith(`${strictUrl}/login/`) && r.request().method() === "POST",
@@ -122,7 +113,7 @@ test("login: the throttled page keeps the form and says once when to try again",
 test("login: a deactivated account says so after the right password, and only then", { skip }, async () => {
   await new Client(t.app).signUp("ui_gone");
   await t.deps.db.execute(sql`UPDATE users SET is_active = false WHERE username = 'ui_gone'`);
-  const page = await newPage();
+  const page = await browser.newPage();
   await logIn(page, baseUrl, "ui_gone", "wrong password");
   assert.match(
     await text(page, ".alert-danger"),
@@ -135,7 +126,7 @@ test("login: a deactivated account says so after the right password, and only th
 });
 
 test("a 404 for someone logged in shows their menu", { skip }, async () => {
-  const page = await newPage();
+  const page = await browser.newPage();
   await logIn(page, baseUrl, "ui_inviter");
   const response = await page.goto(`${baseUrl}/no-such-page/`);
   assert.equal(response?.status(), 404);
@@ -154,7 +145,7 @@ test("a 404 for someone logged in shows their menu", { skip }, async () => {
 test("log out on every device says how many sessions ended", { skip }, async () => {
   await new Client(t.app).signUp("ui_devices");
   await new Client(t.app).logIn("ui_devices");
-  const page = await newPage();
+  const page = await browser.newPage();
   await logIn(page, baseUrl, "ui_devices");
   await Promise.all([
     page.waitForLoadState("load"),
@@ -167,7 +158,7 @@ test("log out on every device says how many sessions ended", { skip }, async () 
 
 test("referrals: an empty page says how to invite; a full one pages both ways", { skip }, async () => {
   await new Client(t.app).signUp("ui_lonely");
-  const lonely = await newPage();
+  const lonely = await browser.newPage();
   await logIn(lonely, baseUrl, "ui_lonely");
   await Promise.all([lonely.waitForLoadState("load"), lonely.click("nav >> text=Referrals")]);
   assert.equal(new URL(lonely.url()).pathname, "/referrals/");
@@ -175,7 +166,7 @@ test("referrals: an empty page says how to invite; a full one pages both ways", 
   await checkPage(lonely, "ui-referrals-empty");
   await Promise.all([lonely.waitForURL(`${baseUrl}/#referral-link`), lonely.click("#referrals-empty a")]);
 
-  const page = await newPage();
+  const page = await browser.newPage();
   await logIn(page, baseUrl, "ui_inviter");
   await page.goto(`${baseUrl}/referrals/?limit=2`);
   const names = () => page.locator("#referrals tbody td:first-child").allTextContents();
@@ -207,7 +198,7 @@ test("admin user page on a phone: sessions, ending one, a new link and deactivat
     note: "Agreed with the courier team; ticket 99812. Do not repeat without a manager.",
   });
 
-  const page = await newPage(375);
+  const page = await browser.newPage(375);
   await logIn(page, baseUrl, "ui_staff");
   await page.goto(`${baseUrl}/admin/users/${memberId}/`);
   assert.equal(await page.locator("#sessions tbody tr").count(), 2);

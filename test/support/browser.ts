@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const ARTIFACTS_DIR = join(process.cwd(), "test-artifacts");
@@ -41,6 +41,45 @@ export function launchBrowser(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+/** The browser a test file uses, and the pages it opened; close() shuts them all. */
+export interface TestBrowser {
+  /**
+   * A page in a context of its own, `width` px wide; `initScript` runs before the page's own
+   * scripts. A script error or a Content-Security-Policy violation on it fails the test.
+   */
+  newPage(width?: number, initScript?: string): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/**
+ * `watchCsp: false` for a file that opens the share card's PNG itself: Chromium's image viewer
+ * styles the picture inline, which the response's CSP (meant for pages) reports as a violation.
+ */
+export async function openTestBrowser(options: { watchCsp?: boolean } = {}): Promise<TestBrowser> {
+  const watchCsp = options.watchCsp ?? true;
+  const browser = await launchBrowser();
+  const contexts: BrowserContext[] = [];
+  return {
+    async newPage(width = 1280, initScript) {
+      const context = await browser.newContext({ viewport: { width, height: 900 } });
+      contexts.push(context);
+      if (initScript) await context.addInitScript(initScript);
+      const page = await context.newPage();
+      page.on("pageerror", (error) => assert.fail(`script error on ${page.url()}: ${error.message}`));
+      page.on("console", (message) => {
+        if (watchCsp && message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+          assert.fail(`CSP violation on ${page.url()}: ${message.text()}`);
+        }
+      });
+      return page;
+    },
+    async close() {
+      for (const context of contexts) await context.close().catch(() => {});
+      await browser.close();
+    },
+  };
 }
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
