@@ -9,7 +9,6 @@
 //   4. A failure counts an attempt and throws: the queue retries with exponential backoff. The last
 //      attempt marks the row "failed". A worker that dies mid-send loses its lease (MAIL_LEASE_SECONDS)
 //      and the job runs again elsewhere: at least once, so after a crash a message can arrive twice.
-import type PgBoss from "pg-boss";
 import type { EmailConfig } from "../config.js";
 import type { Database, DatabaseHandle } from "../db/connection.js";
 import { startJobQueue } from "../jobs/queue.js";
@@ -173,5 +172,3 @@ export async function startEmailWorker(options: EmailWorkerOptions): Promise<Ema
 function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
-
-export type { PgBoss };

@@ -9,18 +9,28 @@ export interface LedgerCheck {
   ledgerSumCents: number;
 }
 
+/** Every user whose cached total (a users column) differs from the sum of their entries in `status`. */
+async function cacheMismatches(
+  db: Database,
+  cache: "balance_cents" | "pending_cents",
+  status: "posted" | "pending",
+): Promise<{ userId: number; username: string; cached: number; sum: number }[]> {
+  const sum = sql`COALESCE(SUM(l.amount_cents) FILTER (WHERE l.status = ${status}), 0)`;
+  return queryRows(
+    db,
+    sql`SELECT u.id AS "userId", u.username, u.${sql.raw(cache)}::int AS cached, ${sum}::int AS sum
+        FROM users u LEFT JOIN ledger_entries l ON l.user_id = u.id
+        GROUP BY u.id HAVING u.${sql.raw(cache)} <> ${sum}`,
+  );
+}
+
 /**
  * Every user whose cached balance differs from the sum of their posted ledger entries (pending and
  * void entries are not part of the balance).
  */
 export async function balanceMismatches(db: Database): Promise<LedgerCheck[]> {
-  return queryRows<LedgerCheck>(
-    db,
-    sql`SELECT u.id AS "userId", u.username, u.balance_cents::int AS "balanceCents",
-               COALESCE(SUM(l.amount_cents) FILTER (WHERE l.status = 'posted'), 0)::int AS "ledgerSumCents"
-        FROM users u LEFT JOIN ledger_entries l ON l.user_id = u.id
-        GROUP BY u.id HAVING u.balance_cents <> COALESCE(SUM(l.amount_cents) FILTER (WHERE l.status = 'posted'), 0)`,
-  );
+  const rows = await cacheMismatches(db, "balance_cents", "posted");
+  return rows.map(({ cached, sum, ...who }) => ({ ...who, balanceCents: cached, ledgerSumCents: sum }));
 }
 
 export interface PendingCheck {
@@ -32,13 +42,8 @@ export interface PendingCheck {
 
 /** Every user whose cached pending total differs from the sum of their pending ledger entries. */
 export async function pendingMismatches(db: Database): Promise<PendingCheck[]> {
-  return queryRows<PendingCheck>(
-    db,
-    sql`SELECT u.id AS "userId", u.username, u.pending_cents::int AS "pendingCents",
-               COALESCE(SUM(l.amount_cents) FILTER (WHERE l.status = 'pending'), 0)::int AS "pendingSumCents"
-        FROM users u LEFT JOIN ledger_entries l ON l.user_id = u.id
-        GROUP BY u.id HAVING u.pending_cents <> COALESCE(SUM(l.amount_cents) FILTER (WHERE l.status = 'pending'), 0)`,
-  );
+  const rows = await cacheMismatches(db, "pending_cents", "pending");
+  return rows.map(({ cached, sum, ...who }) => ({ ...who, pendingCents: cached, pendingSumCents: sum }));
 }
 
 /** Both caches against the ledger: empty when every balance and pending total is exact. */
