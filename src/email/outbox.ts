@@ -3,6 +3,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type Queryable, queryRows } from "../db/connection.js";
 import { type OutboxKind, type OutboxStatus, outboxMessages, users } from "../db/schema.js";
+import type { NotificationChoice } from "./messages.js";
 
 /** What the use cases that cause a message are given. */
 export interface MailDeps {
@@ -51,7 +52,7 @@ export function notificationInsert(options: {
   /** SQL naming the recipient's id (a column of a CTE, or a parameter). */
   userId: SQL;
   /** A users column that must be true: the person's choice for this kind. */
-  wants: "notify_friend_joined" | "notify_rewards" | "notify_review";
+  wants: NotificationChoice;
   params: SQL;
   status: MailDeps["initialStatus"];
 }): SQL {

@@ -5,7 +5,7 @@ import { type NotificationChoice, notificationChoiceLabels } from "../../email/m
 import { type Preferences, preferencesOf, setPreferences, turnOff } from "../../email/preferences.js";
 import { unsubscribeSigner } from "../../email/unsubscribe.js";
 import type { RouteDeps } from "../app-deps.js";
-import { forUser } from "../guards.js";
+import { forUser, type UserRequest } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
 import { sendPage } from "../respond.js";
 import { booleanField, lenientTextField, objectSchema, querySchema, stringField } from "../schemas.js";
@@ -22,7 +22,7 @@ function wantedFrom(body: Record<string, unknown>): Preferences {
 const preferencesJson = objectSchema(Object.fromEntries(choices.map((choice) => [choice, booleanField])));
 
 export function preferencesRoutes(pages: FastifyInstance, deps: RouteDeps): void {
-  const show = async (request: Parameters<Parameters<typeof forUser>[0]>[0]) => {
+  const show = async (request: UserRequest) => {
     const found = await preferencesOf(deps.db, request.user.id);
     if (!found) throw new Error("the session's user has no row");
     const { email, username, ...preferences } = found;
