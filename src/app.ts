@@ -90,7 +90,7 @@ declare module "fastify" {
   interface FastifyInstance {
     /** Writes the link opens counted so far (they are written every few seconds, and on close). */
     flushLinkOpens(): Promise<void>;
-    /** Hands pending email to the worker now (tests); nothing without SMTP_URL. */
+    /** Runs the email worker's sweep now (tests): pending email is handed over; nothing without SMTP_URL. */
     sendPendingEmail(): Promise<void>;
     /** What the use cases write email with (tests write messages of their own through it). */
     mailDeps(): MailDeps;
@@ -263,7 +263,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   }
   app.decorate("mailDeps", () => mail);
   app.decorate("sendPendingEmail", async () => {
-    await emailWorker?.dispatch();
+    await emailWorker?.sweep();
   });
 
   // The referral link's preview picture is public and cacheable: no session, and no csrftoken

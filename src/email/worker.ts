@@ -33,6 +33,8 @@ const CONCURRENCY = 2;
 export interface EmailWorker extends MailDeps {
   /** Hands over what is pending now and waits for it (tests, and a sweep). */
   dispatch(): Promise<void>;
+  /** What the 30-second timer runs: dispatch, then hand over again messages whose job may be lost. */
+  sweep(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -158,6 +160,7 @@ export async function startEmailWorker(options: EmailWorkerOptions): Promise<Ema
       dispatch().catch((error: unknown) => log.warn({ err: error }, "handing emails to the queue failed"));
     },
     dispatch,
+    sweep,
     async stop() {
       clearInterval(timer);
       await sweeping;

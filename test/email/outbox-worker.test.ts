@@ -128,6 +128,22 @@ describe("the email worker", () => {
     assert.equal(smtp.received.filter((m) => m.to === "retried@example.com").length, 1);
   });
 
+  test("a message whose hand-over to the queue was lost (a crash between the two) is handed over again", async () => {
+    const id = await userId("lostjob");
+    // As a process that died after giving the row its job id and before the job reached the queue.
+    const [row] = await queryRows<{ id: number }>(
+      t.deps.db,
+      sql`INSERT INTO outbox_messages (kind, user_id, to_address, params, status, job_id, created_at)
+        VALUES ('reward_earned', ${id}, 'lostjob@example.com', '{"username": "lostjob", "amount_cents": 1000}'::jsonb,
+          'pending', gen_random_uuid(), now() - interval '1 minute')
+        RETURNING id`,
+    );
+    await t.app.sendPendingEmail();
+    const received = await smtp.waitFor((m) => m.to === "lostjob@example.com");
+    assert.equal(received.parsed.subject, "You earned $10.00");
+    await until(Number(row?.id), (r) => r.status === "sent");
+  });
+
   test("a message written in a transaction that rolled back is never sent", async () => {
     const id = await userId("rolledback");
     await assert.rejects(
