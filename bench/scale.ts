@@ -18,6 +18,7 @@ import { loadConfig } from "../src/config.js";
 import type { Database, DatabaseHandle } from "../src/db/connection.js";
 import * as schema from "../src/db/schema.js";
 import { keptMail } from "../src/email/outbox.js";
+import { noEventWake } from "../src/events/events.js";
 import { addressHasher } from "../src/referrals/addresses.js";
 import { defaultProgram } from "../src/referrals/rules.js";
 import { signUp } from "../src/referrals/signup.js";
@@ -74,6 +75,7 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
     session: config.session,
     clock: Date.now,
     mail: keptMail,
+    webhooks: noEventWake,
   };
   const client = { address: "127.0.0.1", sessionIdHash: null, deviceIdHash: null };
   const result = await signUp(

@@ -6,9 +6,12 @@ import { fileURLToPath } from "node:url";
 import fastifyCookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import type PgBoss from "pg-boss";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
 import type { MailDeps } from "./email/outbox.js";
 import { type EmailWorker, startEmailWorker } from "./email/worker.js";
+import type { EventDeps } from "./events/events.js";
+import { startJobQueue } from "./jobs/queue.js";
 import { clusterMetricsSource } from "./ops/cluster-metrics.js";
 import { trackRequests } from "./ops/drain.js";
 import { combineEvents, createMetrics } from "./ops/metrics.js";
@@ -36,6 +39,7 @@ import { passwordResetRoutes } from "./web/routes/password-reset.js";
 import { shareImageRoutes } from "./web/routes/share-image.js";
 import { signupRoutes } from "./web/routes/signup.js";
 import { registerSecurityHeaders } from "./web/security-headers.js";
+import { startWebhookWorker, type WebhookWorker } from "./webhooks/worker.js";
 
 const require = createRequire(import.meta.url);
 const bootstrapDist = join(dirname(require.resolve("bootstrap/package.json")), "dist");
@@ -94,6 +98,8 @@ declare module "fastify" {
     sendPendingEmail(): Promise<void>;
     /** What the use cases write email with (tests write messages of their own through it). */
     mailDeps(): MailDeps;
+    /** Fans out and hands over the events written so far (tests); nothing with WEBHOOKS=off. */
+    deliverWebhooks(): Promise<void>;
   }
 }
 
@@ -164,6 +170,9 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     initialStatus: config.email.smtpUrl ? "pending" : "kept",
     wake: () => emailWorker?.wake(),
   };
+  // Events go out through the webhook relay, started when the app is ready (src/webhooks/worker.ts).
+  let webhookRelay: EventDeps | undefined;
+  const webhooks: EventDeps = { wake: () => webhookRelay?.wake() };
   app.decorate("flushLinkOpens", () => linkOpens.flush());
   const routeDeps: RouteDeps = {
     ...deps,
@@ -178,6 +187,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
       session: config.session,
       clock,
       mail,
+      webhooks,
     },
     linkOpens,
   };
@@ -246,20 +256,50 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     });
   }
 
+  // One job queue (pg-boss, in the service's own database) for the email and webhook workers.
   const database = deps.database;
-  if (config.email.smtpUrl && database) {
+  if (database && (config.email.smtpUrl || config.webhooks.enabled)) {
+    let boss: PgBoss | undefined;
+    let webhookWorker: WebhookWorker | undefined;
     app.addHook("onReady", async () => {
-      emailWorker = await startEmailWorker({
-        handle: database,
-        config: config.email,
-        publicOrigin: config.publicOrigin,
-        fallbackOrigin: `http://localhost:${config.port}`,
-        log: app.log,
+      boss = await startJobQueue(database, {
+        maintenanceSeconds: config.email.maintenanceSeconds,
+        onError: (error) => app.log.warn({ err: error }, "job queue error"),
       });
+      if (config.email.smtpUrl) {
+        emailWorker = await startEmailWorker({
+          boss,
+          db: deps.db,
+          config: config.email,
+          publicOrigin: config.publicOrigin,
+          fallbackOrigin: `http://localhost:${config.port}`,
+          log: app.log,
+        });
+      }
+      if (config.webhooks.enabled) {
+        webhookWorker = await startWebhookWorker({
+          boss,
+          db: deps.db,
+          config: config.webhooks,
+          mail,
+          log: app.log,
+          clock,
+        });
+        webhookRelay = webhookWorker;
+      }
     });
     app.addHook("onClose", async () => {
       await emailWorker?.stop();
+      await webhookWorker?.stop();
+      // Jobs under way finish (or keep their lease, to be run again elsewhere); the database stays open.
+      await boss?.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
+      await emailWorker?.close();
     });
+    app.decorate("deliverWebhooks", async () => {
+      await webhookWorker?.dispatch();
+    });
+  } else {
+    app.decorate("deliverWebhooks", async () => {});
   }
   app.decorate("mailDeps", () => mail);
   app.decorate("sendPendingEmail", async () => {

@@ -1,4 +1,5 @@
 // Every setting, read from the environment once, validated, with defaults.
+import { allowedAddressProblem } from "./webhooks/target-check.js";
 
 export interface ProgramConfig {
   /** Credit for a newcomer who signs up through a valid link. */
@@ -76,6 +77,34 @@ export interface Config {
   /** Maximum request body, in bytes. */
   bodyLimitBytes: number;
   email: EmailConfig;
+  api: ApiConfig;
+  webhooks: WebhookConfig;
+}
+
+/** /api/v1/ (src/api/): programs holding an API key. */
+export interface ApiConfig {
+  /** Requests each key may make per minute; the next gets 429 with Retry-After. */
+  requestsPerMinute: number;
+  /** Hours an Idempotency-Key's first answer is kept and given back to repeats. */
+  idempotencyHours: number;
+}
+
+/** Webhooks (src/webhooks/): endpoints staff register, events delivered by the job queue. */
+export interface WebhookConfig {
+  /** WEBHOOKS=off: events are still written, but no process delivers them. */
+  enabled: boolean;
+  /** Endpoints must be https (on in production unless WEBHOOK_REQUIRE_HTTPS=off). */
+  requireHttps: boolean;
+  /** Internal addresses (IPs or CIDRs) endpoints may reach anyway; empty: none (SSRF protection). */
+  allowedAddresses: string[];
+  /** How long one delivery attempt may take, connection and answer. */
+  timeoutMs: number;
+  /** The first retry's delay; each next one doubles (with jitter). */
+  retryDelaySeconds: number;
+  /** A delivery keeps being retried this long; an endpoint failing this long is turned off. */
+  giveUpHours: number;
+  /** After a secret is rotated, the old one keeps signing beside the new for this long. */
+  secretOverlapHours: number;
 }
 
 export interface EmailConfig {
@@ -204,6 +233,19 @@ function smtpUrl(env: Env): string | undefined {
   return raw;
 }
 
+/** WEBHOOK_ALLOWED_ADDRESSES: IPs or CIDRs, comma-separated; refused at start if one is not. */
+function allowedAddresses(env: Env): string[] {
+  const entries = (env.WEBHOOK_ALLOWED_ADDRESSES ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  for (const entry of entries) {
+    const problem = allowedAddressProblem(entry);
+    if (problem) throw new ConfigError("WEBHOOK_ALLOWED_ADDRESSES", problem);
+  }
+  return entries;
+}
+
 function onOff(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === "") return fallback;
@@ -294,6 +336,19 @@ export function loadConfig(env: Env = process.env): Config {
       retryDelaySeconds: integer(env, "MAIL_RETRY_DELAY_SECONDS", 5, 1, 3600),
       leaseSeconds: integer(env, "MAIL_LEASE_SECONDS", 60, 1, 3600),
       maintenanceSeconds: integer(env, "JOBS_MAINTENANCE_SECONDS", 60, 1, 3600),
+    },
+    api: {
+      requestsPerMinute: integer(env, "API_REQUESTS_PER_MINUTE", 600, 1, 1_000_000),
+      idempotencyHours: integer(env, "API_IDEMPOTENCY_HOURS", 24, 1, 24 * 30),
+    },
+    webhooks: {
+      enabled: onOff(env, "WEBHOOKS", true),
+      requireHttps: onOff(env, "WEBHOOK_REQUIRE_HTTPS", nodeEnv === "production"),
+      allowedAddresses: allowedAddresses(env),
+      timeoutMs: integer(env, "WEBHOOK_TIMEOUT_SECONDS", 10, 1, 120) * 1000,
+      retryDelaySeconds: integer(env, "WEBHOOK_RETRY_DELAY_SECONDS", 30, 1, 3600),
+      giveUpHours: integer(env, "WEBHOOK_GIVE_UP_HOURS", 72, 1, 24 * 30),
+      secretOverlapHours: integer(env, "WEBHOOK_SECRET_OVERLAP_HOURS", 24, 0, 24 * 30),
     },
   };
 }

@@ -2,11 +2,12 @@
 // entries are never edited), the cached balance moves in the same transaction, and the audit log
 // records it; a removal larger than the balance is refused, so the balance never goes below zero.
 import { and, eq, gte, sql } from "drizzle-orm";
-import type { Database } from "../db/connection.js";
+import type { Database, Transaction } from "../db/connection.js";
 import { ledgerEntries, users } from "../db/schema.js";
 import { FieldErrorList, ValidationError } from "../errors.js";
+import { type EventDeps, noEventWake, recordEvent } from "../events/events.js";
 import { formatDollars } from "../format.js";
-import { recordAudit } from "./audit.js";
+import { type Actor, auditActor, eventActor, recordAudit } from "./audit.js";
 
 export const REASON_MAX_LENGTH = 500;
 /** The staff note: for staff only, never shown to the user. */
@@ -89,58 +90,83 @@ export interface AdjustmentResult {
   balanceCents: number;
 }
 
+/** Staff (a user id) or an API key adds or removes credit; the event `balance.adjusted` tells integrations. */
 export async function adjustBalance(
   db: Database,
-  actorId: number,
+  actor: Actor,
+  userId: number,
+  form: AdjustmentForm,
+  events: EventDeps = noEventWake,
+): Promise<AdjustmentResult> {
+  const result = await db.transaction((tx) => adjustBalanceInTransaction(tx, actor, userId, form));
+  events.wake();
+  return result;
+}
+
+/**
+ * adjustBalance's writes, in a transaction the caller holds: the API (src/api/) writes its
+ * Idempotency-Key's row in the same one, so a repeat waits for this adjustment and never makes a
+ * second. The caller wakes the event relay after its commit.
+ */
+export async function adjustBalanceInTransaction(
+  tx: Transaction,
+  actor: Actor,
   userId: number,
   form: AdjustmentForm,
 ): Promise<AdjustmentResult> {
-  return db.transaction(async (tx) => {
-    // The row lock taken here queues this behind concurrent rewards and adjustments for the same user.
-    const updated = await tx
-      .update(users)
-      .set({ balanceCents: sql`${users.balanceCents} + ${form.amountCents}` })
-      .where(and(eq(users.id, userId), gte(sql`${users.balanceCents} + ${form.amountCents}`, 0)))
-      .returning({ balanceCents: users.balanceCents });
-    const row = updated[0];
-    if (!row) {
-      const current = await tx
-        .select({ balanceCents: users.balanceCents })
-        .from(users)
-        .where(eq(users.id, userId));
-      const user = current[0];
-      if (!user) throw new UserNotFound();
-      throw new ValidationError({
-        amount: [
-          `Cannot remove ${formatDollars(-form.amountCents)}: the balance is only ${formatDollars(user.balanceCents)}, and it can never go below zero.`,
-        ],
-      });
-    }
-    const entry = await tx
-      .insert(ledgerEntries)
-      .values({
-        userId,
-        amountCents: form.amountCents,
-        kind: "adjustment",
-        reason: form.reason,
-        staffNote: form.note ?? null,
-        createdById: actorId,
-      })
-      .returning({ id: ledgerEntries.id });
-    const ledgerEntryId = (entry[0] as { id: number }).id;
-    await recordAudit(tx, {
-      actorId,
-      action: "balance_adjusted",
-      targetUserId: userId,
-      details: {
-        amount_cents: form.amountCents,
-        reason: form.reason,
-        ledger_entry_id: ledgerEntryId,
-        balance_after_cents: row.balanceCents,
-        // Only when staff wrote one.
-        ...(form.note ? { staff_note: form.note } : {}),
-      },
+  const who = auditActor(actor);
+  // The row lock taken here queues this behind concurrent rewards and adjustments for the same user.
+  const updated = await tx
+    .update(users)
+    .set({ balanceCents: sql`${users.balanceCents} + ${form.amountCents}` })
+    .where(and(eq(users.id, userId), gte(sql`${users.balanceCents} + ${form.amountCents}`, 0)))
+    .returning({ balanceCents: users.balanceCents });
+  const row = updated[0];
+  if (!row) {
+    const current = await tx
+      .select({ balanceCents: users.balanceCents })
+      .from(users)
+      .where(eq(users.id, userId));
+    const user = current[0];
+    if (!user) throw new UserNotFound();
+    throw new ValidationError({
+      amount: [
+        `Cannot remove ${formatDollars(-form.amountCents)}: the balance is only ${formatDollars(user.balanceCents)}, and it can never go below zero.`,
+      ],
     });
-    return { ledgerEntryId, balanceCents: row.balanceCents };
+  }
+  const entry = await tx
+    .insert(ledgerEntries)
+    .values({
+      userId,
+      amountCents: form.amountCents,
+      kind: "adjustment",
+      reason: form.reason,
+      staffNote: form.note ?? null,
+      createdById: who.actorId,
+    })
+    .returning({ id: ledgerEntries.id });
+  const ledgerEntryId = (entry[0] as { id: number }).id;
+  await recordAudit(tx, {
+    ...who,
+    action: "balance_adjusted",
+    targetUserId: userId,
+    details: {
+      amount_cents: form.amountCents,
+      reason: form.reason,
+      ledger_entry_id: ledgerEntryId,
+      balance_after_cents: row.balanceCents,
+      // Only when staff wrote one.
+      ...(form.note ? { staff_note: form.note } : {}),
+    },
   });
+  await recordEvent(tx, "balance.adjusted", {
+    user_id: userId,
+    amount_cents: form.amountCents,
+    balance_cents: row.balanceCents,
+    reason: form.reason,
+    ledger_entry_id: ledgerEntryId,
+    by: eventActor(actor),
+  });
+  return { ledgerEntryId, balanceCents: row.balanceCents };
 }

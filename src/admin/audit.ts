@@ -2,7 +2,7 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Queryable } from "../db/connection.js";
-import { auditLog, users } from "../db/schema.js";
+import { apiKeys, auditLog, users } from "../db/schema.js";
 import { afterId, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
 
 /** Audit entries per page, unless the request asks for another number. */
@@ -28,9 +28,34 @@ export type AuditAction =
   /** The person deleted their own account (actor and target are the anonymised account). */
   | "account_deleted";
 
+/** Who made a change: a staff member (their user id), or a program holding an API key. */
+export type Actor = number | ApiKeyActor;
+
+export interface ApiKeyActor {
+  apiKeyId: number;
+  /** The key's name, as staff gave it: what the events and the audit log show. */
+  keyName: string;
+}
+
+/** The audit log's columns for an actor. */
+export function auditActor(actor: Actor): { actorId: number | null; apiKeyId: number | null } {
+  return typeof actor === "number"
+    ? { actorId: actor, apiKeyId: null }
+    : { actorId: null, apiKeyId: actor.apiKeyId };
+}
+
+/** How an event names who made a change (src/events/). */
+export function eventActor(actor: Actor): Record<string, string | number> {
+  return typeof actor === "number"
+    ? { type: "staff", user_id: actor }
+    : { type: "api_key", api_key_id: actor.apiKeyId, name: actor.keyName };
+}
+
 export interface AuditRecord {
-  /** Null when done from the command line (createsuperuser). */
+  /** Null when done from the command line (createsuperuser) or through an API key. */
   actorId: number | null;
+  /** The API key the change was made with (/api/v1/), if it was. */
+  apiKeyId?: number | null;
   action: AuditAction;
   targetUserId?: number | null;
   details?: Record<string, unknown>;
@@ -39,6 +64,7 @@ export interface AuditRecord {
 export async function recordAudit(db: Queryable, record: AuditRecord): Promise<void> {
   await db.insert(auditLog).values({
     actorId: record.actorId,
+    apiKeyId: record.apiKeyId ?? null,
     action: record.action,
     targetUserId: record.targetUserId ?? null,
     details: JSON.stringify(record.details ?? {}),
@@ -50,6 +76,8 @@ export interface AuditEntry {
   action: string;
   actorId: number | null;
   actorUsername: string | null;
+  /** The API key's name, for a change made through /api/v1/. */
+  apiKeyName: string | null;
   targetUserId: number | null;
   targetUsername: string | null;
   details: Record<string, unknown>;
@@ -93,6 +121,7 @@ export async function listAudit(
       action: auditLog.action,
       actorId: auditLog.actorId,
       actorUsername: actor.username,
+      apiKeyName: apiKeys.name,
       targetUserId: auditLog.targetUserId,
       targetUsername: target.username,
       details: auditLog.details,
@@ -100,6 +129,7 @@ export async function listAudit(
     })
     .from(auditLog)
     .leftJoin(actor, eq(actor.id, auditLog.actorId))
+    .leftJoin(apiKeys, eq(apiKeys.id, auditLog.apiKeyId))
     .leftJoin(target, eq(target.id, auditLog.targetUserId))
     .where(conditions.length ? and(...conditions) : undefined)
     // The order of audit_log_created_idx, and of audit_log_target_idx for one user's entries.

@@ -5,8 +5,9 @@ import { deleteUserSessions } from "../accounts/sessions.js";
 import type { Database } from "../db/connection.js";
 import { users } from "../db/schema.js";
 import { ValidationError } from "../errors.js";
+import { type EventDeps, noEventWake, recordEvent } from "../events/events.js";
 import { UserNotFound } from "./adjustments.js";
-import { recordAudit } from "./audit.js";
+import { type Actor, auditActor, eventActor, recordAudit } from "./audit.js";
 
 export const cannotReactivateDeleted = "This account was deleted by its owner: it cannot be reactivated.";
 
@@ -15,18 +16,20 @@ export interface StatusChange {
   sessionsEnded: number;
 }
 
+/** Staff (a user id) or an API key; the events `user.deactivated` and `user.reactivated` tell integrations. */
 export async function setUserActive(
   db: Database,
-  actorId: number,
+  actor: Actor,
   userId: number,
   active: boolean,
+  events: EventDeps = noEventWake,
 ): Promise<StatusChange> {
-  if (!active && actorId === userId) {
+  if (!active && actor === userId) {
     throw new ValidationError({ __all__: ["You cannot deactivate yourself: ask another staff member."] });
   }
-  return db.transaction(async (tx) => {
+  const change = await db.transaction(async (tx) => {
     const before = await tx
-      .select({ isActive: users.isActive, deletedAt: users.deletedAt })
+      .select({ isActive: users.isActive, deletedAt: users.deletedAt, username: users.username })
       .from(users)
       .where(eq(users.id, userId))
       .for("update");
@@ -39,11 +42,18 @@ export async function setUserActive(
     // Ended in the same transaction: no session of a deactivated user outlives the change.
     const sessionsEnded = active ? 0 : await deleteUserSessions(tx, userId);
     await recordAudit(tx, {
-      actorId,
+      ...auditActor(actor),
       action: active ? "user_reactivated" : "user_deactivated",
       targetUserId: userId,
       details: active ? {} : { sessions_ended: sessionsEnded },
     });
+    await recordEvent(tx, active ? "user.reactivated" : "user.deactivated", {
+      user_id: userId,
+      username: user.username,
+      by: eventActor(actor),
+    });
     return { changed: true, sessionsEnded };
   });
+  if (change.changed) events.wake();
+  return change;
 }

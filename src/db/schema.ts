@@ -290,6 +290,8 @@ export const auditLog = pgTable(
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
     actorId: bigint("actor_id", { mode: "number" }).references(() => users.id),
+    /** Set when the change came through the API (/api/v1/): the key it was made with. */
+    apiKeyId: bigint("api_key_id", { mode: "number" }).references((): AnyPgColumn => apiKeys.id),
     action: text("action").notNull(),
     targetUserId: bigint("target_user_id", { mode: "number" }).references(() => users.id),
     details: text("details").notNull().default("{}"),
@@ -337,6 +339,8 @@ export const outboxKinds = [
   "reward_earned",
   "referral_approved",
   "referral_rejected",
+  /** To staff: a webhook endpoint failed for too long and was turned off. */
+  "webhook_disabled",
 ] as const;
 export type OutboxKind = (typeof outboxKinds)[number];
 
@@ -373,4 +377,143 @@ export const outboxMessages = pgTable(
     index("outbox_messages_undispatched_idx").on(t.id).where(sql`status = 'pending' AND job_id IS NULL`),
     index("outbox_messages_user_idx").on(t.userId, t.createdAt),
   ],
+);
+
+export const apiKeyScopes = ["read", "write"] as const;
+export type ApiKeyScope = (typeof apiKeyScopes)[number];
+
+/**
+ * Keys that open /api/v1/ (src/api/). Only a SHA-256 of the whole key is kept; `prefix` is the
+ * part shown to staff and looked up first. A revoked key stays listed (the audit log names it).
+ */
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** What staff call it; the audit log shows writes under this name. */
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    secretHash: text("secret_hash").notNull(),
+    scope: text("scope", { enum: apiKeyScopes }).notNull(),
+    createdById: bigint("created_by_id", { mode: "number" }).references(() => users.id),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    revokedById: bigint("revoked_by_id", { mode: "number" }).references(() => users.id),
+  },
+  (t) => [uniqueIndex("api_keys_prefix_uq").on(t.prefix)],
+);
+
+/**
+ * The first answer to a write sent with an `Idempotency-Key` header, per key: a repeat gets it back
+ * and writes nothing. `request_hash` tells a repeat from a different request under the same key.
+ */
+export const apiIdempotencyKeys = pgTable(
+  "api_idempotency_keys",
+  {
+    apiKeyId: bigint("api_key_id", { mode: "number" })
+      .notNull()
+      .references(() => apiKeys.id),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    statusCode: integer("status_code").notNull(),
+    responseBody: text("response_body").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.apiKeyId, t.key] }), index("api_idempotency_created_idx").on(t.createdAt)],
+);
+
+/**
+ * What happened, for integrations (src/events/): written in the same statement or transaction as
+ * the change it reports, then fanned out to the webhook endpoints that want its type.
+ */
+export const events = pgTable(
+  "events",
+  {
+    seq: bigserial("seq", { mode: "number" }).primaryKey(),
+    /** The stable id integrators see (and the deliveries' webhook-id): evt_ and 32 hex digits. */
+    id: text("id")
+      .notNull()
+      .default(sql`'evt_' || replace(gen_random_uuid()::text, '-', '')`)
+      .unique("events_id_uq"),
+    type: text("type").notNull(),
+    data: jsonb("data").notNull(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Fanned out to the endpoints that existed then (one delivery each). */
+    dispatched: boolean("dispatched").notNull().default(false),
+  },
+  (t) => [
+    index("events_undispatched_idx").on(t.seq).where(sql`NOT dispatched`),
+    index("events_occurred_idx").on(t.occurredAt),
+  ],
+);
+
+/** Where staff send events (/admin/webhooks/). The secrets sign deliveries (Standard Webhooks). */
+export const webhookEndpoints = pgTable("webhook_endpoints", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  url: text("url").notNull(),
+  description: text("description").notNull().default(""),
+  eventTypes: text("event_types").array().notNull(),
+  enabled: boolean("enabled").notNull().default(true),
+  /** whsec_…: shown to staff once, when made or rotated. */
+  secret: text("secret").notNull(),
+  /** The secret before the last rotation, still signing beside the new one until it expires. */
+  previousSecret: text("previous_secret"),
+  previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true }),
+  /** The first failure since the last success; null while deliveries succeed. */
+  failingSince: timestamp("failing_since", { withTimezone: true }),
+  /** Why it is off when the service turned it off (failing for too long); null otherwise. */
+  disabledReason: text("disabled_reason"),
+  createdById: bigint("created_by_id", { mode: "number" }).references(() => users.id),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const webhookDeliveryStatuses = ["pending", "delivered", "failed", "skipped"] as const;
+export type WebhookDeliveryStatus = (typeof webhookDeliveryStatuses)[number];
+
+/** One event to one endpoint: handed to the job queue like an email, retried until it is answered. */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    eventId: text("event_id")
+      .notNull()
+      .references(() => events.id, { onDelete: "cascade" }),
+    endpointId: bigint("endpoint_id", { mode: "number" })
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    status: text("status", { enum: webhookDeliveryStatuses }).notNull().default("pending"),
+    /** The job queue's job (pg-boss), set when the delivery is handed to it. */
+    jobId: uuid("job_id"),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    /** Staff asked for it ("send again", "send a test event"). */
+    manual: boolean("manual").notNull().default(false),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    lastAttemptAt: timestamp("last_attempt_at", { withTimezone: true }),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.id),
+    index("webhook_deliveries_event_idx").on(t.eventId),
+    index("webhook_deliveries_undispatched_idx").on(t.id).where(sql`status = 'pending' AND job_id IS NULL`),
+  ],
+);
+
+/** Every attempt of a delivery: when, how long, the answer's code and its first 1 KiB. */
+export const webhookAttempts = pgTable(
+  "webhook_attempts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    deliveryId: bigint("delivery_id", { mode: "number" })
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    attemptedAt: timestamp("attempted_at", { withTimezone: true }).notNull().defaultNow(),
+    durationMs: integer("duration_ms").notNull(),
+    statusCode: integer("status_code"),
+    responseExcerpt: text("response_excerpt").notNull().default(""),
+    error: text("error"),
+  },
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.id)],
 );

@@ -127,6 +127,19 @@ function contentOf(kind: OutboxKind, params: Params, origin: string): Content {
         ],
         action: { label: "See your credit history", url: `${origin}/history/` },
       };
+    case "webhook_disabled":
+      return {
+        subject: "A webhook endpoint was turned off",
+        lines: [
+          `Hello ${name},`,
+          `The webhook endpoint ${text(params, "url")} failed every delivery for ${text(params, "hours")} hours, so the service turned it off. Events written meanwhile are kept.`,
+          "Fix the receiver, then turn the endpoint on again and send its failed deliveries again.",
+        ],
+        action: {
+          label: "See the endpoint",
+          url: `${origin}/admin/webhooks/${text(params, "endpoint_id")}/`,
+        },
+      };
   }
 }
 

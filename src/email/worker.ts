@@ -2,16 +2,17 @@
 // them over SMTP. Every instance runs one; the queue gives each job to one worker at a time.
 //
 //   1. A change writes its message to outbox_messages in its own transaction (src/email/outbox.ts).
-//   2. After the commit, wake() hands new messages to the queue: each gets a job id, then a job.
-//      A sweep every 30 s does the same for messages a process wrote but died before handing over,
-//      and hands over again those whose job may have been lost (the queue ignores a known id).
+//   2. After the commit, wake() hands new messages to the queue (src/jobs/relay.ts): each gets a job
+//      id, then a job; a sweep every 30 s catches what a dead process left.
 //   3. A worker takes the job, renders the message and sends it; the row becomes "sent".
 //   4. A failure counts an attempt and throws: the queue retries with exponential backoff. The last
 //      attempt marks the row "failed". A worker that dies mid-send loses its lease (MAIL_LEASE_SECONDS)
 //      and the job runs again elsewhere: at least once, so after a crash a message can arrive twice.
+import type PgBoss from "pg-boss";
 import type { EmailConfig } from "../config.js";
-import type { Database, DatabaseHandle } from "../db/connection.js";
-import { startJobQueue } from "../jobs/queue.js";
+import type { Database } from "../db/connection.js";
+import type { WorkerLog } from "../jobs/queue.js";
+import { startRelay } from "../jobs/relay.js";
 import { type Mailer, smtpMailer } from "./mailer.js";
 import { isNotification, notificationKinds, renderMessage } from "./messages.js";
 import {
@@ -25,8 +26,6 @@ import {
 import { unsubscribeSigner, unsubscribeUrl } from "./unsubscribe.js";
 
 export const EMAIL_QUEUE = "email";
-const HAND_OVER_BATCH = 100;
-const SWEEP_MS = 30_000;
 /** Jobs each instance works on at once. */
 const CONCURRENCY = 2;
 
@@ -35,17 +34,15 @@ export interface EmailWorker extends MailDeps {
   dispatch(): Promise<void>;
   /** What the 30-second timer runs: dispatch, then hand over again messages whose job may be lost. */
   sweep(): Promise<void>;
+  /** Stops handing over; the queue (shared) is stopped by its owner, then close() is called. */
   stop(): Promise<void>;
-}
-
-/** The part of the app's logger the worker uses. */
-export interface WorkerLog {
-  info(details: object, message: string): void;
-  warn(details: object, message: string): void;
+  /** After the queue stopped (its jobs under way finished): closes the SMTP connections. */
+  close(): Promise<void>;
 }
 
 export interface EmailWorkerOptions {
-  handle: DatabaseHandle;
+  boss: PgBoss;
+  db: Database;
   config: EmailConfig;
   /** Where links point when PUBLIC_ORIGIN is unset and the message does not say. */
   fallbackOrigin: string;
@@ -56,16 +53,11 @@ export interface EmailWorkerOptions {
 }
 
 export async function startEmailWorker(options: EmailWorkerOptions): Promise<EmailWorker> {
-  const { handle, config, log } = options;
-  const db: Database = handle.db;
+  const { boss, db, config, log } = options;
   const smtpUrl = config.smtpUrl;
   if (!smtpUrl && !options.mailer) throw new Error("the email worker needs SMTP_URL");
   const mailer = options.mailer ?? smtpMailer(smtpUrl as string, config.from);
   const signer = unsubscribeSigner(db);
-  const boss = await startJobQueue(handle, {
-    maintenanceSeconds: config.maintenanceSeconds,
-    onError: (error) => log.warn({ err: error }, "job queue error"),
-  });
   await boss.createQueue(EMAIL_QUEUE, {
     name: EMAIL_QUEUE,
     // The queue stops retrying only after the row has given up (maxAttempts), with room for leases
@@ -114,64 +106,28 @@ export async function startEmailWorker(options: EmailWorkerOptions): Promise<Ema
     );
   }
 
-  const handOver = async (rows: { id: number; jobId: string }[]) => {
-    if (rows.length === 0) return;
-    await boss.insert(rows.map((row) => ({ id: row.jobId, name: EMAIL_QUEUE, data: { id: row.id } })));
-    for (const workerId of workerIds) boss.notifyWorker(workerId);
-  };
-
-  let running: Promise<void> | undefined;
-  let again = false;
-  const dispatch = (): Promise<void> => {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        let claimed: { id: number; jobId: string }[];
-        do {
-          claimed = await claimForQueue(db, HAND_OVER_BATCH);
-          await handOver(claimed);
-        } while (claimed.length === HAND_OVER_BATCH);
-      } while (again);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  const sweep = async () => {
-    await dispatch();
-    await handOver(await handedOverBefore(db, SWEEP_MS / 1000, 500));
-  };
-  let sweeping: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    sweeping = sweep().catch((error: unknown) => log.warn({ err: error }, "email sweep failed"));
-  }, SWEEP_MS);
-  timer.unref();
-  // Whatever was left pending by an earlier run goes out now, not at the first sweep.
-  sweeping = sweep().catch((error: unknown) => log.warn({ err: error }, "email sweep failed"));
+  const relay = startRelay({
+    boss,
+    queue: EMAIL_QUEUE,
+    workerIds,
+    log,
+    label: "email",
+    source: {
+      claim: (limit) => claimForQueue(db, limit),
+      handedOverBefore: (seconds, limit) => handedOverBefore(db, seconds, limit),
+    },
+  });
 
   return {
     initialStatus: "pending",
-    wake() {
-      dispatch().catch((error: unknown) => log.warn({ err: error }, "handing emails to the queue failed"));
-    },
-    dispatch,
-    sweep,
-    async stop() {
-      clearInterval(timer);
-      await sweeping;
-      await running?.catch(() => {});
-      // Jobs under way finish (or keep their lease, to be run again elsewhere); the database stays open.
-      await boss.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
-      await mailer.close();
-    },
+    wake: relay.wake,
+    dispatch: relay.dispatch,
+    sweep: relay.sweep,
+    stop: relay.stop,
+    close: () => mailer.close(),
   };
 }
 
-function errorText(error: unknown): string {
+export function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -46,6 +46,12 @@ export async function migrateJobQueue(handle: DatabaseHandle): Promise<void> {
   await boss.stop({ graceful: false, close: false, wait: true });
 }
 
+/** The part of the app's logger the workers use. */
+export interface WorkerLog {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+}
+
 export interface JobQueueOptions {
   /** How often expired leases are retried and old jobs archived. */
   maintenanceSeconds: number;

@@ -5,6 +5,7 @@ import { recordAudit } from "../admin/audit.js";
 import type { IntegrityConfig, ProgramConfig } from "../config.js";
 import type { Database, Queryable } from "../db/connection.js";
 import { type MailDeps, notificationInsert } from "../email/outbox.js";
+import { type EventDeps, recordEvent } from "../events/events.js";
 import type { PaidReward } from "./integrity.js";
 import { countApproved, decideHeld, dueForApproval, settlePending } from "./review-store.js";
 import { payInviterRewards } from "./reward-store.js";
@@ -15,6 +16,7 @@ export interface ReviewDeps {
   integrity: Pick<IntegrityConfig, "monthlyCapCents">;
   clock: () => number;
   mail: MailDeps;
+  webhooks: EventDeps;
 }
 
 export interface ReviewDecision {
@@ -65,6 +67,15 @@ export async function approveReferral(deps: ReviewDeps, decision: ReviewDecision
       amountCents: bonusPostedCents,
       reason: null,
     });
+    await recordEvent(tx, "referral.approved", decisionEvent(decision, decided));
+    if (bonusPostedCents > 0) {
+      await recordEvent(tx, "reward.granted", {
+        user_id: decided.inviteeId,
+        amount_cents: bonusPostedCents,
+        reason: "invitee_bonus",
+        invitee_id: decided.inviteeId,
+      });
+    }
     if (decision.staffId !== null) {
       await recordAudit(tx, {
         actorId: decision.staffId,
@@ -78,7 +89,10 @@ export async function approveReferral(deps: ReviewDeps, decision: ReviewDecision
     }
     return { ...decided, bonusPostedCents, counted: count !== null, inviterRewards };
   });
-  if (approved) deps.mail.wake();
+  if (approved) {
+    deps.mail.wake();
+    deps.webhooks.wake();
+  }
   return approved;
 }
 
@@ -95,6 +109,10 @@ export async function rejectReferral(
       amountCents: voidedCents,
       reason: decision.reason,
     });
+    await recordEvent(tx, "referral.rejected", {
+      ...decisionEvent(decision, decided),
+      voided_cents: voidedCents,
+    });
     if (decision.staffId !== null) {
       await recordAudit(tx, {
         actorId: decision.staffId,
@@ -105,7 +123,10 @@ export async function rejectReferral(
     }
     return { ...decided, voidedCents };
   });
-  if (rejected) deps.mail.wake();
+  if (rejected) {
+    deps.mail.wake();
+    deps.webhooks.wake();
+  }
   return rejected;
 }
 
@@ -127,6 +148,17 @@ async function tellInvitee(
       status: mail.initialStatus,
     }),
   );
+}
+
+/** The data of `referral.approved` and `referral.rejected`: the staff note stays out. */
+function decisionEvent(decision: ReviewDecision, decided: { inviterId: number; inviteeId: number }) {
+  return {
+    referral_id: decision.referralId,
+    inviter_id: decided.inviterId,
+    invitee_id: decided.inviteeId,
+    reason: decision.reason,
+    by: decision.staffId === null ? { type: "hold" } : { type: "staff", user_id: decision.staffId },
+  };
 }
 
 function auditDetails(decision: ReviewDecision, decided: { inviterId: number }, amountCents: number) {

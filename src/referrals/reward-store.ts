@@ -6,6 +6,7 @@ import type { ProgramConfig } from "../config.js";
 import { type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
 import { ledgerEntries, referrals, users } from "../db/schema.js";
 import { type MailDeps, notificationInsert } from "../email/outbox.js";
+import { eventInsert } from "../events/events.js";
 import { capRewards, monthStart, type PaidReward } from "./integrity.js";
 import { rewardsFor } from "./rules.js";
 
@@ -50,8 +51,9 @@ async function rewardsPaidSince(tx: Queryable, inviterId: number, since: Date): 
 }
 
 /**
- * The inviter's reward entries and balance, and the email that tells them (if they have a verified
- * address and want it); a reward cut by the limit also marks its referral.
+ * The inviter's reward entries and balance, the event `reward.granted` for each, and the email that
+ * tells them (if they have a verified address and want it); a reward cut by the limit also marks
+ * its referral.
  */
 function rewardStatement(
   inviterId: number,
@@ -71,7 +73,13 @@ function rewardStatement(
   return sql`WITH entries AS (
       INSERT INTO ${ledgerEntries} (user_id, amount_cents, kind, signup_user_id, referral_count, capped_cents)
       VALUES ${entries}
-    ), told AS (${notificationInsert({
+      RETURNING id, user_id, amount_cents, signup_user_id, referral_count
+    ), granted AS (${eventInsert(
+      "reward.granted",
+      sql`SELECT jsonb_build_object('user_id', user_id, 'amount_cents', amount_cents,
+        'reason', 'inviter_reward', 'invitee_id', signup_user_id, 'referral_count', referral_count,
+        'ledger_entry_id', id) FROM entries WHERE amount_cents > 0`,
+    )}), told AS (${notificationInsert({
       kind: "reward_earned",
       userId: sql`${inviterId}::bigint`,
       wants: "notify_rewards",

@@ -11,6 +11,7 @@ import { countHits, type SignalWindow } from "../db/signal-counters.js";
 import { hitsOf, reserveHit } from "../db/throttle-counters.js";
 import { notificationInsert } from "../email/outbox.js";
 import { startVerification, type VerificationWrite } from "../email/verification-store.js";
+import { eventInsert } from "../events/events.js";
 import type { PaidReward, ReferralDecision, ReferralFacts } from "./integrity.js";
 import { payInviterRewards, type RewardPolicy } from "./reward-store.js";
 
@@ -309,7 +310,28 @@ function accountStatement(write: AccountWrite): SQL {
       INSERT INTO ${ledgerEntries} (user_id, amount_cents, kind, signup_user_id, status)
       SELECT id, ${bonus}::bigint, 'invitee_bonus', id, ${held ? "pending" : "posted"} FROM created
       WHERE invited_by_id IS NOT NULL AND ${bonus}::bigint > 0
-    ), referral AS (
+      RETURNING id, user_id, amount_cents
+    ), user_event AS (${eventInsert(
+      "user.created",
+      sql`SELECT jsonb_build_object('user_id', id, 'username', ${account.username}::text,
+        'invited_by_id', invited_by_id) FROM created`,
+    )})${
+      write.inviterId === null
+        ? sql``
+        : sql`, referral_event AS (${eventInsert(
+            "referral.created",
+            sql`SELECT jsonb_build_object('inviter_id', invited_by_id, 'invitee_id', id,
+              'status', ${referral.status}::text) FROM created WHERE invited_by_id IS NOT NULL`,
+          )})${
+            held
+              ? sql``
+              : sql`, bonus_event AS (${eventInsert(
+                  "reward.granted",
+                  sql`SELECT jsonb_build_object('user_id', user_id, 'amount_cents', amount_cents,
+                    'reason', 'invitee_bonus', 'invitee_id', user_id, 'ledger_entry_id', id) FROM bonus`,
+                )})`
+          }`
+    }, referral AS (
       INSERT INTO ${referrals} (inviter_id, invitee_id, status, signals, same_address, hold_until, decided_at)
       SELECT invited_by_id, id, ${referral.status}, string_to_array(${referral.signals.join(",")}, ','),
         ${write.referral.sameAddress}::boolean, ${referral.holdUntil?.toISOString() ?? null}::timestamptz,

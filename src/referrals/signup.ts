@@ -15,6 +15,7 @@ import type { EmailAddress } from "../email/address.js";
 import type { MailDeps } from "../email/outbox.js";
 import { verificationFor } from "../email/verification.js";
 import { type FieldErrors, ValidationError } from "../errors.js";
+import type { EventDeps } from "../events/events.js";
 import type { AddressHasher } from "./addresses.js";
 import { decideReferral } from "./integrity.js";
 import { checkBeforeHashing, createAccount, type SignalCheck, UsernameTaken } from "./signup-store.js";
@@ -31,6 +32,8 @@ export interface SignupDeps {
   clock: () => number;
   /** Messages written with a change are handed to the email worker (src/email/outbox.ts). */
   mail: MailDeps;
+  /** Events written with a change are handed to the webhook relay (src/events/events.ts). */
+  webhooks: EventDeps;
 }
 
 export interface SignupRequest {
@@ -118,6 +121,7 @@ export async function signUp(
       verification: email && verificationFor(deps, request.username, email.address, email.origin),
     });
     if (created.mayHaveEmail) deps.mail.wake();
+    deps.webhooks.wake();
     return {
       userId: created.userId,
       username: request.username,

@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
 import { queryRows } from "../../src/db/connection.js";
 import { keptMail } from "../../src/email/outbox.js";
+import { noEventWake } from "../../src/events/events.js";
 import { signalNames } from "../../src/referrals/integrity.js";
 import { approveReferral, rejectReferral } from "../../src/referrals/review.js";
 import { userIdOf } from "../support/admin.js";
@@ -18,6 +19,7 @@ const review = () => ({
   integrity: t.config.integrity,
   clock: Date.now,
   mail: keptMail,
+  webhooks: noEventWake,
 });
 
 before(async () => {

@@ -9,6 +9,7 @@ import { hashSessionId } from "../../src/accounts/sessions.js";
 import { loadConfig } from "../../src/config.js";
 import { queryPreparedRows, queryRows } from "../../src/db/connection.js";
 import { keptMail } from "../../src/email/outbox.js";
+import { noEventWake } from "../../src/events/events.js";
 import { addressHasher } from "../../src/referrals/addresses.js";
 import { signUp } from "../../src/referrals/signup.js";
 import { cheapHasher } from "../support/app.js";
@@ -66,6 +67,7 @@ test("on PostgreSQL, the sign-up's and the login's checks and writes are prepare
     session: config.session,
     clock: Date.now,
     mail: keptMail,
+    webhooks: noEventWake,
   };
   const client = { address: "192.0.2.1", sessionIdHash: null, deviceIdHash: null };
   const password = "plum-Orbit-74-lantern";

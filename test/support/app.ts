@@ -85,7 +85,14 @@ export async function createTestApp(
   overrides: Partial<AppDeps> = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", ...generousLimits, ...env });
+  // The webhook worker (and its job queue) only where a test asks for it: WEBHOOKS: "on".
+  const config = loadConfig({
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    WEBHOOKS: "off",
+    ...generousLimits,
+    ...env,
+  });
   const hasher = overrides.hasher ?? cheapHasher();
   const deps: AppDeps = { db: database.handle.db, config, database: database.handle, hasher, ...overrides };
   const app = await buildApp(deps);

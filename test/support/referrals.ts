@@ -2,6 +2,7 @@
 // inviter with their link, and the review's dependencies.
 
 import { keptMail } from "../../src/email/outbox.js";
+import { noEventWake } from "../../src/events/events.js";
 import type { ReviewDeps } from "../../src/referrals/review.js";
 import { Client, type TestApp, tokenOf } from "./app.js";
 
@@ -68,5 +69,12 @@ export async function signUpThrough(client: Client, username: string, token: str
 
 /** What approveReferral, rejectReferral and approveDueReferrals need, on the app's database. */
 export function reviewDeps(t: TestApp, clock: () => number = t.deps.clock ?? Date.now): ReviewDeps {
-  return { db: t.deps.db, program: t.config.program, integrity: t.config.integrity, clock, mail: keptMail };
+  return {
+    db: t.deps.db,
+    program: t.config.program,
+    integrity: t.config.integrity,
+    clock,
+    mail: keptMail,
+    webhooks: noEventWake,
+  };
 }

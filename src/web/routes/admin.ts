@@ -634,7 +634,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
           const input = (request.body ?? {}) as Record<string, unknown>;
           try {
             const form = checkAdjustmentForm(input);
-            const result = await adjustBalance(db, staff.id, userId, form);
+            const result = await adjustBalance(db, staff.id, userId, form, deps.useCases.webhooks);
             request.log.info(
               { staffId: staff.id, userId, amountCents: form.amountCents },
               "balance adjusted",
@@ -684,7 +684,7 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
               return renderConfirmation(request, reply, userId, "deactivate");
             }
             try {
-              const change = await setUserActive(db, staff.id, userId, active);
+              const change = await setUserActive(db, staff.id, userId, active, deps.useCases.webhooks);
               request.log.info({ staffId: staff.id, userId, active }, "user status changed");
               if (wantsJson(request)) {
                 return reply.send({

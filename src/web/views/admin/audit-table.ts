@@ -55,7 +55,7 @@ export function auditTable(entries: AuditEntry[], showTarget: boolean): SafeHtml
 <tbody>${entries.map(
     (e) => html`<tr>
 <td class="text-nowrap">${utcMinute(e.createdAt)}</td>
-<td data-label="Who">${e.actorId === null ? html`<span class="text-body-secondary">command line</span>` : userLink(e.actorId, e.actorUsername)}</td>
+<td data-label="Who">${e.actorId !== null ? userLink(e.actorId, e.actorUsername) : e.apiKeyName !== null ? html`API key <q>${e.apiKeyName}</q>` : html`<span class="text-body-secondary">command line</span>`}</td>
 <td data-label="What">${actionLabels[e.action] ?? e.action}</td>
 ${showTarget ? html`<td data-label="User">${userLink(e.targetUserId, e.targetUsername)}</td>` : null}
 <td data-label="Details" class="text-break">${auditDetails(e)}</td></tr>`,

@@ -29,6 +29,7 @@ const kindLabels: Record<OutboxRow["kind"], string> = {
   reward_earned: "Reward earned",
   referral_approved: "Referral approved",
   referral_rejected: "Referral rejected",
+  webhook_disabled: "Webhook turned off",
 };
 
 function badge(status: OutboxStatus): SafeHtml {

@@ -1,0 +1,57 @@
+// Events: what happened, for the systems beside the service (webhooks, src/webhooks/). Each is written
+// in the same statement or transaction as the change it reports, so a change that rolls back leaves
+// no event and a change that commits always has one. After the commit the relay fans events out to
+// the webhook endpoints that want them (src/webhooks/relay.ts).
+import { type SQL, sql } from "drizzle-orm";
+import type { Queryable } from "../db/connection.js";
+import { events } from "../db/schema.js";
+
+/** Every event type, with what its `data` holds (docs/webhooks.md lists them for integrators). */
+export const eventTypes = {
+  "user.created": "A person signed up: user_id, username, invited_by_id (null without a link).",
+  "user.deactivated": "Staff or an API key deactivated an account: user_id, username, by.",
+  "user.reactivated": "Staff or an API key reactivated an account: user_id, username, by.",
+  "referral.created":
+    "A sign-up through someone's link: inviter_id, invitee_id, status (approved, or held for review).",
+  "referral.approved": "A held referral was approved: inviter_id, invitee_id, by (staff or hold).",
+  "referral.rejected": "A held referral was rejected: inviter_id, invitee_id, by.",
+  "reward.granted":
+    "Credit paid for a referral: user_id, amount_cents, reason (invitee_bonus or inviter_reward), invitee_id.",
+  "balance.adjusted":
+    "Staff or an API key added or removed credit: user_id, amount_cents, balance_cents, reason, by.",
+} as const;
+
+export type EventType = keyof typeof eventTypes;
+export const eventTypeNames = Object.keys(eventTypes) as EventType[];
+
+/** Sent only to the endpoint staff asked for it from /admin/webhooks/. */
+export const TEST_EVENT_TYPE = "webhook.test";
+
+export function isEventType(value: string): value is EventType {
+  return Object.hasOwn(eventTypes, value);
+}
+
+/** What the use cases that write events are given: a nudge for the relay after their commit. */
+export interface EventDeps {
+  /** The relay hands new events to the endpoints now rather than at its next poll. */
+  wake(): void;
+}
+
+export const noEventWake: EventDeps = { wake: () => {} };
+
+/**
+ * The INSERT for a statement that has its rows at hand: `rows` is a SELECT giving one jsonb column,
+ * the event's data, per event (none: no event). Use it as a CTE of the change's own statement.
+ */
+export function eventInsert(type: EventType, dataRows: SQL): SQL {
+  return sql`INSERT INTO ${events} (type, data) SELECT ${type}, data FROM (${dataRows}) AS event_data(data)`;
+}
+
+/** Writes one event; call it inside the transaction of the change it reports. */
+export async function recordEvent(
+  db: Queryable,
+  type: EventType,
+  data: Record<string, unknown>,
+): Promise<void> {
+  await db.execute(sql`INSERT INTO ${events} (type, data) VALUES (${type}, ${JSON.stringify(data)}::jsonb)`);
+}

@@ -1,0 +1,101 @@
+// The hand-over from an outbox table to the job queue, shared by email and webhooks.
+//
+// Rows are written in the transaction of the change that causes them. After the commit, wake()
+// claims new rows (each gets a job id in the same UPDATE) and inserts their jobs under those ids,
+// then nudges this process's workers. A sweep every 30 s does the same for rows a process wrote but
+// died before handing over, and hands over again those whose job may have been lost (pg-boss ignores
+// an id it already has), so no row waits forever and none is queued twice.
+import type PgBoss from "pg-boss";
+import type { WorkerLog } from "./queue.js";
+
+const HAND_OVER_BATCH = 100;
+export const SWEEP_MS = 30_000;
+
+export interface RelaySource {
+  /** What must happen before claiming (the webhooks fan events out to deliveries here). */
+  prepare?(): Promise<void>;
+  /** Gives up to `limit` waiting rows a job id and returns them. */
+  claim(limit: number): Promise<{ id: number; jobId: string }[]>;
+  /** Rows handed over at least `seconds` ago and still waiting: their jobs may be lost. */
+  handedOverBefore(seconds: number, limit: number): Promise<{ id: number; jobId: string }[]>;
+}
+
+export interface Relay {
+  /** Hand over what waits now, soon (after a commit that wrote rows). */
+  wake(): void;
+  /** Hands over what waits now and waits for it. */
+  dispatch(): Promise<void>;
+  /** dispatch, then hand over again rows whose job may be lost. */
+  sweep(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startRelay(options: {
+  boss: PgBoss;
+  queue: string;
+  workerIds: string[];
+  source: RelaySource;
+  log: WorkerLog;
+  /** Names the relay in its log lines ("email", "webhook"). */
+  label: string;
+}): Relay {
+  const { boss, queue, workerIds, source, log, label } = options;
+  const handOver = async (rows: { id: number; jobId: string }[]) => {
+    if (rows.length === 0) return;
+    await boss.insert(rows.map((row) => ({ id: row.jobId, name: queue, data: { id: row.id } })));
+    for (const workerId of workerIds) boss.notifyWorker(workerId);
+  };
+
+  // One hand-over at a time per process; a wake during one runs it once more afterwards, so many
+  // commits close together cost a few hand-overs, not one each.
+  let running: Promise<void> | undefined;
+  let again = false;
+  const dispatch = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await source.prepare?.();
+        let claimed: { id: number; jobId: string }[];
+        do {
+          claimed = await source.claim(HAND_OVER_BATCH);
+          await handOver(claimed);
+        } while (claimed.length === HAND_OVER_BATCH);
+      } while (again);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const sweep = async () => {
+    await dispatch();
+    await handOver(await source.handedOverBefore(SWEEP_MS / 1000, 500));
+  };
+  let sweeping: Promise<void> = Promise.resolve();
+  const runSweep = () => {
+    sweeping = sweep().catch((error: unknown) => log.warn({ err: error }, `${label} sweep failed`));
+  };
+  const timer = setInterval(runSweep, SWEEP_MS);
+  timer.unref();
+  // Whatever an earlier run left waiting goes out now, not at the first sweep.
+  runSweep();
+
+  return {
+    wake() {
+      dispatch().catch((error: unknown) =>
+        log.warn({ err: error }, `handing ${label} jobs to the queue failed`),
+      );
+    },
+    dispatch,
+    sweep,
+    async stop() {
+      clearInterval(timer);
+      await sweeping;
+      await running?.catch(() => {});
+    },
+  };
+}

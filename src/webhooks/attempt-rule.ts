@@ -1,0 +1,56 @@
+// What one delivery attempt decides: the delivery's status, whether its endpoint now counts as
+// failing, and whether it has failed for so long that it is turned off. Pure: the worker reads the
+// facts under the endpoint's row lock and writes the verdict (src/webhooks/deliveries.ts).
+
+export interface AttemptFacts {
+  /** The receiver answered 2xx. */
+  ok: boolean;
+  now: number;
+  /** When the delivery was made (the event's fan-out, or staff's "send again"). */
+  deliveryCreatedAt: number;
+  /** The endpoint's first failure since its last success, before this attempt; null: none. */
+  endpointFailingSince: number | null;
+  /** How long a delivery is retried, and how long an endpoint may fail before it is turned off. */
+  giveUpMs: number;
+  /** The job queue will run this delivery again if it fails now. */
+  retriesLeft: boolean;
+  /** Staff asked for it ("send again", "send a test event"): tried once, the answer shown to them. */
+  manual: boolean;
+}
+
+export interface AttemptVerdict {
+  delivery: "delivered" | "pending" | "failed";
+  /** The endpoint's failing-since after this attempt. */
+  endpointFailingSince: number | null;
+  /** It has failed for `giveUpMs`: turn it off and tell staff. */
+  disableEndpoint: boolean;
+}
+
+export function judgeAttempt(facts: AttemptFacts): AttemptVerdict {
+  if (facts.ok) return { delivery: "delivered", endpointFailingSince: null, disableEndpoint: false };
+  // A manual try that fails says nothing new about an endpoint staff are looking at: it neither
+  // starts the clock nor turns the endpoint off.
+  if (facts.manual) {
+    return { delivery: "failed", endpointFailingSince: facts.endpointFailingSince, disableEndpoint: false };
+  }
+  const failingSince = facts.endpointFailingSince ?? facts.now;
+  const disableEndpoint = facts.now - failingSince >= facts.giveUpMs;
+  const givenUp =
+    disableEndpoint || facts.now - facts.deliveryCreatedAt >= facts.giveUpMs || !facts.retriesLeft;
+  return { delivery: givenUp ? "failed" : "pending", endpointFailingSince: failingSince, disableEndpoint };
+}
+
+/**
+ * Retries the queue needs so that doubling delays from `firstDelaySeconds` (each 1 to 2 times its
+ * nominal value, as pg-boss draws them) span at least `giveUpSeconds` at their shortest: the
+ * delivery's age, not the count, ends its retries.
+ */
+export function retriesToSpan(firstDelaySeconds: number, giveUpSeconds: number): number {
+  let retries = 0;
+  let span = 0;
+  while (span < giveUpSeconds) {
+    span += firstDelaySeconds * 2 ** Math.min(retries, 15);
+    retries++;
+  }
+  return retries + 1;
+}

@@ -1,0 +1,327 @@
+// Storage of webhook deliveries: events fanned out to the endpoints that want them, handed to the job
+// queue like email (src/jobs/relay.ts), each attempt logged with its answer.
+import { type SQL, sql } from "drizzle-orm";
+import { type Database, type Queryable, queryRows } from "../db/connection.js";
+import { events, users, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.js";
+import { type MailDeps, outboxInsert } from "../email/outbox.js";
+import { TEST_EVENT_TYPE } from "../events/events.js";
+import { type AttemptVerdict, judgeAttempt } from "./attempt-rule.js";
+import { dateOrNull } from "./endpoints.js";
+
+/** A delivery ready to hand to the job queue under `jobId`. */
+export interface Claimed {
+  id: number;
+  jobId: string;
+}
+
+/**
+ * Fans the events not yet dispatched out to the endpoints that are on, want their type and existed
+ * when the event happened: one delivery per endpoint and event. Returns how many events it took
+ * (`limit`: there may be more).
+ */
+export async function fanOutEvents(db: Queryable, limit: number): Promise<number> {
+  const rows = await queryRows<{ events: number }>(
+    db,
+    sql`WITH taken AS (
+        UPDATE ${events} SET dispatched = true
+        WHERE seq IN (SELECT seq FROM ${events} WHERE NOT dispatched ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+        RETURNING id, type, occurred_at
+      ), fanned AS (
+        INSERT INTO ${webhookDeliveries} (event_id, endpoint_id)
+        SELECT taken.id, ep.id FROM taken JOIN ${webhookEndpoints} ep
+          ON ep.enabled AND taken.type = ANY(ep.event_types) AND ep.created_at <= taken.occurred_at
+        ORDER BY taken.occurred_at, ep.id
+      )
+      SELECT count(*)::int AS events FROM taken`,
+  );
+  return Number(rows[0]?.events ?? 0);
+}
+
+/** Gives pending deliveries not yet queued a job id, for the caller to hand over under those ids. */
+export async function claimDeliveries(db: Queryable, limit: number): Promise<Claimed[]> {
+  const rows = await queryRows<Claimed>(
+    db,
+    sql`UPDATE ${webhookDeliveries} SET job_id = gen_random_uuid()
+      WHERE id IN (SELECT id FROM ${webhookDeliveries} WHERE status = 'pending' AND job_id IS NULL
+        ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+      RETURNING id, job_id AS "jobId"`,
+  );
+  return rows.map((row) => ({ id: Number(row.id), jobId: row.jobId }));
+}
+
+/** Pending deliveries handed over at least `seconds` ago: their jobs, to hand over again. */
+export async function deliveriesHandedOverBefore(
+  db: Queryable,
+  seconds: number,
+  limit: number,
+): Promise<Claimed[]> {
+  const rows = await queryRows<Claimed>(
+    db,
+    sql`SELECT id, job_id AS "jobId" FROM ${webhookDeliveries}
+      WHERE status = 'pending' AND job_id IS NOT NULL
+        AND created_at < now() - make_interval(secs => ${seconds})
+      ORDER BY id LIMIT ${limit}`,
+  );
+  return rows.map((row) => ({ id: Number(row.id), jobId: row.jobId }));
+}
+
+/** What a worker needs to send one delivery: the event, where to, and the secrets that sign it. */
+export interface DeliveryToSend {
+  id: number;
+  endpointId: number;
+  url: string;
+  /** The current secret, and the previous one while it still signs. */
+  secrets: string[];
+  eventId: string;
+  eventType: string;
+  occurredAt: Date;
+  data: unknown;
+}
+
+/** The delivery, if it still waits and its endpoint is on; null otherwise (done, or nothing to do). */
+export async function deliveryToSend(db: Queryable, id: number): Promise<DeliveryToSend | null> {
+  const rows = await queryRows<DeliveryToSend & { previousSecret: string | null; secret: string }>(
+    db,
+    sql`SELECT d.id, d.endpoint_id AS "endpointId", ep.url, ep.secret,
+        CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS "previousSecret",
+        ev.id AS "eventId", ev.type AS "eventType", ev.occurred_at AS "occurredAt", ev.data
+      FROM ${webhookDeliveries} d
+      JOIN ${webhookEndpoints} ep ON ep.id = d.endpoint_id
+      JOIN ${events} ev ON ev.id = d.event_id
+      WHERE d.id = ${id} AND d.status = 'pending' AND (ep.enabled OR d.manual)`,
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const { secret, previousSecret, ...rest } = row;
+  return {
+    ...rest,
+    id: Number(row.id),
+    endpointId: Number(row.endpointId),
+    occurredAt: new Date(row.occurredAt),
+    secrets: previousSecret ? [secret, previousSecret] : [secret],
+  };
+}
+
+/** The body every endpoint receives: the Standard Webhooks shape, with the event's id. */
+export function deliveryBody(
+  delivery: Pick<DeliveryToSend, "eventId" | "eventType" | "occurredAt" | "data">,
+) {
+  return JSON.stringify({
+    id: delivery.eventId,
+    type: delivery.eventType,
+    timestamp: delivery.occurredAt.toISOString(),
+    data: delivery.data,
+  });
+}
+
+/** What one attempt got back (src/webhooks/http-post.ts). */
+export interface AttemptOutcome {
+  ok: boolean;
+  status: number | null;
+  responseExcerpt: string;
+  error: string | null;
+  durationMs: number;
+}
+
+/**
+ * Logs an attempt and writes its verdict (attempt-rule.ts), under the endpoint's row lock so that
+ * concurrent deliveries to one endpoint agree on when it started failing. An endpoint that has
+ * failed too long is turned off, its waiting deliveries fail, and every staff member with a verified
+ * address gets an email about it, in the same transaction.
+ */
+export async function recordAttempt(
+  db: Database,
+  attempt: {
+    deliveryId: number;
+    outcome: AttemptOutcome;
+    now: number;
+    giveUpMs: number;
+    retriesLeft: boolean;
+    mailStatus: MailDeps["initialStatus"];
+  },
+): Promise<(AttemptVerdict & { endpointId: number }) | null> {
+  return db.transaction(async (tx) => {
+    const [facts] = await queryRows<{
+      endpointId: number;
+      failingSince: Date | string | null;
+      createdAt: Date | string;
+      manual: boolean;
+    }>(
+      tx,
+      sql`SELECT ep.id AS "endpointId", ep.failing_since AS "failingSince", d.created_at AS "createdAt", d.manual
+        FROM ${webhookDeliveries} d JOIN ${webhookEndpoints} ep ON ep.id = d.endpoint_id
+        WHERE d.id = ${attempt.deliveryId} AND d.status = 'pending'
+        FOR UPDATE OF ep, d`,
+    );
+    if (!facts) return null;
+    const endpointId = Number(facts.endpointId);
+    const { outcome } = attempt;
+    const verdict = judgeAttempt({
+      ok: outcome.ok,
+      now: attempt.now,
+      deliveryCreatedAt: new Date(facts.createdAt).getTime(),
+      endpointFailingSince: dateOrNull(facts.failingSince)?.getTime() ?? null,
+      giveUpMs: attempt.giveUpMs,
+      retriesLeft: attempt.retriesLeft,
+      manual: facts.manual,
+    });
+    const failingSince =
+      verdict.endpointFailingSince === null ? null : new Date(verdict.endpointFailingSince).toISOString();
+    await tx.execute(sql`WITH logged AS (
+        INSERT INTO ${webhookAttempts} (delivery_id, duration_ms, status_code, response_excerpt, error)
+        VALUES (${attempt.deliveryId}, ${Math.round(outcome.durationMs)}, ${outcome.status},
+          ${outcome.responseExcerpt}, ${outcome.error})
+      ), endpoint AS (
+        UPDATE ${webhookEndpoints} SET failing_since = ${failingSince}::timestamptz WHERE id = ${endpointId}
+      )
+      UPDATE ${webhookDeliveries} SET attempts = attempts + 1, status = ${verdict.delivery},
+        last_status_code = ${outcome.status}, last_error = ${outcome.error}, last_attempt_at = now(),
+        delivered_at = ${verdict.delivery === "delivered" ? sql`now()` : sql`NULL`}
+      WHERE id = ${attempt.deliveryId}`);
+    if (verdict.disableEndpoint) await turnOff(tx, endpointId, attempt.giveUpMs, attempt.mailStatus);
+    return { ...verdict, endpointId };
+  });
+}
+
+/** The endpoint is off; what still waits for it fails; staff hear of it by email. */
+async function turnOff(
+  tx: Queryable,
+  endpointId: number,
+  giveUpMs: number,
+  mailStatus: MailDeps["initialStatus"],
+): Promise<void> {
+  const hours = Math.round(giveUpMs / 3_600_000);
+  await tx.execute(sql`WITH off AS (
+      UPDATE ${webhookEndpoints} SET enabled = false, disabled_reason = 'failing'
+      WHERE id = ${endpointId} RETURNING id, url
+    ), dropped AS (
+      UPDATE ${webhookDeliveries} SET status = 'failed', last_error = 'the endpoint was turned off'
+      WHERE endpoint_id = ${endpointId} AND status = 'pending'
+    )
+    ${outboxInsert(sql`SELECT 'webhook_disabled', u.id, u.email,
+        jsonb_build_object('username', u.username, 'url', off.url, 'endpoint_id', off.id, 'hours', ${hours}::int),
+        ${mailStatus}
+      FROM ${users} u, off WHERE u.is_staff AND u.is_active AND u.email IS NOT NULL`)}`);
+}
+
+/** "Send again": a new delivery of the same event (the same webhook-id) to the same endpoint. */
+export async function redeliver(db: Queryable, deliveryId: number): Promise<number | null> {
+  const rows = await queryRows<{ id: number }>(
+    db,
+    sql`INSERT INTO ${webhookDeliveries} (event_id, endpoint_id, manual)
+      SELECT event_id, endpoint_id, true FROM ${webhookDeliveries} WHERE id = ${deliveryId}
+      RETURNING id`,
+  );
+  return rows[0] ? Number(rows[0].id) : null;
+}
+
+/** "Send a test event": an event of its own type, delivered to this endpoint only. */
+export async function sendTestEvent(
+  db: Queryable,
+  endpointId: number,
+  staffId: number,
+): Promise<number | null> {
+  const rows = await queryRows<{ id: number }>(
+    db,
+    sql`WITH ep AS (SELECT id FROM ${webhookEndpoints} WHERE id = ${endpointId}),
+      event AS (
+        INSERT INTO ${events} (type, data, dispatched)
+        SELECT ${TEST_EVENT_TYPE}, jsonb_build_object('endpoint_id', ep.id, 'sent_by', ${staffId}::bigint), true FROM ep
+        RETURNING id
+      )
+      INSERT INTO ${webhookDeliveries} (event_id, endpoint_id, manual)
+      SELECT event.id, ep.id, true FROM event, ep
+      RETURNING id`,
+  );
+  return rows[0] ? Number(rows[0].id) : null;
+}
+
+export interface DeliveryRow {
+  id: number;
+  eventId: string;
+  eventType: string;
+  status: string;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  manual: boolean;
+  createdAt: Date;
+  lastAttemptAt: Date | null;
+  deliveredAt: Date | null;
+}
+
+const deliveryColumns = sql`d.id, d.event_id AS "eventId", ev.type AS "eventType", d.status, d.attempts,
+  d.last_status_code AS "lastStatusCode", d.last_error AS "lastError", d.manual, d.created_at AS "createdAt",
+  d.last_attempt_at AS "lastAttemptAt", d.delivered_at AS "deliveredAt"`;
+
+function deliveryOf(row: DeliveryRow): DeliveryRow {
+  return {
+    ...row,
+    id: Number(row.id),
+    createdAt: new Date(row.createdAt),
+    lastAttemptAt: dateOrNull(row.lastAttemptAt),
+    deliveredAt: dateOrNull(row.deliveredAt),
+  };
+}
+
+/** An endpoint's delivery log, newest first, from before `beforeId` when given. */
+export async function listDeliveries(
+  db: Queryable,
+  endpointId: number,
+  page: { beforeId?: number; status?: string; limit: number },
+): Promise<DeliveryRow[]> {
+  const conditions: SQL[] = [sql`d.endpoint_id = ${endpointId}`];
+  if (page.beforeId !== undefined) conditions.push(sql`d.id < ${page.beforeId}`);
+  if (page.status) conditions.push(sql`d.status = ${page.status}`);
+  const rows = await queryRows<DeliveryRow>(
+    db,
+    sql`SELECT ${deliveryColumns} FROM ${webhookDeliveries} d JOIN ${events} ev ON ev.id = d.event_id
+      WHERE ${sql.join(conditions, sql` AND `)} ORDER BY d.id DESC LIMIT ${page.limit}`,
+  );
+  return rows.map(deliveryOf);
+}
+
+export interface AttemptRow {
+  id: number;
+  attemptedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  responseExcerpt: string;
+  error: string | null;
+}
+
+/** One delivery with its event's body and every attempt, oldest first. */
+export async function deliveryDetail(
+  db: Queryable,
+  endpointId: number,
+  deliveryId: number,
+): Promise<{ delivery: DeliveryRow; body: string; attempts: AttemptRow[] } | null> {
+  const rows = await queryRows<DeliveryRow & { occurredAt: Date | string; data: unknown }>(
+    db,
+    sql`SELECT ${deliveryColumns}, ev.occurred_at AS "occurredAt", ev.data
+      FROM ${webhookDeliveries} d JOIN ${events} ev ON ev.id = d.event_id
+      WHERE d.id = ${deliveryId} AND d.endpoint_id = ${endpointId}`,
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const attempts = await queryRows<AttemptRow>(
+    db,
+    sql`SELECT id, attempted_at AS "attemptedAt", duration_ms AS "durationMs", status_code AS "statusCode",
+        response_excerpt AS "responseExcerpt", error
+      FROM ${webhookAttempts} WHERE delivery_id = ${deliveryId} ORDER BY id`,
+  );
+  return {
+    delivery: deliveryOf(row),
+    body: deliveryBody({
+      eventId: row.eventId,
+      eventType: row.eventType,
+      occurredAt: new Date(row.occurredAt),
+      data: row.data,
+    }),
+    attempts: attempts.map((attempt) => ({
+      ...attempt,
+      id: Number(attempt.id),
+      attemptedAt: new Date(attempt.attemptedAt),
+    })),
+  };
+}

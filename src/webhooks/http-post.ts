@@ -1,0 +1,143 @@
+// One delivery attempt: a POST of the signed body to the endpoint, bounded in time and in what it
+// reads back, that never throws. Whatever happens becomes a PostOutcome the worker records, so staff
+// can see why an endpoint fails, and the next attempt is the worker's decision, not this module's.
+//
+// Safety: the address is checked again before every attempt (a literal IP never passes through
+// `lookup`), names resolve through safeLookup (the connection goes to the address that was checked),
+// redirects are not followed (a 3xx could send the delivery, signature and all, anywhere), and only
+// the first 1 KiB of the answer is kept.
+import http from "node:http";
+import https from "node:https";
+import { checkDeliveryUrl, safeLookup, type TargetPolicy } from "./target-check.js";
+
+export interface PostOutcome {
+  /** The HTTP status, or null when there was no answer (refused target, network error, timeout). */
+  status: number | null;
+  /** The first 1 KiB of the answer's body, as UTF-8 text. */
+  responseExcerpt: string;
+  /** Why there was no answer, in words for the staff pages; null whenever there was one. */
+  error: string | null;
+  durationMs: number;
+  /** A 2xx answer: the endpoint has the delivery. */
+  ok: boolean;
+}
+
+export interface PostInput {
+  url: string;
+  /** The signature headers (and any other); content-type, content-length and user-agent are set here. */
+  headers: Record<string, string>;
+  body: string;
+  /** The whole attempt: connecting, sending, and the answer's status and first 1 KiB. */
+  timeoutMs: number;
+  policy: TargetPolicy;
+  userAgent?: string;
+}
+
+export const defaultWebhookUserAgent = "referral-service-webhooks/1.0";
+
+/** How much of the answer's body is kept. */
+export const responseExcerptBytes = 1024;
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}
+
+export function postWebhook(input: PostInput): Promise<PostOutcome> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const failure = (error: string): PostOutcome => ({
+    status: null,
+    responseExcerpt: "",
+    error,
+    durationMs: elapsed(),
+    ok: false,
+  });
+
+  const checked = checkDeliveryUrl(input.url, input.policy);
+  if (!checked.ok) return Promise.resolve(failure(checked.reason));
+  const url = checked.url;
+
+  return new Promise<PostOutcome>((resolve) => {
+    let settled = false;
+    let status: number | null = null;
+    // The excerpt's bytes, never more than responseExcerptBytes: the rest of the body is not read.
+    const excerpt = Buffer.alloc(responseExcerptBytes);
+    let excerptLength = 0;
+    let response: http.IncomingMessage | undefined;
+
+    const finish = (error: string | null, complete: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // A body cut short may end inside a UTF-8 character: the streaming decoder keeps such a
+      // partial character back instead of turning it into U+FFFD.
+      const text = new TextDecoder("utf-8", { fatal: false }).decode(excerpt.subarray(0, excerptLength), {
+        stream: !complete,
+      });
+      // Nothing more is wanted from this connection (it is not reused: agent false).
+      response?.destroy();
+      request.destroy();
+      resolve(
+        status === null
+          ? { ...failure(error ?? "No answer."), durationMs: elapsed() }
+          : {
+              status,
+              responseExcerpt: text,
+              error: null,
+              durationMs: elapsed(),
+              ok: status >= 200 && status <= 299,
+            },
+      );
+    };
+
+    let request: http.ClientRequest;
+    try {
+      request = (url.protocol === "https:" ? https : http).request(url, {
+        method: "POST",
+        headers: {
+          "user-agent": input.userAgent ?? defaultWebhookUserAgent,
+          "content-type": "application/json",
+          ...input.headers,
+          "content-length": String(Buffer.byteLength(input.body)),
+        },
+        lookup: safeLookup(input.policy),
+        // A connection of its own per attempt: a pooled socket would skip the lookup's check, and
+        // might have been opened under another policy.
+        agent: false,
+      });
+    } catch (error) {
+      // Synchronous refusals: a header value with a newline, for instance.
+      resolve(failure(describe(error)));
+      return;
+    }
+
+    // The timeout bounds the whole attempt. Once the status is in, it only cuts the excerpt short:
+    // the endpoint has answered, and its answer stands.
+    const timer = setTimeout(() => {
+      finish(`No answer within ${input.timeoutMs} ms (timeout).`, false);
+    }, input.timeoutMs);
+
+    request.on("error", (error) => finish(describe(error), false));
+    request.on("response", (answer) => {
+      response = answer;
+      status = answer.statusCode ?? null;
+      if (status === null) return finish("An answer without a status.", false);
+      answer.on("data", (chunk: Buffer) => {
+        const room = responseExcerptBytes - excerptLength;
+        const taken = Math.min(room, chunk.length);
+        chunk.copy(excerpt, excerptLength, 0, taken);
+        excerptLength += taken;
+        if (excerptLength >= responseExcerptBytes) finish(null, false);
+      });
+      answer.on("end", () => finish(null, true));
+      // A body cut off by the endpoint: its status stands, with what came of the excerpt.
+      answer.on("error", () => finish(null, false));
+      answer.on("close", () => finish(null, false));
+    });
+    request.end(input.body);
+  });
+}
