@@ -6,12 +6,9 @@ import { fileURLToPath } from "node:url";
 import fastifyCookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
-import type PgBoss from "pg-boss";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
 import type { MailDeps } from "./email/outbox.js";
-import { type EmailWorker, startEmailWorker } from "./email/worker.js";
-import type { EventDeps } from "./events/events.js";
-import { startJobQueue } from "./jobs/queue.js";
+import { backgroundWorkers } from "./jobs/workers.js";
 import { clusterMetricsSource } from "./ops/cluster-metrics.js";
 import { trackRequests } from "./ops/drain.js";
 import { combineEvents, createMetrics } from "./ops/metrics.js";
@@ -39,7 +36,6 @@ import { passwordResetRoutes } from "./web/routes/password-reset.js";
 import { shareImageRoutes } from "./web/routes/share-image.js";
 import { signupRoutes } from "./web/routes/signup.js";
 import { registerSecurityHeaders } from "./web/security-headers.js";
-import { startWebhookWorker, type WebhookWorker } from "./webhooks/worker.js";
 
 const require = createRequire(import.meta.url);
 const bootstrapDist = join(dirname(require.resolve("bootstrap/package.json")), "dist");
@@ -163,16 +159,10 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
 
   const clock = deps.clock ?? Date.now;
   const linkOpens = new LinkOpenCounter((counts) => addLinkOpens(deps.db, counts));
-  // Email goes out through the outbox: with SMTP_URL, a worker in this process sends it (started
-  // when the app is ready); without, messages are kept for staff at /admin/outbox/.
-  let emailWorker: EmailWorker | undefined;
-  const mail: MailDeps = {
-    initialStatus: config.email.smtpUrl ? "pending" : "kept",
-    wake: () => emailWorker?.wake(),
-  };
-  // Events go out through the webhook relay, started when the app is ready (src/webhooks/worker.ts).
-  let webhookRelay: EventDeps | undefined;
-  const webhooks: EventDeps = { wake: () => webhookRelay?.wake() };
+  // Email and webhook events go out through outboxes, handed to workers on a job queue that start
+  // when the app is ready (src/jobs/workers.ts). Without SMTP_URL messages are kept for staff.
+  const workers = backgroundWorkers({ handle: deps.database, db: deps.db, config, log: app.log, clock });
+  const { mail, webhooks } = workers;
   app.decorate("flushLinkOpens", () => linkOpens.flush());
   const routeDeps: RouteDeps = {
     ...deps,
@@ -256,55 +246,11 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     });
   }
 
-  // One job queue (pg-boss, in the service's own database) for the email and webhook workers.
-  const database = deps.database;
-  if (database && (config.email.smtpUrl || config.webhooks.enabled)) {
-    let boss: PgBoss | undefined;
-    let webhookWorker: WebhookWorker | undefined;
-    app.addHook("onReady", async () => {
-      boss = await startJobQueue(database, {
-        maintenanceSeconds: config.email.maintenanceSeconds,
-        onError: (error) => app.log.warn({ err: error }, "job queue error"),
-      });
-      if (config.email.smtpUrl) {
-        emailWorker = await startEmailWorker({
-          boss,
-          db: deps.db,
-          config: config.email,
-          publicOrigin: config.publicOrigin,
-          fallbackOrigin: `http://localhost:${config.port}`,
-          log: app.log,
-        });
-      }
-      if (config.webhooks.enabled) {
-        webhookWorker = await startWebhookWorker({
-          boss,
-          db: deps.db,
-          config: config.webhooks,
-          mail,
-          log: app.log,
-          clock,
-        });
-        webhookRelay = webhookWorker;
-      }
-    });
-    app.addHook("onClose", async () => {
-      await emailWorker?.stop();
-      await webhookWorker?.stop();
-      // Jobs under way finish (or keep their lease, to be run again elsewhere); the database stays open.
-      await boss?.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
-      await emailWorker?.close();
-    });
-    app.decorate("deliverWebhooks", async () => {
-      await webhookWorker?.dispatch();
-    });
-  } else {
-    app.decorate("deliverWebhooks", async () => {});
-  }
+  app.addHook("onReady", async () => workers.start());
+  app.addHook("onClose", async () => workers.stop());
   app.decorate("mailDeps", () => mail);
-  app.decorate("sendPendingEmail", async () => {
-    await emailWorker?.sweep();
-  });
+  app.decorate("sendPendingEmail", () => workers.sendPendingEmail());
+  app.decorate("deliverWebhooks", () => workers.deliverWebhooks());
 
   // The referral link's preview picture is public and cacheable: no session, and no csrftoken
   // cookie on a response shared caches keep, so it stays outside the pages' scope.
