@@ -7,6 +7,7 @@ import fastifyCookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
+import { apiRoutes } from "./api/routes.js";
 import type { MailDeps } from "./email/outbox.js";
 import { backgroundWorkers } from "./jobs/workers.js";
 import { clusterMetricsSource } from "./ops/cluster-metrics.js";
@@ -256,6 +257,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   // cookie on a response shared caches keep, so it stays outside the pages' scope.
   shareImageRoutes(app, routeDeps);
   await unsubscribeRoutes(app, routeDeps);
+  await apiRoutes(app, routeDeps);
 
   // The pages and the API share one scope: CSRF and sessions apply to all of them.
   await app.register(async (pages) => {

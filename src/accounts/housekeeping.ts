@@ -1,6 +1,7 @@
 // Periodic clean-up: sessions past their expiry, throttle and signal counters of ended windows,
 // browsers whose device cookie has expired, address sightings older than the shared-address window,
 // and links sent by email a day after they stopped working.
+import { purgeIdempotencyKeysBefore } from "../api/idempotency.js";
 import type { Config } from "../config.js";
 import { purgeSightingsBefore } from "../db/address-sightings.js";
 import type { Database } from "../db/connection.js";
@@ -19,11 +20,12 @@ export interface HousekeepingResult {
   signalCounters: number;
   addressSightings: number;
   emailTokens: number;
+  idempotencyKeys: number;
 }
 
 export async function cleanUpExpired(
   db: Database,
-  config: Pick<Config, "session" | "throttle" | "integrity">,
+  config: Pick<Config, "session" | "throttle" | "integrity" | "api">,
   now: number,
 ): Promise<HousekeepingResult> {
   // Kept no longer than the shared-address signal looks back (not at all when it is off).
@@ -36,6 +38,11 @@ export async function cleanUpExpired(
     addressSightings: await purgeSightingsBefore(db, sightingsBefore),
     // A day past their end, so a link opened again soon after its use still finds its row.
     emailTokens: await purgeEmailTokensExpiredBefore(db, new Date(now - 86_400_000)),
+    // The API's kept answers to Idempotency-Keys, once API_IDEMPOTENCY_HOURS have passed.
+    idempotencyKeys: await purgeIdempotencyKeysBefore(
+      db,
+      new Date(now - config.api.idempotencyHours * 3_600_000),
+    ),
   };
 }
 

@@ -6,7 +6,7 @@ import type { ThrottleConfig } from "../config.js";
 import { Throttled } from "../errors.js";
 import { usernameKey } from "./username.js";
 
-export type ThrottleKind = "login" | "signup" | "email";
+export type ThrottleKind = "login" | "signup" | "email" | "api";
 
 export interface Window {
   start: Date;

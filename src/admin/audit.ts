@@ -26,7 +26,15 @@ export type AuditAction =
   /** Staff sent a new link to the address a user has waiting for confirmation. */
   | "email_verification_resent"
   /** The person deleted their own account (actor and target are the anonymised account). */
-  | "account_deleted";
+  | "account_deleted"
+  /** Webhook endpoints (/admin/webhooks/): details hold endpoint_id and url. */
+  | "webhook_endpoint_created"
+  | "webhook_endpoint_updated"
+  | "webhook_endpoint_deleted"
+  | "webhook_secret_rotated"
+  /** API keys (/admin/api-keys/): details hold the key's id, name, prefix and scope. */
+  | "api_key_created"
+  | "api_key_revoked";
 
 /** Who made a change: a staff member (their user id), or a program holding an API key. */
 export type Actor = number | ApiKeyActor;

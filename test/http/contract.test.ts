@@ -272,6 +272,7 @@ describe("JSON responses send every field", () => {
       "action",
       "actor",
       "actor_id",
+      "api_key",
       "created_at",
       "details",
       "id",

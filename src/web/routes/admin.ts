@@ -48,7 +48,9 @@ import { heldBecause, type ReviewFormState, reviewNotice, reviewPage } from "../
 import { statsPage } from "../views/admin/stats.js";
 import { type AdjustFormState, notices, resendThrottled, userPage } from "../views/admin/user.js";
 import { usersPage } from "../views/admin/users.js";
+import { adminApiKeyRoutes } from "./admin-api-keys.js";
 import { adminOutboxRoutes } from "./admin-outbox.js";
+import { adminWebhookRoutes } from "./admin-webhooks.js";
 
 /** /admin/users/: a search, an order, and a page. */
 interface UsersQuery extends PageQuery {
@@ -99,6 +101,8 @@ const auditFields = objectSchema({
   action: stringField,
   actor_id: nullable(integerField),
   actor: nullable(stringField),
+  /** The API key's name when the change came through /api/v1/ (actor_id is then null). */
+  api_key: nullable(stringField),
   target_user_id: nullable(integerField),
   target: nullable(stringField),
   // Free-form per action (amounts, reasons, sessions ended): passed through whole.
@@ -112,6 +116,7 @@ function auditJson(entries: readonly AuditEntry[]) {
     action: e.action,
     actor_id: e.actorId,
     actor: e.actorUsername,
+    api_key: e.apiKeyName,
     target_user_id: e.targetUserId,
     target: e.targetUsername,
     details: e.details,
@@ -373,6 +378,8 @@ export async function adminRoutes(pages: FastifyInstance, deps: RouteDeps): Prom
     async (admin) => {
       staffOnly(admin);
       adminOutboxRoutes(admin, deps, frameOf);
+      adminApiKeyRoutes(admin, deps, frameOf);
+      adminWebhookRoutes(admin, deps, frameOf);
 
       async function renderHome(
         request: UserRequest,

@@ -19,6 +19,12 @@ const actionLabels: Record<string, string> = {
   users_imported: "Users imported from the Django version",
   email_verification_resent: "Verification link sent again",
   account_deleted: "Account deleted by its owner",
+  webhook_endpoint_created: "Webhook endpoint added",
+  webhook_endpoint_updated: "Webhook endpoint changed",
+  webhook_endpoint_deleted: "Webhook endpoint deleted",
+  webhook_secret_rotated: "Webhook secret rotated",
+  api_key_created: "API key made",
+  api_key_revoked: "API key revoked",
 };
 
 function auditDetails(entry: AuditEntry): SafeHtml | string {

@@ -3,7 +3,7 @@ import type { SessionUser } from "../../../accounts/sessions.js";
 import { html, type SafeHtml } from "../../html.js";
 import { layout } from "../layout.js";
 
-type Section = "home" | "review" | "users" | "stats" | "outbox";
+type Section = "home" | "review" | "users" | "stats" | "outbox" | "webhooks" | "api-keys";
 
 /** What every staff page is drawn with: who is looking, their form token, and the referrals waiting. */
 export interface AdminFrame {
@@ -31,6 +31,8 @@ export function adminLayout(frame: AdminFrame, title: string, section: Section, 
   ${tab("users", "/admin/users/", "Users")}
   ${tab("stats", "/admin/stats/", "Programme analytics")}
   ${tab("outbox", "/admin/outbox/", "Outbox")}
+  ${tab("api-keys", "/admin/api-keys/", "API keys")}
+  ${tab("webhooks", "/admin/webhooks/", "Webhooks")}
   <li class="nav-item dropdown-center ms-auto d-flex align-items-center gap-2 small">
     <span class="text-body-secondary">Export CSV:</span>
     <a href="/admin/export/users.csv" download>users</a>
