@@ -49,7 +49,13 @@ export function dateOrNull(value: Date | string | null): Date | null {
 
 export async function createEndpoint(
   db: Queryable,
-  endpoint: { url: string; description: string; eventTypes: string[]; secret: string; createdById: number },
+  endpoint: {
+    url: string;
+    description: string;
+    eventTypes: string[];
+    secret: string;
+    createdById: number | null;
+  },
 ): Promise<number> {
   const rows = await queryRows<{ id: number }>(
     db,

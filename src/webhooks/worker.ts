@@ -60,8 +60,9 @@ export async function startWebhookWorker(options: {
     retryLimit,
     retryDelay: config.retryDelaySeconds,
     retryBackoff: true,
-    // The lease: a worker that has not finished by then is taken for dead and the job runs again.
-    expireInSeconds: Math.ceil(config.timeoutMs / 1000) + 60,
+    // The lease: a worker that has not finished by then (the request's timeout and the writes after
+    // it) is taken for dead and the job runs again, in any instance.
+    expireInSeconds: Math.ceil(config.timeoutMs / 1000) + 15,
   });
 
   const deliver = async (id: number, retriesLeft: boolean) => {

@@ -181,9 +181,12 @@ describe("npm run migrate", () => {
           tables.map((t) => t.name),
           [
             "address_sightings",
+            "api_idempotency_keys",
+            "api_keys",
             "audit_log",
             "django_imports",
             "email_tokens",
+            "events",
             "known_devices",
             "ledger_entries",
             "link_open_counts",
@@ -195,6 +198,9 @@ describe("npm run migrate", () => {
             "signal_counters",
             "throttle_counters",
             "users",
+            "webhook_attempts",
+            "webhook_deliveries",
+            "webhook_endpoints",
           ],
         );
       } finally {
