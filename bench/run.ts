@@ -5,7 +5,7 @@
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench
 //                                                   a fresh database on that server, dropped after
 //   options: --duration SECONDS (per scenario, default 10)  --users N (seeded, default 1000)
-//            --only get,signup,login,mixed,open     --skip-build   --no-references
+//            --only get,signup,login,mixed,open,events   --skip-build   --no-references
 //            --rounds N (sign-up rounds, each after a hasher reading of its own; default 5)
 //   environment passed to the server: WEB_CONCURRENCY, DATABASE_POOL_SIZE, UV_THREADPOOL_SIZE …
 import { execFileSync } from "node:child_process";
@@ -43,7 +43,7 @@ import {
   table,
 } from "./support.js";
 
-export type ScenarioName = "get" | "signup" | "login" | "mixed" | "open";
+export type ScenarioName = "get" | "signup" | "login" | "mixed" | "open" | "events";
 
 export interface BenchOptions {
   users: number;
@@ -104,6 +104,19 @@ export interface BenchResult {
   bare: (LoadFigures & { memory: MemoryPeak }) | null;
   rows: Row[];
   ledger: (LedgerReport & { createdUsers: number; answered: number; exact: boolean }) | null;
+  /** The events scenario: sign-ups with two webhook endpoints on and off, and the delivery lag. */
+  events: EventsResult | null;
+}
+
+export interface EventsResult {
+  /** Median sign-up rate of the rounds with the endpoints off, and with them on. */
+  withoutRps: number;
+  withRps: number;
+  rounds: { endpoints: boolean; requestsPerSecond: number }[];
+  /** Commit (the event's timestamp) to arrival at the receiver, over every delivery of the "on" rounds. */
+  lag: { count: number; p50: number | null; p99: number | null; max: number | null };
+  /** After the run: the deliveries by status (all should be delivered). */
+  deliveries: Record<string, number>;
 }
 
 const SIGNUP_PASSWORD = "plum-Orbit-74-lantern";
@@ -273,8 +286,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     bare: null,
     rows: [],
     ledger: null,
+    events: null,
   };
   let server: Child | undefined;
+  let receiver: Child | undefined;
   // Sign-ups answered 2xx, and how many may have finished after autocannon stopped counting.
   let signedUp = 0;
   let unanswered = 0;
@@ -289,6 +304,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         const version = await db.run("SHOW server_version");
         result.machine.postgres = String(version.rows[0]?.server_version ?? "?");
       }
+      if (options.only.includes("events")) {
+        receiver = await startChild(["bench/webhook-receiver.mjs"], {}, "/stats");
+        await seedEndpoints(db.run, receiver.baseUrl, spreadIds(users, 1, 3)[0] as number);
+      }
       await db.close();
       log(`seeded in ${seeded.seconds.toFixed(1)} s`);
     }
@@ -299,7 +318,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const tokens = inviterIds.map(seedReferralToken);
     const tag = Date.now().toString(36);
 
-    server = await startServer(database.serverEnv);
+    // The events scenario's receiver is plain http on loopback: allowed for the bench only.
+    server = await startServer({
+      ...database.serverEnv,
+      WEBHOOK_ALLOWED_ADDRESSES: "127.0.0.1",
+      WEBHOOK_REQUIRE_HTTPS: "off",
+    });
     const pid = server.pid;
     const url = server.baseUrl;
     log(`server pid ${pid} on ${url}`);
@@ -405,6 +429,62 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       });
     }
 
+    if (options.only.includes("events") && receiver) {
+      const rounds = Math.max(2, options.rounds);
+      log(
+        `events: POST /signup/?ref=… with two webhook endpoints off and on (ABBA), ${rounds} × ${duration} s`,
+      );
+      const staffCookie = seedSessionCookie(spreadIds(users, 1, 3)[0] as number);
+      const done: EventsResult["rounds"] = [];
+      // A warm-up with the endpoints on, so that neither side pays for the delivery code's first runs.
+      await setEndpoints(url, staffCookie, true);
+      const warm = await load({
+        url,
+        connections: 16,
+        duration: warmUp,
+        requests: [signupRequest(`${tag}ew`, tokens)],
+      });
+      signedUp += warm.ok;
+      unanswered += 16;
+      await settledStats(receiver.baseUrl);
+      await fetch(`${receiver.baseUrl}/stats?reset=1`);
+      for (let r = 0; r < rounds; r++) {
+        const on = r % 4 === 1 || r % 4 === 2;
+        await setEndpoints(url, staffCookie, on);
+        const figures = await load({
+          url,
+          connections: 16,
+          duration,
+          requests: [signupRequest(`${tag}e${r}`, tokens)],
+        });
+        signedUp += figures.ok;
+        unanswered += 16;
+        done.push({ endpoints: on, requestsPerSecond: figures.requestsPerSecond });
+        log(
+          `  round ${r + 1} (endpoints ${on ? "on" : "off"}): ${figures.requestsPerSecond.toFixed(1)} sign-ups/s`,
+        );
+        // The deliveries finish before the next round, which they would otherwise slow down.
+        if (on) {
+          const sofar = await settledStats(receiver.baseUrl);
+          log(`    ${sofar.count} deliveries so far, lag p50 ${sofar.p50} ms, p99 ${sofar.p99} ms`);
+        }
+      }
+      const lag = await settledStats(receiver.baseUrl);
+      await setEndpoints(url, staffCookie, false);
+      const median = (values: number[]) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        const middle = (sorted.length - 1) / 2;
+        return ((sorted[Math.floor(middle)] ?? 0) + (sorted[Math.ceil(middle)] ?? 0)) / 2;
+      };
+      result.events = {
+        withoutRps: median(done.filter((d) => !d.endpoints).map((d) => d.requestsPerSecond)),
+        withRps: median(done.filter((d) => d.endpoints).map((d) => d.requestsPerSecond)),
+        rounds: done,
+        lag,
+        deliveries: {},
+      };
+    }
+
     if (options.only.includes("login")) {
       log(`POST /login/, 16 connections, ${duration} s`);
       await load({ url, connections: 16, duration: warmUp, requests: [loginRequest(sessionIds)] });
@@ -485,7 +565,17 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
 
     const db = await database.open();
     try {
-      if (options.only.includes("signup") || options.only.includes("mixed")) {
+      if (result.events) {
+        const rows = await db.run(
+          "SELECT status, count(*)::int AS n FROM webhook_deliveries GROUP BY status",
+        );
+        for (const row of rows.rows) result.events.deliveries[String(row.status)] = Number(row.n);
+      }
+      if (
+        options.only.includes("signup") ||
+        options.only.includes("mixed") ||
+        options.only.includes("events")
+      ) {
         log("checking the ledger");
         const report = await checkLedger(db.run);
         const createdUsers = report.users - users;
@@ -503,9 +593,54 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
   } finally {
     await server?.stop();
+    await receiver?.stop();
     await database.drop();
   }
   return result;
+}
+
+/**
+ * Two endpoints for every event type, both off, pointing at the bench's receiver, and `staffId` made
+ * staff so the bench can turn them on and off through /admin/webhooks/ while the server runs.
+ */
+async function seedEndpoints(run: Run, receiverUrl: string, staffId: number): Promise<void> {
+  await run(`UPDATE users SET is_staff = true WHERE id = ${staffId}`);
+  for (const name of ["crm", "shop"]) {
+    await run(
+      `INSERT INTO webhook_endpoints (url, description, event_types, enabled, secret, created_at)
+       VALUES ('${receiverUrl}/${name}', 'bench', ARRAY['user.created', 'referral.created', 'reward.granted'],
+         false, 'whsec_${Buffer.from(`bench-secret-${name}-0123456789abcdef`).toString("base64")}', now() - interval '1 hour')`,
+    );
+  }
+}
+
+async function setEndpoints(url: string, staffCookie: string, enabled: boolean): Promise<void> {
+  for (const id of [1, 2]) {
+    const response = await fetch(`${url}/admin/webhooks/${id}/`, {
+      method: "POST",
+      headers: {
+        ...jsonHeaders,
+        cookie: `csrftoken=${benchCsrfToken}; sessionid=${staffCookie}`,
+        "x-csrftoken": benchCsrfToken,
+      },
+      body: JSON.stringify({ enabled }),
+    });
+    if (!response.ok)
+      throw new Error(
+        `turning endpoint ${id} ${enabled ? "on" : "off"}: ${response.status} ${await response.text()}`,
+      );
+  }
+}
+
+/** The receiver's figures once deliveries have stopped arriving for two seconds. */
+async function settledStats(receiverUrl: string): Promise<EventsResult["lag"]> {
+  let last = -1;
+  for (;;) {
+    const stats = (await (await fetch(`${receiverUrl}/stats`)).json()) as EventsResult["lag"];
+    if (stats.count === last) return stats;
+    last = stats.count;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
 }
 
 const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
@@ -600,6 +735,17 @@ export function formatResult(result: BenchResult): string {
         `inviter rewards≠floor(n/5) ${l.inviterRewardMismatches}, invitee bonuses wrong ${l.inviteeBonusMismatches}`,
     );
   }
+  const events = result.events;
+  if (events) {
+    lines.push("");
+    lines.push(
+      `events: sign-ups with two webhook endpoints on ${events.withRps.toFixed(1)}/s, off ` +
+        `${events.withoutRps.toFixed(1)}/s (${((events.withRps / events.withoutRps) * 100).toFixed(1)}%; rounds ` +
+        `${events.rounds.map((r) => `${r.endpoints ? "on" : "off"} ${r.requestsPerSecond.toFixed(1)}`).join(", ")}); ` +
+        `delivery lag from commit to receipt p50 ${events.lag.p50} ms, p99 ${events.lag.p99} ms, max ` +
+        `${events.lag.max} ms over ${events.lag.count} deliveries; deliveries by status ${JSON.stringify(events.deliveries)}`,
+    );
+  }
   const errorsFor = (r: Row | undefined) => r?.figures.errors;
   const byName = (prefix: string) => result.rows.find((r) => r.scenario.startsWith(prefix));
   const get = byName("GET /");
@@ -617,6 +763,13 @@ export function formatResult(result: BenchResult): string {
         : null,
     ],
     ["GET / p99 ≤ 50 ms while sign-ups saturate the CPU", mixed ? mixed.figures.p99 <= 50 : null],
+    [
+      "sign-ups with two webhook endpoints within 5% of without, every delivery delivered",
+      events
+        ? events.withRps >= 0.95 * events.withoutRps &&
+          Object.keys(events.deliveries).every((status) => status === "delivered")
+        : null,
+    ],
     [
       "server RSS ≤ 200 MB in every scenario",
       result.rows.length ? result.rows.every((r) => (r.memory?.totalMiB ?? 0) <= 200) : null,
@@ -664,7 +817,7 @@ export function saveResult(result: BenchResult, name: string): string {
 }
 
 async function main(): Promise<void> {
-  const all: ScenarioName[] = ["get", "signup", "login", "mixed", "open"];
+  const all: ScenarioName[] = ["get", "signup", "login", "mixed", "open", "events"];
   const only = (argValue("--only")?.split(",") ?? all) as ScenarioName[];
   for (const name of only) if (!all.includes(name)) throw new Error(`unknown scenario ${name}`);
   if (!process.argv.includes("--skip-build")) build();

@@ -112,6 +112,9 @@ export async function startEmailWorker(options: EmailWorkerOptions): Promise<Ema
     workerIds,
     log,
     label: "email",
+    batchJobs: false,
+    batchSize: 1,
+    gatherMs: 0,
     source: {
       claim: (limit) => claimForQueue(db, limit),
       handedOverBefore: (seconds, limit) => handedOverBefore(db, seconds, limit),

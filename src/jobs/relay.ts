@@ -12,9 +12,7 @@ const HAND_OVER_BATCH = 100;
 export const SWEEP_MS = 30_000;
 
 export interface RelaySource {
-  /** What must happen before claiming (the webhooks fan events out to deliveries here). */
-  prepare?(): Promise<void>;
-  /** Gives up to `limit` waiting rows a job id and returns them. */
+  /** Gives waiting rows a job id and returns them; `limit` or more: there may be more to claim. */
   claim(limit: number): Promise<{ id: number; jobId: string }[]>;
   /** Rows handed over at least `seconds` ago and still waiting: their jobs may be lost. */
   handedOverBefore(seconds: number, limit: number): Promise<{ id: number; jobId: string }[]>;
@@ -38,12 +36,31 @@ export function startRelay(options: {
   log: WorkerLog;
   /** Names the relay in its log lines ("email", "webhook"). */
   label: string;
+  /**
+   * false: a job per row, `{ id }`. true: the rows sharing a job id (claimed together) are one job,
+   * `{ ids }`: a hand-over of many rows costs the queue one job, not one each.
+   */
+  batchJobs: boolean;
+  /** Jobs one worker takes at once: a hand-over wakes as many workers as it fills, no more. */
+  batchSize: number;
+  /**
+   * A wake hands over after this long, gathering the commits meanwhile into one hand-over: under
+   * load, fewer and fuller batches (a few statements each) for a few milliseconds more of delay.
+   */
+  gatherMs: number;
 }): Relay {
   const { boss, queue, workerIds, source, log, label } = options;
+  let nextWorker = 0;
   const handOver = async (rows: { id: number; jobId: string }[]) => {
     if (rows.length === 0) return;
-    await boss.insert(rows.map((row) => ({ id: row.jobId, name: queue, data: { id: row.id } })));
-    for (const workerId of workerIds) boss.notifyWorker(workerId);
+    const jobs = options.batchJobs
+      ? [...idsByJob(rows)].map(([jobId, ids]) => ({ id: jobId, name: queue, data: { ids } }))
+      : rows.map((row) => ({ id: row.jobId, name: queue, data: { id: row.id } }));
+    await boss.insert(jobs);
+    const wanted = Math.min(workerIds.length, Math.ceil(jobs.length / options.batchSize));
+    for (let i = 0; i < wanted; i++) {
+      boss.notifyWorker(workerIds[nextWorker++ % workerIds.length] as string);
+    }
   };
 
   // One hand-over at a time per process; a wake during one runs it once more afterwards, so many
@@ -58,12 +75,11 @@ export function startRelay(options: {
     running = (async () => {
       do {
         again = false;
-        await source.prepare?.();
         let claimed: { id: number; jobId: string }[];
         do {
           claimed = await source.claim(HAND_OVER_BATCH);
           await handOver(claimed);
-        } while (claimed.length === HAND_OVER_BATCH);
+        } while (claimed.length >= HAND_OVER_BATCH);
       } while (again);
     })().finally(() => {
       running = undefined;
@@ -84,18 +100,39 @@ export function startRelay(options: {
   // Whatever an earlier run left waiting goes out now, not at the first sweep.
   runSweep();
 
+  const dispatchNow = () => {
+    dispatch().catch((error: unknown) =>
+      log.warn({ err: error }, `handing ${label} jobs to the queue failed`),
+    );
+  };
+  let gathering: NodeJS.Timeout | undefined;
   return {
     wake() {
-      dispatch().catch((error: unknown) =>
-        log.warn({ err: error }, `handing ${label} jobs to the queue failed`),
-      );
+      if (options.gatherMs <= 0) return dispatchNow();
+      if (gathering) return;
+      gathering = setTimeout(() => {
+        gathering = undefined;
+        dispatchNow();
+      }, options.gatherMs);
+      gathering.unref();
     },
     dispatch,
     sweep,
     async stop() {
       clearInterval(timer);
+      clearTimeout(gathering);
       await sweeping;
       await running?.catch(() => {});
     },
   };
+}
+
+function idsByJob(rows: { id: number; jobId: string }[]): Map<string, number[]> {
+  const jobs = new Map<string, number[]>();
+  for (const row of rows) {
+    const ids = jobs.get(row.jobId);
+    if (ids) ids.push(row.id);
+    else jobs.set(row.jobId, [row.id]);
+  }
+  return jobs;
 }

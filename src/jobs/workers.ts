@@ -91,6 +91,7 @@ export function backgroundWorkers(options: {
     // Jobs under way finish (or keep their lease, to be run again elsewhere); the database stays open.
     await boss?.stop({ graceful: true, wait: true, close: false, timeout: 10_000 }).catch(() => {});
     await emailWorker?.close();
+    webhookWorker?.close();
     boss = undefined;
     emailWorker = undefined;
     webhookWorker = undefined;

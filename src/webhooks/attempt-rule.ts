@@ -12,8 +12,6 @@ export interface AttemptFacts {
   endpointFailingSince: number | null;
   /** How long a delivery is retried, and how long an endpoint may fail before it is turned off. */
   giveUpMs: number;
-  /** The job queue will run this delivery again if it fails now. */
-  retriesLeft: boolean;
   /** Staff asked for it ("send again", "send a test event"): tried once, the answer shown to them. */
   manual: boolean;
 }
@@ -35,22 +33,22 @@ export function judgeAttempt(facts: AttemptFacts): AttemptVerdict {
   }
   const failingSince = facts.endpointFailingSince ?? facts.now;
   const disableEndpoint = facts.now - failingSince >= facts.giveUpMs;
-  const givenUp =
-    disableEndpoint || facts.now - facts.deliveryCreatedAt >= facts.giveUpMs || !facts.retriesLeft;
+  const givenUp = disableEndpoint || facts.now - facts.deliveryCreatedAt >= facts.giveUpMs;
   return { delivery: givenUp ? "failed" : "pending", endpointFailingSince: failingSince, disableEndpoint };
 }
 
+const DAY_MS = 86_400_000;
+
 /**
- * Retries the queue needs so that doubling delays from `firstDelaySeconds` (each 1 to 2 times its
- * nominal value, as pg-boss draws them) span at least `giveUpSeconds` at their shortest: the
- * delivery's age, not the count, ends its retries.
+ * The wait before the next try of a delivery that has failed `attempts` times: the first delay,
+ * doubled for each attempt after the first, plus up to as much again at random (so that deliveries
+ * that failed together do not all come back together), never more than a day.
  */
-export function retriesToSpan(firstDelaySeconds: number, giveUpSeconds: number): number {
-  let retries = 0;
-  let span = 0;
-  while (span < giveUpSeconds) {
-    span += firstDelaySeconds * 2 ** Math.min(retries, 15);
-    retries++;
-  }
-  return retries + 1;
+export function retryDelayMs(
+  attempts: number,
+  firstDelayMs: number,
+  random: () => number = Math.random,
+): number {
+  const nominal = firstDelayMs * 2 ** Math.min(Math.max(attempts - 1, 0), 30);
+  return Math.min(DAY_MS, Math.round(nominal * (1 + random())));
 }

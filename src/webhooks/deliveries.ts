@@ -1,5 +1,6 @@
 // Storage of webhook deliveries: events fanned out to the endpoints that want them, handed to the job
 // queue like email (src/jobs/relay.ts), each attempt logged with its answer.
+import { randomUUID } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import { type Database, type Queryable, queryRows } from "../db/connection.js";
 import { events, users, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.js";
@@ -8,6 +9,9 @@ import { TEST_EVENT_TYPE } from "../events/events.js";
 import { type AttemptVerdict, judgeAttempt } from "./attempt-rule.js";
 import { dateOrNull } from "./endpoints.js";
 
+/** Deliveries per job at most. */
+export const JOB_SIZE = 50;
+
 /** A delivery ready to hand to the job queue under `jobId`. */
 export interface Claimed {
   id: number;
@@ -15,36 +19,37 @@ export interface Claimed {
 }
 
 /**
- * Fans the events not yet dispatched out to the endpoints that are on, want their type and existed
- * when the event happened: one delivery per endpoint and event. Returns how many events it took
- * (`limit`: there may be more).
+ * In one statement: fans the events not yet dispatched (up to `limit`) out to the endpoints that are
+ * on, want their type and existed when the event happened, one delivery each, and gives those and
+ * any other waiting delivery not yet queued (staff's "send again") a job id. Returns them all, for
+ * the caller to hand to the job queue under those ids.
  */
-export async function fanOutEvents(db: Queryable, limit: number): Promise<number> {
-  const rows = await queryRows<{ events: number }>(
+export async function claimDeliveries(db: Queryable, limit: number): Promise<Claimed[]> {
+  // One job for every JOB_SIZE deliveries claimed together: the queue's cost is per hand-over, not
+  // per delivery, and a job's deliveries (posted at once) all finish within one timeout.
+  const jobId = randomUUID();
+  const rows = await queryRows<Claimed>(
     db,
     sql`WITH taken AS (
         UPDATE ${events} SET dispatched = true
         WHERE seq IN (SELECT seq FROM ${events} WHERE NOT dispatched ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED)
         RETURNING id, type, occurred_at
       ), fanned AS (
-        INSERT INTO ${webhookDeliveries} (event_id, endpoint_id)
-        SELECT taken.id, ep.id FROM taken JOIN ${webhookEndpoints} ep
+        INSERT INTO ${webhookDeliveries} (event_id, endpoint_id, job_id)
+        SELECT taken.id, ep.id,
+          md5(${jobId} || ':' || ((row_number() OVER (ORDER BY taken.occurred_at, ep.id) - 1) / ${JOB_SIZE}))::uuid
+        FROM taken JOIN ${webhookEndpoints} ep
           ON ep.enabled AND taken.type = ANY(ep.event_types) AND ep.created_at <= taken.occurred_at
-        ORDER BY taken.occurred_at, ep.id
+        RETURNING id, job_id
+      ), waiting AS (
+        UPDATE ${webhookDeliveries} d SET job_id = md5(${jobId} || ':w' || (w.n / ${JOB_SIZE}))::uuid
+        FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM (
+            SELECT id FROM ${webhookDeliveries} WHERE status = 'pending' AND job_id IS NULL
+            ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED) locked) w
+        WHERE d.id = w.id
+        RETURNING d.id, d.job_id
       )
-      SELECT count(*)::int AS events FROM taken`,
-  );
-  return Number(rows[0]?.events ?? 0);
-}
-
-/** Gives pending deliveries not yet queued a job id, for the caller to hand over under those ids. */
-export async function claimDeliveries(db: Queryable, limit: number): Promise<Claimed[]> {
-  const rows = await queryRows<Claimed>(
-    db,
-    sql`UPDATE ${webhookDeliveries} SET job_id = gen_random_uuid()
-      WHERE id IN (SELECT id FROM ${webhookDeliveries} WHERE status = 'pending' AND job_id IS NULL
-        ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-      RETURNING id, job_id AS "jobId"`,
+      SELECT id, job_id AS "jobId" FROM fanned UNION ALL SELECT id, job_id AS "jobId" FROM waiting`,
   );
   return rows.map((row) => ({ id: Number(row.id), jobId: row.jobId }));
 }
@@ -78,8 +83,13 @@ export interface DeliveryToSend {
   data: unknown;
 }
 
-/** The delivery, if it still waits and its endpoint is on; null otherwise (done, or nothing to do). */
-export async function deliveryToSend(db: Queryable, id: number): Promise<DeliveryToSend | null> {
+/**
+ * The deliveries among `ids` that still wait and whose endpoint is on (or that staff asked for); the
+ * others are done already (a job run twice), given up, or have nothing to do.
+ */
+export async function deliveriesToSend(db: Queryable, ids: number[]): Promise<Map<number, DeliveryToSend>> {
+  const found = new Map<number, DeliveryToSend>();
+  if (ids.length === 0) return found;
   const rows = await queryRows<DeliveryToSend & { previousSecret: string | null; secret: string }>(
     db,
     sql`SELECT d.id, d.endpoint_id AS "endpointId", ep.url, ep.secret,
@@ -88,18 +98,22 @@ export async function deliveryToSend(db: Queryable, id: number): Promise<Deliver
       FROM ${webhookDeliveries} d
       JOIN ${webhookEndpoints} ep ON ep.id = d.endpoint_id
       JOIN ${events} ev ON ev.id = d.event_id
-      WHERE d.id = ${id} AND d.status = 'pending' AND (ep.enabled OR d.manual)`,
+      WHERE d.id IN (${sql.join(
+        ids.map((id) => sql`${id}::bigint`),
+        sql`, `,
+      )}) AND d.status = 'pending' AND (ep.enabled OR d.manual)`,
   );
-  const row = rows[0];
-  if (!row) return null;
-  const { secret, previousSecret, ...rest } = row;
-  return {
-    ...rest,
-    id: Number(row.id),
-    endpointId: Number(row.endpointId),
-    occurredAt: new Date(row.occurredAt),
-    secrets: previousSecret ? [secret, previousSecret] : [secret],
-  };
+  for (const row of rows) {
+    const { secret, previousSecret, ...rest } = row;
+    found.set(Number(row.id), {
+      ...rest,
+      id: Number(row.id),
+      endpointId: Number(row.endpointId),
+      occurredAt: new Date(row.occurredAt),
+      secrets: previousSecret ? [secret, previousSecret] : [secret],
+    });
+  }
+  return found;
 }
 
 /** The body every endpoint receives: the Standard Webhooks shape, with the event's id. */
@@ -124,6 +138,37 @@ export interface AttemptOutcome {
 }
 
 /**
+ * Deliveries that were answered 2xx, in one statement however many: each attempt logged, each
+ * delivery delivered, and their endpoints no longer failing. (A success needs no lock: whatever
+ * else happens to the endpoint meanwhile, it has just answered.)
+ */
+export async function recordDelivered(
+  db: Queryable,
+  done: { deliveryId: number; outcome: AttemptOutcome }[],
+): Promise<void> {
+  if (done.length === 0) return;
+  const values = sql.join(
+    done.map(
+      ({ deliveryId, outcome }) =>
+        sql`(${deliveryId}::bigint, ${Math.round(outcome.durationMs)}::int, ${outcome.status}::int, ${outcome.responseExcerpt}::text)`,
+    ),
+    sql`, `,
+  );
+  await db.execute(sql`WITH done (id, duration_ms, status_code, excerpt) AS (VALUES ${values}),
+    logged AS (
+      INSERT INTO ${webhookAttempts} (delivery_id, duration_ms, status_code, response_excerpt)
+      SELECT id, duration_ms, status_code, excerpt FROM done
+    ), marked AS (
+      UPDATE ${webhookDeliveries} d SET attempts = d.attempts + 1, status = 'delivered',
+        last_status_code = done.status_code, last_error = NULL, last_attempt_at = now(), delivered_at = now()
+      FROM done WHERE d.id = done.id AND d.status = 'pending'
+      RETURNING d.endpoint_id
+    )
+    UPDATE ${webhookEndpoints} SET failing_since = NULL
+    WHERE failing_since IS NOT NULL AND id IN (SELECT endpoint_id FROM marked)`);
+}
+
+/**
  * Logs an attempt and writes its verdict (attempt-rule.ts), under the endpoint's row lock so that
  * concurrent deliveries to one endpoint agree on when it started failing. An endpoint that has
  * failed too long is turned off, its waiting deliveries fail, and every staff member with a verified
@@ -136,19 +181,22 @@ export async function recordAttempt(
     outcome: AttemptOutcome;
     now: number;
     giveUpMs: number;
-    retriesLeft: boolean;
+    /** The job the delivery is retried under, should the verdict be to retry (the caller queues it). */
+    retryJobId: string;
     mailStatus: MailDeps["initialStatus"];
   },
-): Promise<(AttemptVerdict & { endpointId: number }) | null> {
+): Promise<(AttemptVerdict & { endpointId: number; attempts: number }) | null> {
   return db.transaction(async (tx) => {
     const [facts] = await queryRows<{
       endpointId: number;
       failingSince: Date | string | null;
       createdAt: Date | string;
       manual: boolean;
+      attempts: number;
     }>(
       tx,
-      sql`SELECT ep.id AS "endpointId", ep.failing_since AS "failingSince", d.created_at AS "createdAt", d.manual
+      sql`SELECT ep.id AS "endpointId", ep.failing_since AS "failingSince", d.created_at AS "createdAt", d.manual,
+          d.attempts
         FROM ${webhookDeliveries} d JOIN ${webhookEndpoints} ep ON ep.id = d.endpoint_id
         WHERE d.id = ${attempt.deliveryId} AND d.status = 'pending'
         FOR UPDATE OF ep, d`,
@@ -162,7 +210,6 @@ export async function recordAttempt(
       deliveryCreatedAt: new Date(facts.createdAt).getTime(),
       endpointFailingSince: dateOrNull(facts.failingSince)?.getTime() ?? null,
       giveUpMs: attempt.giveUpMs,
-      retriesLeft: attempt.retriesLeft,
       manual: facts.manual,
     });
     const failingSince =
@@ -175,11 +222,12 @@ export async function recordAttempt(
         UPDATE ${webhookEndpoints} SET failing_since = ${failingSince}::timestamptz WHERE id = ${endpointId}
       )
       UPDATE ${webhookDeliveries} SET attempts = attempts + 1, status = ${verdict.delivery},
+        job_id = ${verdict.delivery === "pending" ? sql`${attempt.retryJobId}::uuid` : sql`job_id`},
         last_status_code = ${outcome.status}, last_error = ${outcome.error}, last_attempt_at = now(),
         delivered_at = ${verdict.delivery === "delivered" ? sql`now()` : sql`NULL`}
       WHERE id = ${attempt.deliveryId}`);
     if (verdict.disableEndpoint) await turnOff(tx, endpointId, attempt.giveUpMs, attempt.mailStatus);
-    return { ...verdict, endpointId };
+    return { ...verdict, endpointId, attempts: Number(facts.attempts) + 1 };
   });
 }
 

@@ -31,6 +31,12 @@ export interface PostInput {
   timeoutMs: number;
   policy: TargetPolicy;
   userAgent?: string;
+  /**
+   * Keep-alive agents of the caller's, one per policy: an answer read to its end leaves its
+   * connection open for the next delivery to the same endpoint (each connection was checked when it
+   * was opened). Without: a connection of its own per attempt.
+   */
+  agents?: { http: http.Agent; https: https.Agent };
 }
 
 export const defaultWebhookUserAgent = "referral-service-webhooks/1.0";
@@ -78,9 +84,12 @@ export function postWebhook(input: PostInput): Promise<PostOutcome> {
       const text = new TextDecoder("utf-8", { fatal: false }).decode(excerpt.subarray(0, excerptLength), {
         stream: !complete,
       });
-      // Nothing more is wanted from this connection (it is not reused: agent false).
-      response?.destroy();
-      request.destroy();
+      // An answer read to its end leaves a kept-alive connection for the next delivery; otherwise
+      // nothing more is wanted from this one.
+      if (!complete || !input.agents) {
+        response?.destroy();
+        request.destroy();
+      }
       resolve(
         status === null
           ? { ...failure(error ?? "No answer."), durationMs: elapsed() }
@@ -104,10 +113,10 @@ export function postWebhook(input: PostInput): Promise<PostOutcome> {
           ...input.headers,
           "content-length": String(Buffer.byteLength(input.body)),
         },
+        // Every new connection goes to an address this lookup checked; a kept-alive one was checked
+        // when it was opened, under the same policy (the agents are the caller's, one per policy).
         lookup: safeLookup(input.policy),
-        // A connection of its own per attempt: a pooled socket would skip the lookup's check, and
-        // might have been opened under another policy.
-        agent: false,
+        agent: input.agents ? (url.protocol === "https:" ? input.agents.https : input.agents.http) : false,
       });
     } catch (error) {
       // Synchronous refusals: a header value with a newline, for instance.

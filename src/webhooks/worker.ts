@@ -10,28 +10,41 @@
 //   4. 2xx: delivered. Anything else: the queue retries with exponential backoff until the delivery
 //      is WEBHOOK_GIVE_UP_HOURS old; an endpoint failing that long is turned off and staff are told.
 //      A worker that dies mid-delivery loses its lease and the job runs again elsewhere: at least once.
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import https from "node:https";
 import type PgBoss from "pg-boss";
 import type { WebhookConfig } from "../config.js";
 import type { Database } from "../db/connection.js";
 import type { MailDeps } from "../email/outbox.js";
 import type { WorkerLog } from "../jobs/queue.js";
 import { startRelay } from "../jobs/relay.js";
-import { retriesToSpan } from "./attempt-rule.js";
+import { retryDelayMs } from "./attempt-rule.js";
 import {
+  type AttemptOutcome,
   claimDeliveries,
+  type DeliveryToSend,
   deliveriesHandedOverBefore,
+  deliveriesToSend,
   deliveryBody,
-  deliveryToSend,
-  fanOutEvents,
+  JOB_SIZE,
   recordAttempt,
+  recordDelivered,
 } from "./deliveries.js";
 import { postWebhook } from "./http-post.js";
 import { signatureHeaders } from "./signing.js";
 
 export const WEBHOOK_QUEUE = "webhook";
-/** Deliveries each instance has in flight at once (each waits on a receiver, not on the CPU). */
-const CONCURRENCY = 4;
-const FAN_OUT_BATCH = 500;
+/**
+ * Jobs each instance works on at once. A job holds the deliveries handed over together (all those
+ * of the commits in GATHER_MS), posted at once: each waits on a receiver, not on the CPU, and a job
+ * costs a few statements however many it holds.
+ */
+const WORKERS = 4;
+/** A job's deliveries to one endpoint all go at once (JOB_SIZE at most): none waits for a socket. */
+const MAX_SOCKETS_PER_ENDPOINT = JOB_SIZE;
+/** Commits within this long of each other are handed over together (bench/README.md: events). */
+const GATHER_MS = 50;
 /** How often an instance looks for events another instance wrote (its own wake it at once). */
 const POLL_MS = 1000;
 
@@ -39,8 +52,10 @@ export interface WebhookWorker {
   wake(): void;
   /** Fans out and hands over what waits now, and waits for it (tests). */
   dispatch(): Promise<void>;
-  /** Stops handing over; the queue's owner stops the queue. */
+  /** Stops handing over; the queue's owner stops the queue, then close() is called. */
   stop(): Promise<void>;
+  /** After the queue stopped (its deliveries under way finished): closes kept-alive connections. */
+  close(): void;
 }
 
 export async function startWebhookWorker(options: {
@@ -54,22 +69,29 @@ export async function startWebhookWorker(options: {
   const { boss, db, config, log } = options;
   const clock = options.clock ?? Date.now;
   const giveUpMs = config.giveUpHours * 3_600_000;
-  const retryLimit = retriesToSpan(config.retryDelaySeconds, giveUpMs / 1000);
   await boss.createQueue(WEBHOOK_QUEUE, {
     name: WEBHOOK_QUEUE,
-    retryLimit,
+    // A job is a batch of deliveries; a delivery that fails gets a job of its own, after its wait
+    // (retryDelayMs). The queue's own retries are for a batch whose worker died or whose writes
+    // failed (the database away): the deliveries already made are skipped when it runs again.
+    retryLimit: 20,
     retryDelay: config.retryDelaySeconds,
     retryBackoff: true,
-    // The lease: a worker that has not finished by then (the request's timeout and the writes after
+    // The lease: a worker that has not finished by then (the requests' timeout and the writes after
     // it) is taken for dead and the job runs again, in any instance.
     expireInSeconds: Math.ceil(config.timeoutMs / 1000) + 15,
   });
 
-  const deliver = async (id: number, retriesLeft: boolean) => {
-    const delivery = await deliveryToSend(db, id);
-    if (!delivery) return; // delivered already (a job run twice), given up, or its endpoint is off
+  const policy = { requireHttps: config.requireHttps, allowedAddresses: config.allowedAddresses };
+  // Kept-alive connections to the endpoints, for this worker's policy only.
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_ENDPOINT }),
+    https: new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_ENDPOINT }),
+  };
+
+  const post = (delivery: DeliveryToSend) => {
     const body = deliveryBody(delivery);
-    const outcome = await postWebhook({
+    return postWebhook({
       url: delivery.url,
       body,
       // The receiver checks this against its own clock: the real time, never a test's.
@@ -80,35 +102,73 @@ export async function startWebhookWorker(options: {
         secrets: delivery.secrets,
       }),
       timeoutMs: config.timeoutMs,
-      policy: { requireHttps: config.requireHttps, allowedAddresses: config.allowedAddresses },
+      policy,
+      agents,
     });
+  };
+
+  /** A failed attempt: its verdict under the endpoint's lock, and a job of its own for its retry. */
+  const failed = async (delivery: DeliveryToSend, outcome: AttemptOutcome) => {
+    const retryJobId = randomUUID();
     const verdict = await recordAttempt(db, {
-      deliveryId: id,
+      deliveryId: delivery.id,
       outcome,
       now: clock(),
       giveUpMs,
-      retriesLeft,
+      retryJobId,
       mailStatus: options.mail.initialStatus,
     });
+    if (verdict?.delivery === "pending") {
+      // Should the process die before this insert, the sweep queues the job (its id is in the row).
+      const wait = retryDelayMs(verdict.attempts, config.retryDelaySeconds * 1000);
+      await boss.insert([
+        {
+          id: retryJobId,
+          name: WEBHOOK_QUEUE,
+          data: { ids: [delivery.id] },
+          startAfter: new Date(Date.now() + wait),
+        },
+      ]);
+    }
+    log.warn(
+      {
+        deliveryId: delivery.id,
+        endpointId: delivery.endpointId,
+        status: outcome.status,
+        error: outcome.error,
+      },
+      "webhook delivery failed",
+    );
     if (verdict?.disableEndpoint) {
       options.mail.wake();
       log.warn({ endpointId: delivery.endpointId }, "webhook endpoint failing too long: turned off");
     }
-    if (verdict?.delivery === "pending") {
-      // The queue retries after its backoff; the attempt's answer is in the log already.
-      throw new Error(`webhook delivery ${id} failed: ${outcome.error ?? `HTTP ${outcome.status}`}`);
+  };
+
+  // A job's deliveries: read in one query (those still waiting), posted together, the successes
+  // written in one statement; each failure is written on its own and queued again after its wait.
+  const deliverJob = async ([job]: PgBoss.Job<{ ids: number[] }>[]) => {
+    if (!job) return;
+    const deliveries = await deliveriesToSend(db, job.data.ids.map(Number));
+    const outcomes = await Promise.all(
+      [...deliveries.values()].map(async (delivery) => ({ delivery, outcome: await post(delivery) })),
+    );
+    await recordDelivered(
+      db,
+      outcomes.filter((o) => o.outcome.ok).map((o) => ({ deliveryId: o.delivery.id, outcome: o.outcome })),
+    );
+    for (const { delivery, outcome } of outcomes) {
+      if (!outcome.ok) await failed(delivery, outcome);
     }
   };
 
   const workerIds: string[] = [];
-  for (let i = 0; i < CONCURRENCY; i++) {
+  for (let i = 0; i < WORKERS; i++) {
     workerIds.push(
-      await boss.work<{ id: number }>(
+      await boss.work<{ ids: number[] }>(
         WEBHOOK_QUEUE,
-        { batchSize: 1, pollingIntervalSeconds: 2, includeMetadata: true },
-        async ([job]) => {
-          if (job) await deliver(Number(job.data.id), job.retryCount < job.retryLimit);
-        },
+        { batchSize: 1, pollingIntervalSeconds: 2 },
+        deliverJob,
       ),
     );
   }
@@ -119,10 +179,10 @@ export async function startWebhookWorker(options: {
     workerIds,
     log,
     label: "webhook",
+    batchJobs: true,
+    batchSize: 1,
+    gatherMs: GATHER_MS,
     source: {
-      async prepare() {
-        while ((await fanOutEvents(db, FAN_OUT_BATCH)) === FAN_OUT_BATCH) {}
-      },
       claim: (limit) => claimDeliveries(db, limit),
       handedOverBefore: (seconds, limit) => deliveriesHandedOverBefore(db, seconds, limit),
     },
@@ -137,6 +197,10 @@ export async function startWebhookWorker(options: {
     async stop() {
       clearInterval(poll);
       await relay.stop();
+    },
+    close() {
+      agents.http.destroy();
+      agents.https.destroy();
     },
   };
 }
