@@ -6,11 +6,8 @@
 // A signing secret is shown once, on the page (or in the JSON) that answers the POST that made it:
 // never through a redirect, whose URL or cookie would keep it in the browser's history or the logs.
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { type AuditRecord, recordAudit } from "../../admin/audit.js";
-import type { Queryable } from "../../db/connection.js";
 import { type WebhookDeliveryStatus, webhookDeliveryStatuses } from "../../db/schema.js";
-import { FieldErrorList, ValidationError } from "../../errors.js";
-import { eventTypeNames, isEventType } from "../../events/events.js";
+import { ValidationError } from "../../errors.js";
 import { isoTime } from "../../format.js";
 import {
   type DeliveryRow,
@@ -20,7 +17,13 @@ import {
   sendTestEvent,
 } from "../../webhooks/deliveries.js";
 import {
-  createEndpoint,
+  addEndpoint,
+  audited,
+  checkEndpointForm,
+  type EndpointForm,
+  tickedTypes,
+} from "../../webhooks/endpoint-admin.js";
+import {
   deleteEndpoint,
   type EndpointSummary,
   findEndpoint,
@@ -30,7 +33,7 @@ import {
   type WebhookEndpoint,
 } from "../../webhooks/endpoints.js";
 import { newWebhookSecret } from "../../webhooks/signing.js";
-import { checkWebhookUrl, type TargetPolicy } from "../../webhooks/target-check.js";
+import type { TargetPolicy } from "../../webhooks/target-check.js";
 import type { RouteDeps } from "../app-deps.js";
 import { forStaff, type UserRequest } from "../guards.js";
 import { wantsJson } from "../negotiation.js";
@@ -49,10 +52,8 @@ import {
 } from "../schemas.js";
 import type { AdminFrame } from "../views/admin/layout.js";
 import {
-  DESCRIPTION_MAX_LENGTH,
   deleteWebhookPage,
   type EndpointFormState,
-  EVENT_FIELD_PREFIX,
   emptyEndpointForm,
   webhookDeliveryPage,
   webhookEndpointPage,
@@ -61,88 +62,6 @@ import {
 } from "../views/admin/webhooks.js";
 
 const DELIVERIES_PER_PAGE = 50;
-
-/** What an endpoint's form holds once checked. */
-interface EndpointForm {
-  url: string;
-  description: string;
-  eventTypes: string[];
-  enabled: boolean;
-}
-
-/**
- * The add and edit forms' fields, checked. A form posts one checkbox per event type
- * (`event:user.created=on`: the form parser keeps one value per name); JSON gives `event_types` as a
- * list. In JSON mode a field left out keeps `current`'s value, so `{"enabled": false}` turns an
- * endpoint off; a form always sends every field, and an unticked box is off.
- */
-function checkEndpointForm(
-  input: Record<string, unknown>,
-  options: { json: boolean; policy: TargetPolicy; current?: EndpointForm },
-): EndpointForm {
-  const { json, current } = options;
-  const errors = new FieldErrorList();
-  const given = (name: string) => !(json && current && input[name] === undefined);
-
-  let url = current?.url ?? "";
-  if (given("url")) {
-    const text = typeof input.url === "string" ? input.url.trim() : "";
-    if (text === "") errors.add("url", "Enter the address events are sent to.");
-    else {
-      const checked = checkWebhookUrl(text, options.policy);
-      if (checked.ok) url = checked.url.href;
-      else errors.add("url", checked.reason);
-    }
-  }
-
-  let description = current?.description ?? "";
-  if (given("description")) {
-    const value = input.description ?? "";
-    if (typeof value !== "string") errors.add("description", "Enter the description as text.");
-    else if (value.trim().length > DESCRIPTION_MAX_LENGTH) {
-      errors.add("description", `Keep the description to ${DESCRIPTION_MAX_LENGTH} characters.`);
-    } else description = value.trim();
-  }
-
-  let eventTypes = current?.eventTypes ?? [];
-  if (given("event_types")) {
-    const chosen: unknown[] = json
-      ? input.event_types === undefined
-        ? []
-        : [input.event_types].flat()
-      : tickedTypes(input);
-    const unknown = chosen.filter((type) => typeof type !== "string" || !isEventType(type));
-    if (unknown.length > 0) {
-      const names = unknown.map((type) => (typeof type === "string" ? type : JSON.stringify(type)));
-      errors.add("event_types", `Unknown event type: ${names.join(", ")}.`);
-    } else if (chosen.length === 0) {
-      errors.add("event_types", "Choose at least one event type.");
-    } else {
-      // Once each, in the order events.ts lists them, whatever order they came in.
-      eventTypes = eventTypeNames.filter((name) => chosen.includes(name));
-    }
-  }
-
-  let enabled = current?.enabled ?? true;
-  if (json) {
-    if (input.enabled !== undefined) {
-      if (typeof input.enabled !== "boolean") errors.add("enabled", "Give enabled as true or false.");
-      else enabled = input.enabled;
-    }
-  } else if (current) {
-    enabled = input.enabled === "on";
-  }
-
-  errors.throwIfAny();
-  return { url, description, eventTypes, enabled };
-}
-
-/** The event types a form's checkboxes ticked, known or not. */
-function tickedTypes(input: Record<string, unknown>): string[] {
-  return Object.keys(input)
-    .filter((name) => name.startsWith(EVENT_FIELD_PREFIX))
-    .map((name) => name.slice(EVENT_FIELD_PREFIX.length));
-}
 
 /** What a form that failed its checks shows again: the values as typed. */
 function formAsTyped(input: Record<string, unknown>): Omit<EndpointFormState, "errors"> {
@@ -153,39 +72,6 @@ function formAsTyped(input: Record<string, unknown>): Omit<EndpointFormState, "e
     eventTypes: tickedTypes(input),
     enabled: input.enabled === "on",
   };
-}
-
-// The changes with their audit entries, each in one transaction: an entry is never written for a
-// change that rolled back, and a change never lands without its entry.
-
-async function addEndpoint(
-  db: RouteDeps["db"],
-  staffId: number,
-  form: EndpointForm,
-): Promise<{ id: number; secret: string }> {
-  const secret = newWebhookSecret();
-  const id = await db.transaction(async (tx) => {
-    const id = await createEndpoint(tx, { ...form, secret, createdById: staffId });
-    await recordAudit(tx, {
-      actorId: staffId,
-      action: "webhook_endpoint_created",
-      details: { endpoint_id: id, url: form.url, event_types: form.eventTypes },
-    });
-    return id;
-  });
-  return { id, secret };
-}
-
-async function audited(
-  db: RouteDeps["db"],
-  change: (tx: Queryable) => Promise<boolean>,
-  entry: AuditRecord,
-): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    if (!(await change(tx))) return false;
-    await recordAudit(tx, entry);
-    return true;
-  });
 }
 
 function endpointJson(e: WebhookEndpoint) {

@@ -5,14 +5,11 @@ import type { FieldErrors } from "../../../errors.js";
 import { eventTypeNames, eventTypes } from "../../../events/events.js";
 import { isoTime, utcMinute } from "../../../format.js";
 import type { AttemptRow, DeliveryRow } from "../../../webhooks/deliveries.js";
+import { DESCRIPTION_MAX_LENGTH, EVENT_FIELD_PREFIX } from "../../../webhooks/endpoint-admin.js";
 import type { EndpointSummary, WebhookEndpoint } from "../../../webhooks/endpoints.js";
 import { html, type SafeHtml } from "../../html.js";
 import { csrfField, formErrors } from "../layout.js";
 import { type AdminFrame, adminLayout } from "./layout.js";
-
-export const DESCRIPTION_MAX_LENGTH = 200;
-/** A form ticks one checkbox per event type, named `event:<type>` (the form parser keeps one value per name). */
-export const EVENT_FIELD_PREFIX = "event:";
 
 /** What the add and edit forms show: the values, as saved or as typed, and what is wrong with them. */
 export interface EndpointFormState {
