@@ -114,7 +114,7 @@ export interface EventsResult {
   withRps: number;
   rounds: { endpoints: boolean; requestsPerSecond: number }[];
   /** Commit (the event's timestamp) to arrival at the receiver, over every delivery of the "on" rounds. */
-  lag: { count: number; p50: number | null; p99: number | null; max: number | null };
+  lag: { count: number; p50: number | null; p99: number | null; max: number | null; cpuSeconds: number };
   /** After the run: the deliveries by status (all should be delivered). */
   deliveries: Record<string, number>;
 }
@@ -743,7 +743,8 @@ export function formatResult(result: BenchResult): string {
         `${events.withoutRps.toFixed(1)}/s (${((events.withRps / events.withoutRps) * 100).toFixed(1)}%; rounds ` +
         `${events.rounds.map((r) => `${r.endpoints ? "on" : "off"} ${r.requestsPerSecond.toFixed(1)}`).join(", ")}); ` +
         `delivery lag from commit to receipt p50 ${events.lag.p50} ms, p99 ${events.lag.p99} ms, max ` +
-        `${events.lag.max} ms over ${events.lag.count} deliveries; deliveries by status ${JSON.stringify(events.deliveries)}`,
+        `${events.lag.max} ms over ${events.lag.count} deliveries; deliveries by status ${JSON.stringify(events.deliveries)}; ` +
+        `the receiver (on the same cores) used ${events.lag.cpuSeconds.toFixed(1)} CPU-seconds`,
     );
   }
   const errorsFor = (r: Row | undefined) => r?.figures.errors;

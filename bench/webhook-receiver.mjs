@@ -4,6 +4,8 @@
 import { createServer } from "node:http";
 
 let lags = [];
+/** CPU the receiver itself used since the last reset: it runs on the same cores as the server. */
+const cpuFrom = process.cpuUsage();
 const server = createServer((request, response) => {
   if (request.method === "GET") {
     const sorted = [...lags].sort((a, b) => a - b);

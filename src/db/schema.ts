@@ -425,28 +425,20 @@ export const apiIdempotencyKeys = pgTable(
 
 /**
  * What happened, for integrations (src/events/): written in the same statement or transaction as
- * the change it reports, then fanned out to the webhook endpoints that want its type.
+ * the change it reports, with one delivery per webhook endpoint that wants its type. Only ever
+ * inserted: a change pays for two index entries, nothing more.
  */
-export const events = pgTable(
-  "events",
-  {
-    seq: bigserial("seq", { mode: "number" }).primaryKey(),
-    /** The stable id integrators see (and the deliveries' webhook-id): evt_ and 32 hex digits. */
-    id: text("id")
-      .notNull()
-      .default(sql`'evt_' || replace(gen_random_uuid()::text, '-', '')`)
-      .unique("events_id_uq"),
-    type: text("type").notNull(),
-    data: jsonb("data").notNull(),
-    occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
-    /** Fanned out to the endpoints that existed then (one delivery each). */
-    dispatched: boolean("dispatched").notNull().default(false),
-  },
-  (t) => [
-    index("events_undispatched_idx").on(t.seq).where(sql`NOT dispatched`),
-    index("events_occurred_idx").on(t.occurredAt),
-  ],
-);
+export const events = pgTable("events", {
+  seq: bigserial("seq", { mode: "number" }).primaryKey(),
+  /** The stable id integrators see (and the deliveries' webhook-id): evt_ and 32 hex digits. */
+  id: text("id")
+    .notNull()
+    .default(sql`'evt_' || replace(gen_random_uuid()::text, '-', '')`)
+    .unique("events_id_uq"),
+  type: text("type").notNull(),
+  data: jsonb("data").notNull(),
+  occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
+});
 
 /** Where staff send events (/admin/webhooks/). The secrets sign deliveries (Standard Webhooks). */
 export const webhookEndpoints = pgTable("webhook_endpoints", {

@@ -1,10 +1,10 @@
 // Events: what happened, for the systems beside the service (webhooks, src/webhooks/). Each is written
-// in the same statement or transaction as the change it reports, so a change that rolls back leaves
-// no event and a change that commits always has one. After the commit the relay fans events out to
-// the webhook endpoints that want them (src/webhooks/relay.ts).
+// in the same statement or transaction as the change it reports, with a delivery for each webhook
+// endpoint that wants it, so a change that rolls back leaves neither and a change that commits always
+// has both. After the commit the relay hands the deliveries to the job queue (src/webhooks/worker.ts).
 import { type SQL, sql } from "drizzle-orm";
 import type { Queryable } from "../db/connection.js";
-import { events } from "../db/schema.js";
+import { events, webhookDeliveries, webhookEndpoints } from "../db/schema.js";
 
 /** Every event type, with what its `data` holds (docs/webhooks.md lists them for integrators). */
 export const eventTypes = {
@@ -40,18 +40,32 @@ export interface EventDeps {
 export const noEventWake: EventDeps = { wake: () => {} };
 
 /**
- * The INSERT for a statement that has its rows at hand: `rows` is a SELECT giving one jsonb column,
- * the event's data, per event (none: no event). Use it as a CTE of the change's own statement.
+ * For a statement that has its rows at hand: two CTEs, `name` writing the events (one per row of
+ * `dataRows`, a SELECT giving one jsonb column, the event's data; none: no event) and `name_out` a
+ * delivery for each webhook endpoint that is on and wants the type. Put them in the change's own
+ * statement: the event and its deliveries commit or roll back with the change.
  */
-export function eventInsert(type: EventType, dataRows: SQL): SQL {
-  return sql`INSERT INTO ${events} (type, data) SELECT ${type}, data FROM (${dataRows}) AS event_data(data)`;
+export function eventCtes(name: string, type: EventType, dataRows: SQL): SQL {
+  const cte = sql.raw(name);
+  return sql`${cte} AS (
+      INSERT INTO ${events} (type, data) SELECT ${type}, data FROM (${dataRows}) AS event_data(data)
+      RETURNING id, type
+    ), ${sql.raw(`${name}_out`)} AS (${deliveriesFor(cte)})`;
 }
 
-/** Writes one event; call it inside the transaction of the change it reports. */
+/** One delivery of each event in `written` (a CTE of id and type) per endpoint that wants it. */
+function deliveriesFor(written: SQL): SQL {
+  return sql`INSERT INTO ${webhookDeliveries} (event_id, endpoint_id)
+    SELECT e.id, ep.id FROM ${written} e JOIN ${webhookEndpoints} ep ON ep.enabled AND e.type = ANY(ep.event_types)`;
+}
+
+/** Writes one event and its deliveries; call it inside the transaction of the change it reports. */
 export async function recordEvent(
   db: Queryable,
   type: EventType,
   data: Record<string, unknown>,
 ): Promise<void> {
-  await db.execute(sql`INSERT INTO ${events} (type, data) VALUES (${type}, ${JSON.stringify(data)}::jsonb)`);
+  await db.execute(sql`WITH written AS (
+      INSERT INTO ${events} (type, data) VALUES (${type}, ${JSON.stringify(data)}::jsonb) RETURNING id, type
+    ) ${deliveriesFor(sql`written`)}`);
 }

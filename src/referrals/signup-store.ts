@@ -11,7 +11,7 @@ import { countHits, type SignalWindow } from "../db/signal-counters.js";
 import { hitsOf, reserveHit } from "../db/throttle-counters.js";
 import { notificationInsert } from "../email/outbox.js";
 import { startVerification, type VerificationWrite } from "../email/verification-store.js";
-import { eventInsert } from "../events/events.js";
+import { eventCtes } from "../events/events.js";
 import type { PaidReward, ReferralDecision, ReferralFacts } from "./integrity.js";
 import { payInviterRewards, type RewardPolicy } from "./reward-store.js";
 
@@ -311,25 +311,28 @@ function accountStatement(write: AccountWrite): SQL {
       SELECT id, ${bonus}::bigint, 'invitee_bonus', id, ${held ? "pending" : "posted"} FROM created
       WHERE invited_by_id IS NOT NULL AND ${bonus}::bigint > 0
       RETURNING id, user_id, amount_cents
-    ), user_event AS (${eventInsert(
+    ), ${eventCtes(
+      "user_event",
       "user.created",
       sql`SELECT jsonb_build_object('user_id', id, 'username', ${account.username}::text,
         'invited_by_id', invited_by_id) FROM created`,
-    )})${
+    )}${
       write.inviterId === null
         ? sql``
-        : sql`, referral_event AS (${eventInsert(
+        : sql`, ${eventCtes(
+            "referral_event",
             "referral.created",
             sql`SELECT jsonb_build_object('inviter_id', invited_by_id, 'invitee_id', id,
               'status', ${referral.status}::text) FROM created WHERE invited_by_id IS NOT NULL`,
-          )})${
+          )}${
             held
               ? sql``
-              : sql`, bonus_event AS (${eventInsert(
+              : sql`, ${eventCtes(
+                  "bonus_event",
                   "reward.granted",
                   sql`SELECT jsonb_build_object('user_id', user_id, 'amount_cents', amount_cents,
                     'reason', 'invitee_bonus', 'invitee_id', user_id, 'ledger_entry_id', id) FROM bonus`,
-                )})`
+                )}`
           }`
     }, referral AS (
       INSERT INTO ${referrals} (inviter_id, invitee_id, status, signals, same_address, hold_until, decided_at)

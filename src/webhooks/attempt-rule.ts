@@ -6,7 +6,7 @@ export interface AttemptFacts {
   /** The receiver answered 2xx. */
   ok: boolean;
   now: number;
-  /** When the delivery was made (the event's fan-out, or staff's "send again"). */
+  /** When the delivery was made (with its event, or by staff's "send again"). */
   deliveryCreatedAt: number;
   /** The endpoint's first failure since its last success, before this attempt; null: none. */
   endpointFailingSince: number | null;

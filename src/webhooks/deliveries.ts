@@ -1,5 +1,6 @@
-// Storage of webhook deliveries: events fanned out to the endpoints that want them, handed to the job
-// queue like email (src/jobs/relay.ts), each attempt logged with its answer.
+// Storage of webhook deliveries: one per event and endpoint that wants it (written with the event,
+// src/events/events.ts), handed to the job queue like email (src/jobs/relay.ts), each attempt logged
+// with its answer.
 import { randomUUID } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
 import { type Database, type Queryable, queryRows } from "../db/connection.js";
@@ -19,37 +20,21 @@ export interface Claimed {
 }
 
 /**
- * In one statement: fans the events not yet dispatched (up to `limit`) out to the endpoints that are
- * on, want their type and existed when the event happened, one delivery each, and gives those and
- * any other waiting delivery not yet queued (staff's "send again") a job id. Returns them all, for
- * the caller to hand to the job queue under those ids.
+ * Gives waiting deliveries not yet queued (written with their events, or by staff's "send again")
+ * a job id, one per JOB_SIZE of them, and returns them for the caller to hand to the job queue under
+ * those ids: the queue's cost is per hand-over, not per delivery, and a job's deliveries (posted at
+ * once) all finish within one timeout.
  */
 export async function claimDeliveries(db: Queryable, limit: number): Promise<Claimed[]> {
-  // One job for every JOB_SIZE deliveries claimed together: the queue's cost is per hand-over, not
-  // per delivery, and a job's deliveries (posted at once) all finish within one timeout.
   const jobId = randomUUID();
   const rows = await queryRows<Claimed>(
     db,
-    sql`WITH taken AS (
-        UPDATE ${events} SET dispatched = true
-        WHERE seq IN (SELECT seq FROM ${events} WHERE NOT dispatched ORDER BY seq LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-        RETURNING id, type, occurred_at
-      ), fanned AS (
-        INSERT INTO ${webhookDeliveries} (event_id, endpoint_id, job_id)
-        SELECT taken.id, ep.id,
-          md5(${jobId} || ':' || ((row_number() OVER (ORDER BY taken.occurred_at, ep.id) - 1) / ${JOB_SIZE}))::uuid
-        FROM taken JOIN ${webhookEndpoints} ep
-          ON ep.enabled AND taken.type = ANY(ep.event_types) AND ep.created_at <= taken.occurred_at
-        RETURNING id, job_id
-      ), waiting AS (
-        UPDATE ${webhookDeliveries} d SET job_id = md5(${jobId} || ':w' || (w.n / ${JOB_SIZE}))::uuid
-        FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM (
-            SELECT id FROM ${webhookDeliveries} WHERE status = 'pending' AND job_id IS NULL
-            ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED) locked) w
-        WHERE d.id = w.id
-        RETURNING d.id, d.job_id
-      )
-      SELECT id, job_id AS "jobId" FROM fanned UNION ALL SELECT id, job_id AS "jobId" FROM waiting`,
+    sql`UPDATE ${webhookDeliveries} d SET job_id = md5(${jobId} || ':' || (w.n / ${JOB_SIZE}))::uuid
+      FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM (
+          SELECT id FROM ${webhookDeliveries} WHERE status = 'pending' AND job_id IS NULL
+          ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED) locked) w
+      WHERE d.id = w.id
+      RETURNING d.id, d.job_id AS "jobId"`,
   );
   return rows.map((row) => ({ id: Number(row.id), jobId: row.jobId }));
 }
@@ -273,8 +258,8 @@ export async function sendTestEvent(
     db,
     sql`WITH ep AS (SELECT id FROM ${webhookEndpoints} WHERE id = ${endpointId}),
       event AS (
-        INSERT INTO ${events} (type, data, dispatched)
-        SELECT ${TEST_EVENT_TYPE}, jsonb_build_object('endpoint_id', ep.id, 'sent_by', ${staffId}::bigint), true FROM ep
+        INSERT INTO ${events} (type, data)
+        SELECT ${TEST_EVENT_TYPE}, jsonb_build_object('endpoint_id', ep.id, 'sent_by', ${staffId}::bigint) FROM ep
         RETURNING id
       )
       INSERT INTO ${webhookDeliveries} (event_id, endpoint_id, manual)

@@ -1,10 +1,10 @@
 // The webhook worker: delivers events to the endpoints staff registered, through the same job queue
 // and hand-over as the email (src/jobs/relay.ts). Every instance runs one.
 //
-//   1. A change writes its event in its own transaction (src/events/events.ts).
-//   2. After the commit, wake() fans new events out to the endpoints that want them (one delivery
-//      each) and hands the deliveries to the queue; a sweep every 30 s catches what a dead process
-//      left, and a poll every second catches events other instances wrote.
+//   1. A change writes its event in its own transaction, with a delivery for each endpoint that
+//      wants it (src/events/events.ts).
+//   2. After the commit, wake() hands the deliveries to the queue, one job per 50; a sweep every
+//      30 s catches what a dead process left, and a poll every second what other instances wrote.
 //   3. A worker signs the delivery (Standard Webhooks: webhook-id is the event's id, the same on
 //      every retry) and POSTs it; the attempt is logged with its answer's code and first 1 KiB.
 //   4. 2xx: delivered. Anything else: the queue retries with exponential backoff until the delivery

@@ -166,8 +166,8 @@ test("an endpoint's page: a test event, its delivery log, a delivery with attemp
   for (let i = 0; i < 3; i++) {
     const rows = await queryRows<{ id: number }>(
       t.deps.db,
-      sql`WITH ev AS (INSERT INTO events (type, data, dispatched)
-            VALUES ('referral.approved', ${JSON.stringify({ inviter_id: 12, invitee_id: 34 + i, by: "staff" })}::jsonb, true)
+      sql`WITH ev AS (INSERT INTO events (type, data)
+            VALUES ('referral.approved', ${JSON.stringify({ inviter_id: 12, invitee_id: 34 + i, by: "staff" })}::jsonb)
             RETURNING id)
           INSERT INTO webhook_deliveries (event_id, endpoint_id) SELECT id, ${endpointId} FROM ev RETURNING id`,
     );
