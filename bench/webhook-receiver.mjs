@@ -5,18 +5,23 @@ import { createServer } from "node:http";
 
 let lags = [];
 /** CPU the receiver itself used since the last reset: it runs on the same cores as the server. */
-const cpuFrom = process.cpuUsage();
+let cpuFrom = process.cpuUsage();
 const server = createServer((request, response) => {
   if (request.method === "GET") {
     const sorted = [...lags].sort((a, b) => a - b);
     const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
+    const cpu = process.cpuUsage(cpuFrom);
     const body = JSON.stringify({
       count: sorted.length,
       p50: at(0.5),
       p99: at(0.99),
       max: sorted.at(-1) ?? null,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
     });
-    if (request.url?.includes("reset=1")) lags = [];
+    if (request.url?.includes("reset=1")) {
+      lags = [];
+      cpuFrom = process.cpuUsage();
+    }
     response.writeHead(200, { "content-type": "application/json" });
     response.end(body);
     return;
