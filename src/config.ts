@@ -105,6 +105,8 @@ export interface WebhookConfig {
   giveUpHours: number;
   /** After a secret is rotated, the old one keeps signing beside the new for this long. */
   secretOverlapHours: number;
+  /** Events (with their deliveries and attempts) older than this are deleted, unless still being delivered. */
+  eventRetentionDays: number;
 }
 
 export interface EmailConfig {
@@ -349,6 +351,8 @@ export function loadConfig(env: Env = process.env): Config {
       retryDelaySeconds: integer(env, "WEBHOOK_RETRY_DELAY_SECONDS", 30, 1, 3600),
       giveUpHours: integer(env, "WEBHOOK_GIVE_UP_HOURS", 72, 1, 24 * 30),
       secretOverlapHours: integer(env, "WEBHOOK_SECRET_OVERLAP_HOURS", 24, 0, 24 * 30),
+      // At least a month: longer than any delivery is retried (WEBHOOK_GIVE_UP_HOURS, at most 30 days).
+      eventRetentionDays: integer(env, "EVENT_RETENTION_DAYS", 90, 31, 36_500),
     },
   };
 }

@@ -1,6 +1,7 @@
 // Periodic clean-up: sessions past their expiry, throttle and signal counters of ended windows,
 // browsers whose device cookie has expired, address sightings older than the shared-address window,
-// and links sent by email a day after they stopped working.
+// links sent by email a day after they stopped working, the API's idempotency answers, and events
+// past their retention.
 import { purgeIdempotencyKeysBefore } from "../api/idempotency.js";
 import type { Config } from "../config.js";
 import { purgeSightingsBefore } from "../db/address-sightings.js";
@@ -9,6 +10,7 @@ import { purgeDevicesUnseenSince } from "../db/known-devices.js";
 import { purgeEndedSignalCounters } from "../db/signal-counters.js";
 import { purgeCountersBefore } from "../db/throttle-counters.js";
 import { purgeEmailTokensExpiredBefore } from "../email/verification-store.js";
+import { purgeEventsBefore } from "../events/events.js";
 import { DEVICE_COOKIE_MAX_AGE_SECONDS } from "./devices.js";
 import { purgeExpiredSessions } from "./sessions.js";
 import { currentWindow } from "./throttle.js";
@@ -21,11 +23,12 @@ export interface HousekeepingResult {
   addressSightings: number;
   emailTokens: number;
   idempotencyKeys: number;
+  events: number;
 }
 
 export async function cleanUpExpired(
   db: Database,
-  config: Pick<Config, "session" | "throttle" | "integrity" | "api">,
+  config: Pick<Config, "session" | "throttle" | "integrity" | "api" | "webhooks">,
   now: number,
 ): Promise<HousekeepingResult> {
   // Kept no longer than the shared-address signal looks back (not at all when it is off).
@@ -43,6 +46,8 @@ export async function cleanUpExpired(
       db,
       new Date(now - config.api.idempotencyHours * 3_600_000),
     ),
+    // Events, their deliveries and attempts after EVENT_RETENTION_DAYS, unless still being delivered.
+    events: await purgeEventsBefore(db, new Date(now - config.webhooks.eventRetentionDays * 86_400_000)),
   };
 }
 

@@ -3,7 +3,7 @@
 // endpoint that wants it, so a change that rolls back leaves neither and a change that commits always
 // has both. After the commit the relay hands the deliveries to the job queue (src/webhooks/worker.ts).
 import { type SQL, sql } from "drizzle-orm";
-import type { Queryable } from "../db/connection.js";
+import { type Queryable, queryRows } from "../db/connection.js";
 import { events, webhookDeliveries, webhookEndpoints } from "../db/schema.js";
 
 /** Every event type, with what its `data` holds (docs/webhooks.md lists them for integrators). */
@@ -68,4 +68,29 @@ export async function recordEvent(
   await db.execute(sql`WITH written AS (
       INSERT INTO ${events} (type, data) VALUES (${type}, ${JSON.stringify(data)}::jsonb) RETURNING id, type
     ) ${deliveriesFor(sql`written`)}`);
+}
+
+const PURGE_BATCH = 5000;
+
+/**
+ * Deletes events that happened before `before`, with their deliveries and attempts, except those
+ * with a delivery still waiting; in batches, oldest first (the primary key's order), so a long
+ * backlog is cleared over a few housekeeping runs without one long transaction.
+ */
+export async function purgeEventsBefore(db: Queryable, before: Date, maxBatches = 20): Promise<number> {
+  let deleted = 0;
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const rows = await queryRows<{ seq: number }>(
+      db,
+      sql`DELETE FROM ${events} WHERE seq IN (
+        SELECT seq FROM ${events} e WHERE e.occurred_at < ${before.toISOString()}::timestamptz
+          AND NOT EXISTS (SELECT 1 FROM ${webhookDeliveries} d WHERE d.event_id = e.id AND d.status = 'pending')
+        ORDER BY seq LIMIT ${PURGE_BATCH})
+      RETURNING seq`,
+    );
+    const count = rows.length;
+    deleted += count;
+    if (count < PURGE_BATCH) break;
+  }
+  return deleted;
 }
