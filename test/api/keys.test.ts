@@ -132,6 +132,13 @@ describe("making a key", () => {
       prefix: made.prefix,
       scope: "read",
     });
+    // The audit page names them, with the key's name, prefix and scope (never the key itself).
+    const page = new Client(t.app, "html");
+    await page.logIn("keys_boss");
+    const body = (await page.get("/admin/")).body;
+    assert.match(body, /API key made<\/td>/);
+    assert.match(body, new RegExp(`<q>Audited key</q> \\(<code>${made.prefix}</code>, read\\)`));
+    assert.match(body, /API key revoked<\/td>/);
   });
 });
 

@@ -193,6 +193,15 @@ test("adding an endpoint shows its secret once: the answer has it, the database 
   assert.equal(audit.at(-1)?.actor, "hook_staff");
   assert.equal(audit.at(-1)?.details.url, "http://127.0.0.1:8080/hooks/page");
   assert.doesNotMatch(JSON.stringify(audit), /whsec_/);
+  // The audit page says which endpoint, linked, with its address.
+  const home = await staffPage.get("/admin/");
+  assert.match(
+    home.body,
+    new RegExp(
+      `<a href="/admin/webhooks/${audit.at(-1)?.details.endpoint_id}/">endpoint \\d+</a>: http://127\\.0\\.0\\.1:8080/hooks/page`,
+    ),
+  );
+  assert.doesNotMatch(home.body, /whsec_/);
 });
 
 test("an address the target check refuses is refused with its reason, and nothing is added", async () => {

@@ -51,6 +51,13 @@ function auditDetails(entry: AuditEntry): SafeHtml | string {
   if (entry.action === "user_deactivated") return `${Number(d.sessions_ended ?? 0)} session(s) ended`;
   if (entry.action === "staff_created" || entry.action === "staff_granted")
     return `via ${String(d.via ?? "")}`;
+  if (entry.action.startsWith("webhook_") && typeof d.url === "string") {
+    return html`<a href="/admin/webhooks/${String(Number(d.endpoint_id))}/">endpoint ${String(Number(d.endpoint_id))}</a>: ${d.url}`;
+  }
+  if (entry.action === "api_key_created" || entry.action === "api_key_revoked") {
+    const scope = typeof d.scope === "string" ? `, ${d.scope === "write" ? "read-write" : "read"}` : "";
+    return html`<q>${String(d.name ?? "")}</q> (<code>${String(d.prefix ?? "")}</code>${scope})`;
+  }
   return "";
 }
 
