@@ -95,7 +95,7 @@ declare module "fastify" {
     sendPendingEmail(): Promise<void>;
     /** What the use cases write email with (tests write messages of their own through it). */
     mailDeps(): MailDeps;
-    /** Fans out and hands over the events written so far (tests); nothing with WEBHOOKS=off. */
+    /** Hands over the webhook deliveries written so far (tests); nothing with WEBHOOKS=off. */
     deliverWebhooks(): Promise<void>;
   }
 }

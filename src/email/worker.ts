@@ -113,7 +113,6 @@ export async function startEmailWorker(options: EmailWorkerOptions): Promise<Ema
     log,
     label: "email",
     batchJobs: false,
-    batchSize: 1,
     gatherMs: 0,
     source: {
       claim: (limit) => claimForQueue(db, limit),

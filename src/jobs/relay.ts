@@ -9,7 +9,7 @@ import type PgBoss from "pg-boss";
 import type { WorkerLog } from "./queue.js";
 
 const HAND_OVER_BATCH = 100;
-export const SWEEP_MS = 30_000;
+const SWEEP_MS = 30_000;
 
 export interface RelaySource {
   /** Gives waiting rows a job id and returns them; `limit` or more: there may be more to claim. */
@@ -41,8 +41,6 @@ export function startRelay(options: {
    * `{ ids }`: a hand-over of many rows costs the queue one job, not one each.
    */
   batchJobs: boolean;
-  /** Jobs one worker takes at once: a hand-over wakes as many workers as it fills, no more. */
-  batchSize: number;
   /**
    * A wake hands over after this long, gathering the commits meanwhile into one hand-over: under
    * load, fewer and fuller batches (a few statements each) for a few milliseconds more of delay.
@@ -57,7 +55,8 @@ export function startRelay(options: {
       ? [...idsByJob(rows)].map(([jobId, ids]) => ({ id: jobId, name: queue, data: { ids } }))
       : rows.map((row) => ({ id: row.jobId, name: queue, data: { id: row.id } }));
     await boss.insert(jobs);
-    const wanted = Math.min(workerIds.length, Math.ceil(jobs.length / options.batchSize));
+    // Each worker takes one job at a time: wake as many as there are jobs, no more.
+    const wanted = Math.min(workerIds.length, jobs.length);
     for (let i = 0; i < wanted; i++) {
       boss.notifyWorker(workerIds[nextWorker++ % workerIds.length] as string);
     }

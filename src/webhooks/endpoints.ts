@@ -1,7 +1,7 @@
 // Storage of webhook endpoints: where staff send events (/admin/webhooks/), with the secrets that
 // sign what is sent there.
 import { sql } from "drizzle-orm";
-import { type Queryable, queryRows } from "../db/connection.js";
+import { dateOrNull, type Queryable, queryRows } from "../db/connection.js";
 import { webhookDeliveries, webhookEndpoints } from "../db/schema.js";
 
 export interface WebhookEndpoint {
@@ -16,11 +16,6 @@ export interface WebhookEndpoint {
   /** When the previous secret stops signing; null when there is none. */
   previousSecretExpiresAt: Date | null;
   createdAt: Date;
-}
-
-/** An endpoint with the secrets that sign for it now: the current one, and the previous during an overlap. */
-export interface SigningEndpoint extends WebhookEndpoint {
-  secrets: string[];
 }
 
 export interface EndpointSummary extends WebhookEndpoint {
@@ -41,10 +36,6 @@ function endpointOf<T extends WebhookEndpoint>(row: T): T {
     previousSecretExpiresAt: dateOrNull(row.previousSecretExpiresAt),
     createdAt: new Date(row.createdAt),
   };
-}
-
-export function dateOrNull(value: Date | string | null): Date | null {
-  return value === null ? null : new Date(value);
 }
 
 export async function createEndpoint(

@@ -45,12 +45,12 @@ const WORKERS = 4;
 const MAX_SOCKETS_PER_ENDPOINT = JOB_SIZE;
 /** Commits within this long of each other are handed over together (bench/README.md: events). */
 const GATHER_MS = 50;
-/** How often an instance looks for events another instance wrote (its own wake it at once). */
+/** How often an instance looks for deliveries another instance wrote (its own commits wake it at once). */
 const POLL_MS = 1000;
 
 export interface WebhookWorker {
   wake(): void;
-  /** Fans out and hands over what waits now, and waits for it (tests). */
+  /** Hands over the deliveries waiting now, and waits for it (tests). */
   dispatch(): Promise<void>;
   /** Stops handing over; the queue's owner stops the queue, then close() is called. */
   stop(): Promise<void>;
@@ -180,7 +180,6 @@ export async function startWebhookWorker(options: {
     log,
     label: "webhook",
     batchJobs: true,
-    batchSize: 1,
     gatherMs: GATHER_MS,
     source: {
       claim: (limit) => claimDeliveries(db, limit),
