@@ -1,7 +1,7 @@
 // What staff read to review held referrals: the queue (newest first, paged), with each inviter's
 // other referrals beside it, and the number waiting for the admin's navigation.
 import { sql } from "drizzle-orm";
-import { type Queryable, queryRows } from "../db/connection.js";
+import { dateOrNull, type Queryable, queryRows } from "../db/connection.js";
 import { type ReferralStatus, referrals, users } from "../db/schema.js";
 import { afterId, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
 
@@ -146,7 +146,7 @@ export async function listHeld(db: Queryable, page: PageRequest): Promise<Page<H
         inviterUsername: row.inviter_username,
         createdAt: new Date(row.created_at),
         signals: row.signals ?? [],
-        holdUntil: row.hold_until === null ? null : new Date(row.hold_until),
+        holdUntil: dateOrNull(row.hold_until),
         pendingCents: Number(row.pending_cents),
         // The counts include this referral, which is held: the others are one fewer held.
         inviterReferrals: { ...all, held: Math.max(0, all.held - 1) },

@@ -2,7 +2,7 @@
 // their referrals' counts by status and what their link needs. Keyset pages in id order, so a
 // program walking the list sees every user once, and users who join meanwhile at the end.
 import { type SQL, sql } from "drizzle-orm";
-import { type Queryable, queryRows } from "../db/connection.js";
+import { dateOrNull, type Queryable, queryRows } from "../db/connection.js";
 import { afterId, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
 
 export interface ApiUserRow {
@@ -61,7 +61,7 @@ function rowOf(r: RawRow): ApiUserRow {
     isActive: r.is_active,
     isStaff: r.is_staff,
     createdAt: new Date(r.created_at),
-    deletedAt: r.deleted_at === null ? null : new Date(r.deleted_at),
+    deletedAt: dateOrNull(r.deleted_at),
     email: r.email,
     pendingEmail: r.pending_email,
   };

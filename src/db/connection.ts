@@ -146,6 +146,11 @@ export async function queryPreparedRows<T>(db: Queryable, query: SQL): Promise<T
   return result.rows;
 }
 
+/** A nullable timestamp column of a raw row (a Date on PGlite, a Date or text elsewhere) as a Date. */
+export function dateOrNull(value: Date | string | null): Date | null {
+  return value === null ? null : new Date(value);
+}
+
 export async function ping(db: Queryable): Promise<void> {
   await db.execute(sql`SELECT 1`);
 }

@@ -3,7 +3,7 @@
 import { sql } from "drizzle-orm";
 import type { LinkEmailCounters } from "../accounts/throttle.js";
 import { accountCounter } from "../accounts/throttle.js";
-import { type Queryable, queryRows } from "../db/connection.js";
+import { dateOrNull, type Queryable, queryRows } from "../db/connection.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { type EmailTokenPurpose, emailTokens, users } from "../db/schema.js";
 import { reserveHit } from "../db/throttle-counters.js";
@@ -187,13 +187,12 @@ export async function emailStateOf(db: Queryable, userId: number): Promise<Email
   );
   const row = rows[0];
   if (!row) return null;
-  const date = (value: string | Date | null) => (value === null ? null : new Date(value));
   return {
     username: row.username,
     email: row.email,
     pendingEmail: row.pending_email,
-    pendingSentAt: date(row.sent_at),
-    pendingExpiresAt: date(row.expires_at),
+    pendingSentAt: dateOrNull(row.sent_at),
+    pendingExpiresAt: dateOrNull(row.expires_at),
   };
 }
 

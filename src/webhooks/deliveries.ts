@@ -3,12 +3,11 @@
 // with its answer.
 import { randomUUID } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
-import { type Database, type Queryable, queryRows } from "../db/connection.js";
+import { type Database, dateOrNull, type Queryable, queryRows } from "../db/connection.js";
 import { events, users, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.js";
 import { type MailDeps, outboxInsert } from "../email/outbox.js";
 import { TEST_EVENT_TYPE } from "../events/events.js";
 import { type AttemptVerdict, judgeAttempt } from "./attempt-rule.js";
-import { dateOrNull } from "./endpoints.js";
 
 /** Deliveries per job at most. */
 export const JOB_SIZE = 50;
