@@ -29,6 +29,7 @@ import {
   build,
   type Child,
   checkLedger,
+  cpuMeter,
   createBenchDatabase,
   jsonHeaders,
   type LedgerReport,
@@ -112,7 +113,15 @@ export interface EventsResult {
   /** Median sign-up rate of the rounds with the endpoints off, and with them on. */
   withoutRps: number;
   withRps: number;
-  rounds: { endpoints: boolean; requestsPerSecond: number }[];
+  /**
+   * Per round: CPU-milliseconds per sign-up, the service's process tree and PostgreSQL's server
+   * processes together (the deliveries' work after an "on" round counted in it): what the
+   * endpoints cost per sign-up, steadier than the rate when the rounds are noisy.
+   */
+  rounds: { endpoints: boolean; requestsPerSecond: number; cpuMsPerSignup: number }[];
+  /** Median CPU-milliseconds per sign-up with the endpoints off, and on. */
+  withoutCpuMs: number;
+  withCpuMs: number;
   /** Commit (the event's timestamp) to arrival at the receiver, over every delivery of the "on" rounds. */
   lag: { count: number; p50: number | null; p99: number | null; max: number | null; cpuSeconds: number };
   /** After the run: the deliveries by status (all should be delivered). */
@@ -451,6 +460,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       for (let r = 0; r < rounds; r++) {
         const on = r % 4 === 1 || r % 4 === 2;
         await setEndpoints(url, staffCookie, on);
+        const meter = cpuMeter(pid);
         const figures = await load({
           url,
           connections: 16,
@@ -459,15 +469,16 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         });
         signedUp += figures.ok;
         unanswered += 16;
-        done.push({ endpoints: on, requestsPerSecond: figures.requestsPerSecond });
-        log(
-          `  round ${r + 1} (endpoints ${on ? "on" : "off"}): ${figures.requestsPerSecond.toFixed(1)} sign-ups/s`,
-        );
         // The deliveries finish before the next round, which they would otherwise slow down.
-        if (on) {
-          const sofar = await settledStats(receiver.baseUrl);
-          log(`    ${sofar.count} deliveries so far, lag p50 ${sofar.p50} ms, p99 ${sofar.p99} ms`);
-        }
+        const sofar = on ? await settledStats(receiver.baseUrl) : null;
+        const cpu = meter.stop();
+        const cpuMsPerSignup = ((cpu.service + cpu.postgres) * 1000) / Math.max(1, figures.ok);
+        done.push({ endpoints: on, requestsPerSecond: figures.requestsPerSecond, cpuMsPerSignup });
+        log(
+          `  round ${r + 1} (endpoints ${on ? "on" : "off"}): ${figures.requestsPerSecond.toFixed(1)} sign-ups/s, ` +
+            `${cpuMsPerSignup.toFixed(2)} CPU-ms each (service ${cpu.service.toFixed(1)} s, PostgreSQL ${cpu.postgres.toFixed(1)} s)`,
+        );
+        if (sofar) log(`    ${sofar.count} deliveries so far, lag p50 ${sofar.p50} ms, p99 ${sofar.p99} ms`);
       }
       const lag = await settledStats(receiver.baseUrl);
       await setEndpoints(url, staffCookie, false);
@@ -479,6 +490,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       result.events = {
         withoutRps: median(done.filter((d) => !d.endpoints).map((d) => d.requestsPerSecond)),
         withRps: median(done.filter((d) => d.endpoints).map((d) => d.requestsPerSecond)),
+        withoutCpuMs: median(done.filter((d) => !d.endpoints).map((d) => d.cpuMsPerSignup)),
+        withCpuMs: median(done.filter((d) => d.endpoints).map((d) => d.cpuMsPerSignup)),
         rounds: done,
         lag,
         deliveries: {},
@@ -744,7 +757,9 @@ export function formatResult(result: BenchResult): string {
         `${events.rounds.map((r) => `${r.endpoints ? "on" : "off"} ${r.requestsPerSecond.toFixed(1)}`).join(", ")}); ` +
         `delivery lag from commit to receipt p50 ${events.lag.p50} ms, p99 ${events.lag.p99} ms, max ` +
         `${events.lag.max} ms over ${events.lag.count} deliveries; deliveries by status ${JSON.stringify(events.deliveries)}; ` +
-        `the receiver (on the same cores) used ${events.lag.cpuSeconds.toFixed(1)} CPU-seconds`,
+        `the receiver (on the same cores) used ${events.lag.cpuSeconds.toFixed(1)} CPU-seconds; ` +
+        `CPU per sign-up (service and PostgreSQL) off ${events.withoutCpuMs.toFixed(2)} ms, on ` +
+        `${events.withCpuMs.toFixed(2)} ms (+${(events.withCpuMs - events.withoutCpuMs).toFixed(2)} ms)`,
     );
   }
   const errorsFor = (r: Row | undefined) => r?.figures.errors;

@@ -174,6 +174,55 @@ function processTree(pid: number): number[] {
   return all;
 }
 
+/** Clock ticks per second of /proc's CPU figures (USER_HZ: 100 on Linux everywhere). */
+const TICKS_PER_SECOND = 100;
+
+function cpuTicks(pid: number | string): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The fields after the command's name (which may hold spaces) in its parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]); // utime + stime, every thread's
+  } catch {
+    return 0; // The process has gone.
+  }
+}
+
+function postgresPids(): string[] {
+  const pids: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "postgres") pids.push(entry);
+    } catch {
+      // The process has gone.
+    }
+  }
+  return pids;
+}
+
+/**
+ * CPU-seconds used by a process and its descendants, plus every PostgreSQL server process on the
+ * machine (the bench's database; none on PGlite), from a start until stop(). A backend that exits
+ * in between loses its share: the service's pool keeps its connections.
+ */
+export function cpuMeter(pid: number): { stop(): { service: number; postgres: number } } {
+  const read = () => ({
+    service: processTree(pid).reduce((sum, p) => sum + cpuTicks(p), 0),
+    postgres: postgresPids().reduce((sum, p) => sum + cpuTicks(p), 0),
+  });
+  const start = read();
+  return {
+    stop() {
+      const end = read();
+      return {
+        service: (end.service - start.service) / TICKS_PER_SECOND,
+        postgres: (end.postgres - start.postgres) / TICKS_PER_SECOND,
+      };
+    },
+  };
+}
+
 export interface MemoryPeak {
   /** Highest sum over the process and its descendants, MiB. */
   totalMiB: number;

@@ -480,6 +480,13 @@ export const webhookDeliveries = pgTable(
     attempts: integer("attempts").notNull().default(0),
     lastStatusCode: integer("last_status_code"),
     lastError: text("last_error"),
+    /**
+     * The last attempt's time taken and answer's first 1 KiB. An attempt that succeeds is kept here
+     * alone (webhook_attempts keeps the others): a delivery made at the first try writes no row
+     * besides its own.
+     */
+    lastDurationMs: integer("last_duration_ms"),
+    lastResponseExcerpt: text("last_response_excerpt"),
     /** Staff asked for it ("send again", "send a test event"). */
     manual: boolean("manual").notNull().default(false),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -493,7 +500,10 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
-/** Every attempt of a delivery: when, how long, the answer's code and its first 1 KiB. */
+/**
+ * The attempts of a delivery that did not succeed (the one that did is on the delivery's own row):
+ * when, how long, the answer's code and its first 1 KiB, or why there was none.
+ */
 export const webhookAttempts = pgTable(
   "webhook_attempts",
   {

@@ -3,7 +3,7 @@
 // with its answer.
 import { randomUUID } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
-import { type Database, dateOrNull, type Queryable, queryRows } from "../db/connection.js";
+import { type Database, dateOrNull, type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
 import { events, users, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.js";
 import { type MailDeps, outboxInsert } from "../email/outbox.js";
 import { TEST_EVENT_TYPE } from "../events/events.js";
@@ -26,7 +26,7 @@ export interface Claimed {
  */
 export async function claimDeliveries(db: Queryable, limit: number): Promise<Claimed[]> {
   const jobId = randomUUID();
-  const rows = await queryRows<Claimed>(
+  const rows = await queryPreparedRows<Claimed>(
     db,
     sql`UPDATE ${webhookDeliveries} d SET job_id = md5(${jobId} || ':' || (w.n / ${JOB_SIZE}))::uuid
       FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM (
@@ -74,7 +74,7 @@ export interface DeliveryToSend {
 export async function deliveriesToSend(db: Queryable, ids: number[]): Promise<Map<number, DeliveryToSend>> {
   const found = new Map<number, DeliveryToSend>();
   if (ids.length === 0) return found;
-  const rows = await queryRows<DeliveryToSend & { previousSecret: string | null; secret: string }>(
+  const rows = await queryPreparedRows<DeliveryToSend & { previousSecret: string | null; secret: string }>(
     db,
     sql`SELECT d.id, d.endpoint_id AS "endpointId", ep.url, ep.secret,
         CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS "previousSecret",
@@ -82,10 +82,7 @@ export async function deliveriesToSend(db: Queryable, ids: number[]): Promise<Ma
       FROM ${webhookDeliveries} d
       JOIN ${webhookEndpoints} ep ON ep.id = d.endpoint_id
       JOIN ${events} ev ON ev.id = d.event_id
-      WHERE d.id IN (${sql.join(
-        ids.map((id) => sql`${id}::bigint`),
-        sql`, `,
-      )}) AND d.status = 'pending' AND (ep.enabled OR d.manual)`,
+      WHERE d.id = ANY(${bigintArray(ids)}::bigint[]) AND d.status = 'pending' AND (ep.enabled OR d.manual)`,
   );
   for (const row of rows) {
     const { secret, previousSecret, ...rest } = row;
@@ -122,34 +119,51 @@ export interface AttemptOutcome {
 }
 
 /**
- * Deliveries that were answered 2xx, in one statement however many: each attempt logged, each
- * delivery delivered, and their endpoints no longer failing. (A success needs no lock: whatever
- * else happens to the endpoint meanwhile, it has just answered.)
+ * Deliveries that were answered 2xx, in one statement however many: each delivered, with its
+ * answer's code and first 1 KiB on its own row (no attempt row: webhook_attempts keeps the attempts
+ * that failed), and their endpoints no longer failing. (A success needs no lock: whatever else
+ * happens to the endpoint meanwhile, it has just answered.)
  */
 export async function recordDelivered(
   db: Queryable,
   done: { deliveryId: number; outcome: AttemptOutcome }[],
 ): Promise<void> {
   if (done.length === 0) return;
-  const values = sql.join(
-    done.map(
-      ({ deliveryId, outcome }) =>
-        sql`(${deliveryId}::bigint, ${Math.round(outcome.durationMs)}::int, ${outcome.status}::int, ${outcome.responseExcerpt}::text)`,
-    ),
-    sql`, `,
-  );
-  await db.execute(sql`WITH done (id, duration_ms, status_code, excerpt) AS (VALUES ${values}),
-    logged AS (
-      INSERT INTO ${webhookAttempts} (delivery_id, duration_ms, status_code, response_excerpt)
-      SELECT id, duration_ms, status_code, excerpt FROM done
+  // Arrays, not a VALUES list: one statement text however many, prepared once per connection.
+  await queryPreparedRows(
+    db,
+    sql`WITH done AS (
+      SELECT * FROM unnest(${bigintArray(done.map((d) => d.deliveryId))}::bigint[],
+        ${intArray(done.map((d) => Math.round(d.outcome.durationMs)))}::int[],
+        ${intArray(done.map((d) => d.outcome.status))}::int[],
+        ${textArray(done.map((d) => d.outcome.responseExcerpt))}::text[]) AS t(id, duration_ms, status_code, excerpt)
     ), marked AS (
       UPDATE ${webhookDeliveries} d SET attempts = d.attempts + 1, status = 'delivered',
-        last_status_code = done.status_code, last_error = NULL, last_attempt_at = now(), delivered_at = now()
+        last_status_code = done.status_code, last_error = NULL, last_duration_ms = done.duration_ms,
+        last_response_excerpt = done.excerpt, last_attempt_at = now(), delivered_at = now()
       FROM done WHERE d.id = done.id AND d.status = 'pending'
       RETURNING d.endpoint_id
     )
     UPDATE ${webhookEndpoints} SET failing_since = NULL
-    WHERE failing_since IS NOT NULL AND id IN (SELECT endpoint_id FROM marked)`);
+    WHERE failing_since IS NOT NULL AND id IN (SELECT endpoint_id FROM marked)`,
+  );
+}
+
+/**
+ * Array parameters, as PostgreSQL's array literal text: both drivers pass it through as it is, and
+ * the statement's text stays the same however many elements (node-postgres would turn a JS array
+ * into this text; PGlite's serializer needs the type, which the statement's cast gives).
+ */
+function bigintArray(values: number[]): string {
+  return `{${values.map((v) => String(Math.trunc(v))).join(",")}}`;
+}
+
+function intArray(values: (number | null)[]): string {
+  return `{${values.map((v) => (v === null ? "NULL" : String(Math.trunc(v)))).join(",")}}`;
+}
+
+function textArray(values: string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`;
 }
 
 /**
@@ -198,16 +212,21 @@ export async function recordAttempt(
     });
     const failingSince =
       verdict.endpointFailingSince === null ? null : new Date(verdict.endpointFailingSince).toISOString();
-    await tx.execute(sql`WITH logged AS (
+    const durationMs = Math.round(outcome.durationMs);
+    // A success is kept on the delivery's row alone, as recordDelivered keeps it.
+    const logged = outcome.ok
+      ? sql``
+      : sql`logged AS (
         INSERT INTO ${webhookAttempts} (delivery_id, duration_ms, status_code, response_excerpt, error)
-        VALUES (${attempt.deliveryId}, ${Math.round(outcome.durationMs)}, ${outcome.status},
-          ${outcome.responseExcerpt}, ${outcome.error})
-      ), endpoint AS (
+        VALUES (${attempt.deliveryId}, ${durationMs}, ${outcome.status}, ${outcome.responseExcerpt}, ${outcome.error})
+      ), `;
+    await tx.execute(sql`WITH ${logged}endpoint AS (
         UPDATE ${webhookEndpoints} SET failing_since = ${failingSince}::timestamptz WHERE id = ${endpointId}
       )
       UPDATE ${webhookDeliveries} SET attempts = attempts + 1, status = ${verdict.delivery},
         job_id = ${verdict.delivery === "pending" ? sql`${attempt.retryJobId}::uuid` : sql`job_id`},
-        last_status_code = ${outcome.status}, last_error = ${outcome.error}, last_attempt_at = now(),
+        last_status_code = ${outcome.status}, last_error = ${outcome.error}, last_duration_ms = ${durationMs},
+        last_response_excerpt = ${outcome.responseExcerpt}, last_attempt_at = now(),
         delivered_at = ${verdict.delivery === "delivered" ? sql`now()` : sql`NULL`}
       WHERE id = ${attempt.deliveryId}`);
     if (verdict.disableEndpoint) await turnOff(tx, endpointId, attempt.giveUpMs, attempt.mailStatus);
@@ -314,7 +333,8 @@ export async function listDeliveries(
 }
 
 export interface AttemptRow {
-  id: number;
+  /** null: the attempt that succeeded, kept on the delivery's own row. */
+  id: number | null;
   attemptedAt: Date;
   durationMs: number;
   statusCode: number | null;
@@ -328,32 +348,53 @@ export async function deliveryDetail(
   endpointId: number,
   deliveryId: number,
 ): Promise<{ delivery: DeliveryRow; body: string; attempts: AttemptRow[] } | null> {
-  const rows = await queryRows<DeliveryRow & { occurredAt: Date | string; data: unknown }>(
+  const rows = await queryRows<
+    DeliveryRow & {
+      occurredAt: Date | string;
+      data: unknown;
+      lastDurationMs: number | null;
+      lastResponseExcerpt: string | null;
+    }
+  >(
     db,
-    sql`SELECT ${deliveryColumns}, ev.occurred_at AS "occurredAt", ev.data
+    sql`SELECT ${deliveryColumns}, ev.occurred_at AS "occurredAt", ev.data,
+        d.last_duration_ms AS "lastDurationMs", d.last_response_excerpt AS "lastResponseExcerpt"
       FROM ${webhookDeliveries} d JOIN ${events} ev ON ev.id = d.event_id
       WHERE d.id = ${deliveryId} AND d.endpoint_id = ${endpointId}`,
   );
   const row = rows[0];
   if (!row) return null;
-  const attempts = await queryRows<AttemptRow>(
+  const failed = await queryRows<AttemptRow>(
     db,
     sql`SELECT id, attempted_at AS "attemptedAt", duration_ms AS "durationMs", status_code AS "statusCode",
         response_excerpt AS "responseExcerpt", error
       FROM ${webhookAttempts} WHERE delivery_id = ${deliveryId} ORDER BY id`,
   );
+  const attempts: AttemptRow[] = failed.map((attempt) => ({
+    ...attempt,
+    id: Number(attempt.id),
+    attemptedAt: new Date(attempt.attemptedAt),
+  }));
+  const delivery = deliveryOf(row);
+  // The success, on the delivery's row (a delivery made before it was kept there has an attempt row).
+  if (delivery.status === "delivered" && delivery.lastAttemptAt && row.lastDurationMs !== null) {
+    attempts.push({
+      id: null,
+      attemptedAt: delivery.lastAttemptAt,
+      durationMs: row.lastDurationMs,
+      statusCode: delivery.lastStatusCode,
+      responseExcerpt: row.lastResponseExcerpt ?? "",
+      error: null,
+    });
+  }
   return {
-    delivery: deliveryOf(row),
+    delivery,
     body: deliveryBody({
       eventId: row.eventId,
       eventType: row.eventType,
       occurredAt: new Date(row.occurredAt),
       data: row.data,
     }),
-    attempts: attempts.map((attempt) => ({
-      ...attempt,
-      id: Number(attempt.id),
-      attemptedAt: new Date(attempt.attemptedAt),
-    })),
+    attempts,
   };
 }

@@ -81,9 +81,11 @@ export function postWebhook(input: PostInput): Promise<PostOutcome> {
       clearTimeout(timer);
       // A body cut short may end inside a UTF-8 character: the streaming decoder keeps such a
       // partial character back instead of turning it into U+FFFD.
-      const text = new TextDecoder("utf-8", { fatal: false }).decode(excerpt.subarray(0, excerptLength), {
-        stream: !complete,
-      });
+      // PostgreSQL's text holds no NUL character: one in the answer is kept as U+FFFD, like any
+      // other byte that is not text.
+      const text = new TextDecoder("utf-8", { fatal: false })
+        .decode(excerpt.subarray(0, excerptLength), { stream: !complete })
+        .replaceAll("\u0000", "\uFFFD");
       // An answer read to its end leaves a kept-alive connection for the next delivery; otherwise
       // nothing more is wanted from this one.
       if (!complete || !input.agents) {

@@ -182,10 +182,10 @@ test("an endpoint's page: a test event, its delivery log, a delivery with attemp
   await t.deps.db.execute(sql`INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, status_code, response_excerpt, error)
     VALUES (${delivered}, now() - interval '2 minutes', 10000, NULL, '', 'timed out after 10 seconds (no answer from 127.0.0.1:9)'),
            (${delivered}, now() - interval '1 minute', 412, 502, ${excerpt}, 'the answer was 502 Bad Gateway'),
-           (${delivered}, now(), 38, 200, 'ok', NULL),
            (${failed}, now(), 95, 500, '{"error":"internal"}', 'the answer was 500 Internal Server Error')`);
+  // The attempt that succeeded is kept on the delivery's own row, as the worker keeps it.
   await t.deps.db.execute(sql`UPDATE webhook_deliveries SET status = 'delivered', attempts = 3, last_status_code = 200,
-    last_attempt_at = now(), delivered_at = now() WHERE id = ${delivered}`);
+    last_duration_ms = 38, last_response_excerpt = 'ok', last_attempt_at = now(), delivered_at = now() WHERE id = ${delivered}`);
   await t.deps.db.execute(sql`UPDATE webhook_deliveries SET status = 'failed', attempts = 1, last_status_code = 500,
     last_error = 'the answer was 500 Internal Server Error', last_attempt_at = now() WHERE id = ${failed}`);
 

@@ -531,12 +531,13 @@ test("the delivery log pages back with ?before= and filters by status; a deliver
   // Two delivered, one failed, as the worker leaves them.
   const [delivered, failed] = [ids[10] ?? 0, ids[11] ?? 0];
   await t.deps.db.execute(sql`UPDATE webhook_deliveries SET status = 'delivered', attempts = 2, last_status_code = 200,
-    delivered_at = now() WHERE id IN (${delivered}, ${ids[12] ?? 0})`);
+    last_duration_ms = 87, last_response_excerpt = '', last_attempt_at = now(), delivered_at = now()
+    WHERE id IN (${delivered}, ${ids[12] ?? 0})`);
   await t.deps.db.execute(sql`UPDATE webhook_deliveries SET status = 'failed', attempts = 1, last_status_code = 500,
     last_error = 'the answer was 500' WHERE id = ${failed}`);
-  await t.deps.db.execute(sql`INSERT INTO webhook_attempts (delivery_id, duration_ms, status_code, response_excerpt, error)
-    VALUES (${delivered}, 1234, 502, '<h1>Bad gateway</h1><script>alert(1)</script>', 'the answer was 502'),
-           (${delivered}, 87, 200, '', NULL)`);
+  // The attempt that failed has a row of its own; the one that succeeded is on the delivery's row.
+  await t.deps.db.execute(sql`INSERT INTO webhook_attempts (delivery_id, attempted_at, duration_ms, status_code, response_excerpt, error)
+    VALUES (${delivered}, now() - interval '1 minute', 1234, 502, '<h1>Bad gateway</h1><script>alert(1)</script>', 'the answer was 502')`);
 
   const first = await deliveriesOf(endpoint.id);
   assert.equal(first.deliveries.length, 50);

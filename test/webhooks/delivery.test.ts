@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { adjustBalance } from "../../src/admin/adjustments.js";
 import { queryRows } from "../../src/db/connection.js";
+import { deliveryDetail } from "../../src/webhooks/deliveries.js";
 import { createEndpoint, rotateSecret } from "../../src/webhooks/endpoints.js";
 import { newWebhookSecret } from "../../src/webhooks/signing.js";
 import { staffClient, userIdOf } from "../support/admin.js";
@@ -154,17 +155,24 @@ describe("webhook deliveries", () => {
         sql`SELECT state FROM pgboss.job WHERE id = ${delivery?.job_id}::uuid`,
       );
       assert.equal(job?.state, "completed");
-      const attempts = await queryRows<{ status_code: number; response_excerpt: string }>(
-        t.deps.db,
-        sql`SELECT status_code, response_excerpt FROM webhook_attempts WHERE delivery_id = ${delivery?.id} ORDER BY id`,
-      );
+      // The log staff read: both attempts, the failure as a row of its own, the success on the
+      // delivery's row (a delivery made at the first try writes no attempt row).
+      const detail = await deliveryDetail(t.deps.db, endpointId, Number(delivery?.id));
       assert.deepEqual(
-        attempts.map((a) => [a.status_code, a.response_excerpt]),
+        detail?.attempts.map((a) => [a.statusCode, a.responseExcerpt, a.error]),
         [
-          [500, "failed with 500"],
-          [200, "ok"],
+          [500, "failed with 500", null],
+          [200, "ok", null],
         ],
       );
+      assert.equal(typeof detail?.attempts[0]?.id, "number");
+      assert.equal(detail?.attempts[1]?.id, null);
+      assert.ok((detail?.attempts[0]?.attemptedAt ?? 0) <= (detail?.attempts[1]?.attemptedAt ?? 0));
+      const [logged] = await queryRows<{ n: number }>(
+        t.deps.db,
+        sql`SELECT count(*)::int AS n FROM webhook_attempts WHERE delivery_id = ${delivery?.id}`,
+      );
+      assert.equal(logged?.n, 1);
       assert.equal(receiver.received.length, 2);
     } finally {
       await receiver.close();

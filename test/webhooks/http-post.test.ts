@@ -139,6 +139,19 @@ test("a 500 is not a delivery, and only the first 1 KiB of its answer is kept, w
   assert.equal(outcome.responseExcerpt, `x${"é".repeat(511)}`);
 });
 
+test("a NUL byte in the answer is kept as U+FFFD: PostgreSQL's text cannot hold it", async () => {
+  reset((response) => response.writeHead(200, { "content-type": "text/plain" }).end("ok\u0000done"));
+  const outcome = await postWebhook({
+    url: receiver.url,
+    headers: signature,
+    body,
+    timeoutMs: 5000,
+    policy: local,
+  });
+  assert.equal(outcome.ok, true);
+  assert.equal(outcome.responseExcerpt, "ok\uFFFDdone");
+});
+
 test("an endless answer is cut after 1 KiB: the connection is closed, not read to its end", {
   timeout: 20_000,
 }, async (t) => {

@@ -478,7 +478,8 @@ export function adminWebhookRoutes(
           body: stringField,
           attempts: arrayOf(
             objectSchema({
-              id: integerField,
+              // null: the attempt that succeeded (kept on the delivery itself).
+              id: nullable(integerField),
               attempted_at: timeField,
               duration_ms: integerField,
               status_code: nullable(integerField),
