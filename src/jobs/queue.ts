@@ -3,6 +3,7 @@
 // pg-boss takes a small adapter instead of a connection string, so it shares the service's pool on
 // PostgreSQL and the one in-process PGlite by default: nothing else to run. Its tables are created
 // with the service's migrations (migrateJobQueue), so starting it later creates nothing.
+import { createHash } from "node:crypto";
 import type { PGlite } from "@electric-sql/pglite";
 import PgBoss from "pg-boss";
 import type { DatabaseHandle } from "../db/connection.js";
@@ -14,7 +15,14 @@ export function jobQueueAdapter(handle: DatabaseHandle): PgBoss.Db {
   if (handle.kind === "postgres") {
     const pool = handle.pool;
     if (!pool) throw new Error("a PostgreSQL handle without its pool");
-    return { executeSql: (text, values) => pool.query(text, values) };
+    const names = preparedNames();
+    return {
+      executeSql: (text, values) => {
+        // A statement with parameters is one statement: it can be prepared.
+        const name = values && values.length > 0 ? names.nameFor(text) : undefined;
+        return name ? pool.query({ name, text, values }) : pool.query(text, values);
+      },
+    };
   }
   const pglite = (handle.db as unknown as { $client: PGlite }).$client;
   return {
@@ -28,6 +36,33 @@ export function jobQueueAdapter(handle: DatabaseHandle): PgBoss.Db {
       }
       const result = await pglite.query(text, values);
       return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    },
+  };
+}
+
+/** Distinct statement texts that may be prepared; the rest run as they come. */
+const MAX_PREPARED = 64;
+
+/**
+ * Names for pg-boss's statements that repeat (fetching, inserting and completing jobs: several a
+ * second under load), so that PostgreSQL parses and plans each once per connection, not on every
+ * call: its planning was most of the queue's cost per hand-over (bench/README.md). A text is named
+ * from its second use, at most MAX_PREPARED of them: each stays prepared on every connection of the
+ * pool for the connection's life.
+ */
+export function preparedNames(): { nameFor(text: string): string | undefined } {
+  const seen = new Map<string, string | null>();
+  return {
+    nameFor(text) {
+      const name = seen.get(text);
+      if (name !== undefined) {
+        if (name !== null) return name;
+        const prepared = `pgboss_${createHash("sha256").update(text).digest("base64url").slice(0, 24)}`;
+        seen.set(text, prepared);
+        return prepared;
+      }
+      if (seen.size < MAX_PREPARED) seen.set(text, null);
+      return undefined;
     },
   };
 }
