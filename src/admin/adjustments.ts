@@ -88,6 +88,8 @@ export class UserNotFound extends Error {
 export interface AdjustmentResult {
   ledgerEntryId: number;
   balanceCents: number;
+  /** The webhook deliveries of its event, for EventDeps.wake after the commit. */
+  deliveryIds: number[];
 }
 
 /** Staff (a user id) or an API key adds or removes credit; the event `balance.adjusted` tells integrations. */
@@ -99,14 +101,14 @@ export async function adjustBalance(
   events: EventDeps = noEventWake,
 ): Promise<AdjustmentResult> {
   const result = await db.transaction((tx) => adjustBalanceInTransaction(tx, actor, userId, form));
-  events.wake();
+  events.wake(result.deliveryIds);
   return result;
 }
 
 /**
  * adjustBalance's writes, in a transaction the caller holds: the API (src/api/) writes its
  * Idempotency-Key's row in the same one, so a repeat waits for this adjustment and never makes a
- * second. The caller wakes the event relay after its commit.
+ * second. The caller hands the deliveries to EventDeps.wake after its commit.
  */
 export async function adjustBalanceInTransaction(
   tx: Transaction,
@@ -160,7 +162,7 @@ export async function adjustBalanceInTransaction(
       ...(form.note ? { staff_note: form.note } : {}),
     },
   });
-  await recordEvent(tx, "balance.adjusted", {
+  const deliveryIds = await recordEvent(tx, "balance.adjusted", {
     user_id: userId,
     amount_cents: form.amountCents,
     balance_cents: row.balanceCents,
@@ -168,5 +170,5 @@ export async function adjustBalanceInTransaction(
     ledger_entry_id: ledgerEntryId,
     by: eventActor(actor),
   });
-  return { ledgerEntryId, balanceCents: row.balanceCents };
+  return { ledgerEntryId, balanceCents: row.balanceCents, deliveryIds };
 }

@@ -37,7 +37,7 @@ export async function setUserActive(
     if (!user) throw new UserNotFound();
     // Its owner erased it: reactivated, it would be nobody's account with a working link.
     if (user.deletedAt !== null && active) throw new ValidationError({ __all__: [cannotReactivateDeleted] });
-    if (user.isActive === active) return { changed: false, sessionsEnded: 0 };
+    if (user.isActive === active) return { changed: false, sessionsEnded: 0, deliveryIds: [] };
     await tx.update(users).set({ isActive: active }).where(eq(users.id, userId));
     // Ended in the same transaction: no session of a deactivated user outlives the change.
     const sessionsEnded = active ? 0 : await deleteUserSessions(tx, userId);
@@ -47,13 +47,13 @@ export async function setUserActive(
       targetUserId: userId,
       details: active ? {} : { sessions_ended: sessionsEnded },
     });
-    await recordEvent(tx, active ? "user.reactivated" : "user.deactivated", {
+    const deliveryIds = await recordEvent(tx, active ? "user.reactivated" : "user.deactivated", {
       user_id: userId,
       username: user.username,
       by: eventActor(actor),
     });
-    return { changed: true, sessionsEnded };
+    return { changed: true, sessionsEnded, deliveryIds };
   });
-  if (change.changed) events.wake();
-  return change;
+  events.wake(change.deliveryIds);
+  return { changed: change.changed, sessionsEnded: change.sessionsEnded };
 }

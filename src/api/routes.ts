@@ -219,6 +219,8 @@ export async function apiRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
             reason: form.reason,
             note: form.note,
           });
+          // The deliveries of the adjustment's event, handed over after the commit (not on a replay).
+          let deliveryIds: number[] = [];
           const answer = await runIdempotent(
             db,
             { apiKeyId: caller.id, key: request.headers["idempotency-key"], fingerprint },
@@ -228,6 +230,7 @@ export async function apiRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
                   throw error instanceof UserNotFound ? notFound() : error;
                 },
               );
+              deliveryIds = result.deliveryIds;
               return {
                 statusCode: 201,
                 body: {
@@ -244,7 +247,7 @@ export async function apiRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
           if (answer.replayed) {
             reply.header("idempotent-replayed", "true");
           } else {
-            deps.useCases.webhooks.wake();
+            deps.useCases.webhooks.wake(deliveryIds);
             logWrite(
               request,
               caller,

@@ -475,7 +475,7 @@ export const webhookDeliveries = pgTable(
       .notNull()
       .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
     status: text("status", { enum: webhookDeliveryStatuses }).notNull().default("pending"),
-    /** The job queue's job (pg-boss), set when the delivery is handed to it. */
+    /** The job queue's job (pg-boss) that took the delivery (claimForJob), or the sweep's. */
     jobId: uuid("job_id"),
     attempts: integer("attempts").notNull().default(0),
     lastStatusCode: integer("last_status_code"),
@@ -496,7 +496,8 @@ export const webhookDeliveries = pgTable(
   (t) => [
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.id),
     index("webhook_deliveries_event_idx").on(t.eventId),
-    index("webhook_deliveries_undispatched_idx").on(t.id).where(sql`status = 'pending' AND job_id IS NULL`),
+    // The sweep's: the waiting few among every delivery kept (src/webhooks/deliveries.ts).
+    index("webhook_deliveries_pending_idx").on(t.id).where(sql`status = 'pending'`),
   ],
 );
 

@@ -31,10 +31,14 @@ export function isEventType(value: string): value is EventType {
   return Object.hasOwn(eventTypes, value);
 }
 
-/** What the use cases that write events are given: a nudge for the relay after their commit. */
+/** What the use cases that write events are given: the hand-over of their deliveries. */
 export interface EventDeps {
-  /** The relay hands new events to the endpoints now rather than at its next poll. */
-  wake(): void;
+  /**
+   * After the commit: the deliveries written with the change (their ids, from the statement that
+   * wrote them) go to the webhook worker now. Ids a process never hands over (it died first) are
+   * found by the worker's sweep.
+   */
+  wake(deliveryIds: readonly number[]): void;
 }
 
 export const noEventWake: EventDeps = { wake: () => {} };
@@ -42,8 +46,9 @@ export const noEventWake: EventDeps = { wake: () => {} };
 /**
  * For a statement that has its rows at hand: two CTEs, `name` writing the events (one per row of
  * `dataRows`, a SELECT giving one jsonb column, the event's data; none: no event) and `name_out` a
- * delivery for each webhook endpoint that is on and wants the type. Put them in the change's own
- * statement: the event and its deliveries commit or roll back with the change.
+ * delivery for each webhook endpoint that is on and wants the type, returning their ids (select
+ * them with deliveryIdsOf). Put them in the change's own statement: the event and its deliveries
+ * commit or roll back with the change.
  */
 export function eventCtes(name: string, type: EventType, dataRows: SQL): SQL {
   const cte = sql.raw(name);
@@ -53,21 +58,42 @@ export function eventCtes(name: string, type: EventType, dataRows: SQL): SQL {
     ), ${sql.raw(`${name}_out`)} AS (${deliveriesFor(cte)})`;
 }
 
+/**
+ * A column for the statement's final SELECT: the ids of the deliveries the eventCtes named `names`
+ * wrote, as a bigint[] (read it with deliveryIdsFrom).
+ */
+export function deliveryIdsOf(names: string[]): SQL {
+  return sql`ARRAY(${sql.raw(names.map((name) => `SELECT id FROM ${name}_out`).join(" UNION ALL "))})`;
+}
+
+/** A deliveryIdsOf column as numbers (node-postgres gives bigints as text). */
+export function deliveryIdsFrom(column: readonly (number | string)[] | null | undefined): number[] {
+  return (column ?? []).map(Number);
+}
+
 /** One delivery of each event in `written` (a CTE of id and type) per endpoint that wants it. */
 function deliveriesFor(written: SQL): SQL {
   return sql`INSERT INTO ${webhookDeliveries} (event_id, endpoint_id)
-    SELECT e.id, ep.id FROM ${written} e JOIN ${webhookEndpoints} ep ON ep.enabled AND e.type = ANY(ep.event_types)`;
+    SELECT e.id, ep.id FROM ${written} e JOIN ${webhookEndpoints} ep ON ep.enabled AND e.type = ANY(ep.event_types)
+    RETURNING id`;
 }
 
-/** Writes one event and its deliveries; call it inside the transaction of the change it reports. */
+/**
+ * Writes one event and its deliveries, and returns the deliveries' ids for EventDeps.wake after the
+ * commit; call it inside the transaction of the change it reports.
+ */
 export async function recordEvent(
   db: Queryable,
   type: EventType,
   data: Record<string, unknown>,
-): Promise<void> {
-  await db.execute(sql`WITH written AS (
+): Promise<number[]> {
+  const rows = await queryRows<{ id: number | string }>(
+    db,
+    sql`WITH written AS (
       INSERT INTO ${events} (type, data) VALUES (${type}, ${JSON.stringify(data)}::jsonb) RETURNING id, type
-    ) ${deliveriesFor(sql`written`)}`);
+    ) ${deliveriesFor(sql`written`)}`,
+  );
+  return rows.map((row) => Number(row.id));
 }
 
 const PURGE_BATCH = 5000;

@@ -1,10 +1,11 @@
 // The hand-over from an outbox table to the job queue, shared by email and webhooks.
 //
 // Rows are written in the transaction of the change that causes them. After the commit, wake()
-// claims new rows (each gets a job id in the same UPDATE) and inserts their jobs under those ids,
-// then nudges this process's workers. A sweep every 30 s does the same for rows a process wrote but
-// died before handing over, and hands over again those whose job may have been lost (pg-boss ignores
-// an id it already has), so no row waits forever and none is queued twice.
+// claims new rows (the email outbox gives each a job id in one UPDATE; webhook deliveries come with
+// their ids from the statement that wrote them) and inserts their jobs under those ids, then nudges
+// this process's workers. A sweep every 30 s hands over rows a process wrote but died before handing
+// over, and again those whose job may have been lost (pg-boss ignores an id it already has), so no
+// row waits forever.
 import type PgBoss from "pg-boss";
 import type { WorkerLog } from "./queue.js";
 
@@ -12,9 +13,9 @@ const HAND_OVER_BATCH = 100;
 const SWEEP_MS = 30_000;
 
 export interface RelaySource {
-  /** Gives waiting rows a job id and returns them; `limit` or more: there may be more to claim. */
+  /** New rows to hand over, each with its job id; `limit` or more: there may be more to claim. */
   claim(limit: number): Promise<{ id: number; jobId: string }[]>;
-  /** Rows handed over at least `seconds` ago and still waiting: their jobs may be lost. */
+  /** For the sweep: rows still waiting `seconds` after they were handed over, or never were. */
   handedOverBefore(seconds: number, limit: number): Promise<{ id: number; jobId: string }[]>;
 }
 

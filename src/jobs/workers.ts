@@ -99,7 +99,7 @@ export function backgroundWorkers(options: {
 
   return {
     mail,
-    webhooks: { wake: () => webhookWorker?.wake() },
+    webhooks: { wake: (deliveryIds) => webhookWorker?.wake(deliveryIds) },
     start() {
       if (wanted && handle) started = startWithRetries(handle);
     },

@@ -51,9 +51,9 @@ export async function approveReferral(deps: ReviewDeps, decision: ReviewDecision
     if (!decided) return null;
     const bonusPostedCents = await settlePending(tx, decided.inviteeId, "posted");
     const count = await countApproved(tx, decided.inviterId);
-    const inviterRewards =
+    const { paid: inviterRewards, deliveryIds: rewardDeliveryIds } =
       count === null
-        ? []
+        ? { paid: [], deliveryIds: [] }
         : await payInviterRewards(
             tx,
             {
@@ -67,14 +67,18 @@ export async function approveReferral(deps: ReviewDeps, decision: ReviewDecision
       amountCents: bonusPostedCents,
       reason: null,
     });
-    await recordEvent(tx, "referral.approved", decisionEvent(decision, decided));
+    const deliveryIds = [
+      ...rewardDeliveryIds,
+      ...(await recordEvent(tx, "referral.approved", decisionEvent(decision, decided))),
+    ];
     if (bonusPostedCents > 0) {
-      await recordEvent(tx, "reward.granted", {
+      const bonusEvent = await recordEvent(tx, "reward.granted", {
         user_id: decided.inviteeId,
         amount_cents: bonusPostedCents,
         reason: "invitee_bonus",
         invitee_id: decided.inviteeId,
       });
+      deliveryIds.push(...bonusEvent);
     }
     if (decision.staffId !== null) {
       await recordAudit(tx, {
@@ -87,13 +91,15 @@ export async function approveReferral(deps: ReviewDeps, decision: ReviewDecision
         },
       });
     }
-    return { ...decided, bonusPostedCents, counted: count !== null, inviterRewards };
+    return {
+      approved: { ...decided, bonusPostedCents, counted: count !== null, inviterRewards },
+      deliveryIds,
+    };
   });
-  if (approved) {
-    deps.mail.wake();
-    deps.webhooks.wake();
-  }
-  return approved;
+  if (!approved) return null;
+  deps.mail.wake();
+  deps.webhooks.wake(approved.deliveryIds);
+  return approved.approved;
 }
 
 /** Rejects a held referral exactly once: its pending credit is void, with the reason. Null when not held. */
@@ -109,7 +115,7 @@ export async function rejectReferral(
       amountCents: voidedCents,
       reason: decision.reason,
     });
-    await recordEvent(tx, "referral.rejected", {
+    const deliveryIds = await recordEvent(tx, "referral.rejected", {
       ...decisionEvent(decision, decided),
       voided_cents: voidedCents,
     });
@@ -121,13 +127,12 @@ export async function rejectReferral(
         details: auditDetails(decision, decided, voidedCents),
       });
     }
-    return { ...decided, voidedCents };
+    return { rejected: { ...decided, voidedCents }, deliveryIds };
   });
-  if (rejected) {
-    deps.mail.wake();
-    deps.webhooks.wake();
-  }
-  return rejected;
+  if (!rejected) return null;
+  deps.mail.wake();
+  deps.webhooks.wake(rejected.deliveryIds);
+  return rejected.rejected;
 }
 
 /** The invitee hears of the decision by email, if they have a verified address and want to. */

@@ -6,7 +6,7 @@ import type { ProgramConfig } from "../config.js";
 import { type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
 import { ledgerEntries, referrals, users } from "../db/schema.js";
 import { type MailDeps, notificationInsert } from "../email/outbox.js";
-import { eventCtes } from "../events/events.js";
+import { deliveryIdsFrom, deliveryIdsOf, eventCtes } from "../events/events.js";
 import { capRewards, monthStart, type PaidReward } from "./integrity.js";
 import { rewardsFor } from "./rules.js";
 
@@ -19,26 +19,27 @@ export interface RewardPolicy {
 
 /**
  * The rewards for the inviter's referred count reaching `count` because of `signupUserId`'s
- * referral, paid in one statement (none when the count completes no five). The caller holds the
- * inviter's row lock, so the month's earlier rewards read here cannot change before the write.
+ * referral, paid in one statement (none when the count completes no five), with the ids of their
+ * events' webhook deliveries. The caller holds the inviter's row lock, so the month's earlier
+ * rewards read here cannot change before the write.
  */
 export async function payInviterRewards(
   tx: Queryable,
   policy: RewardPolicy,
   paying: { inviterId: number; signupUserId: number; count: number; now: number },
-): Promise<PaidReward[]> {
+): Promise<{ paid: PaidReward[]; deliveryIds: number[] }> {
   const rewards = rewardsFor(paying.count - 1, paying.count, policy.program);
-  if (rewards.length === 0) return [];
+  if (rewards.length === 0) return { paid: [], deliveryIds: [] };
   const paidThisMonth =
     policy.monthlyCapCents === null
       ? 0
       : await rewardsPaidSince(tx, paying.inviterId, monthStart(paying.now));
   const paid = capRewards(rewards, paidThisMonth, policy.monthlyCapCents);
-  await queryPreparedRows(
+  const [row] = await queryPreparedRows<{ deliveries: (number | string)[] }>(
     tx,
     rewardStatement(paying.inviterId, paying.signupUserId, paid, policy.mailStatus),
   );
-  return paid;
+  return { paid, deliveryIds: deliveryIdsFrom(row?.deliveries) };
 }
 
 async function rewardsPaidSince(tx: Queryable, inviterId: number, since: Date): Promise<number> {
@@ -91,5 +92,6 @@ function rewardStatement(
         ? sql`, marked AS (UPDATE ${referrals} SET capped = true WHERE invitee_id = ${signupUserId}::bigint)`
         : sql``
     }
-    UPDATE ${users} SET balance_cents = balance_cents + ${total}::bigint WHERE id = ${inviterId}::bigint`;
+    UPDATE ${users} SET balance_cents = balance_cents + ${total}::bigint WHERE id = ${inviterId}::bigint
+    RETURNING ${deliveryIdsOf(["granted"])} AS deliveries`;
 }

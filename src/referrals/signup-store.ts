@@ -11,7 +11,7 @@ import { countHits, type SignalWindow } from "../db/signal-counters.js";
 import { hitsOf, reserveHit } from "../db/throttle-counters.js";
 import { notificationInsert } from "../email/outbox.js";
 import { startVerification, type VerificationWrite } from "../email/verification-store.js";
-import { eventCtes } from "../events/events.js";
+import { deliveryIdsFrom, deliveryIdsOf, eventCtes } from "../events/events.js";
 import type { PaidReward, ReferralDecision, ReferralFacts } from "./integrity.js";
 import { payInviterRewards, type RewardPolicy } from "./reward-store.js";
 
@@ -203,6 +203,8 @@ export interface AccountCreated {
   inviterRewards: PaidReward[];
   /** Emails written with the sign-up (to the inviter): the worker is woken for them after the commit. */
   mayHaveEmail: boolean;
+  /** The webhook deliveries of its events, for the worker after the commit. */
+  deliveryIds: number[];
 }
 
 /** The name was taken between the check and the write: nothing was written. */
@@ -248,12 +250,13 @@ export async function createAccount(db: Database, write: AccountWrite): Promise<
       inviter_id: string | null;
       count: number | null;
       notified?: number;
+      deliveries: (number | string)[];
     }>(tx, accountStatement(write));
     const userId = Number(created?.user_id);
     const inviterId = created?.inviter_id == null ? null : Number(created.inviter_id);
-    const rewards =
+    const { paid: rewards, deliveryIds: rewardDeliveryIds } =
       inviterId === null || held
-        ? []
+        ? { paid: [], deliveryIds: [] }
         : await payInviterRewards(tx, write.rewards, {
             inviterId,
             signupUserId: userId,
@@ -272,6 +275,7 @@ export async function createAccount(db: Database, write: AccountWrite): Promise<
       inviterRewards: rewards,
       // A reward's email is written only when the inviter has an address; waking costs one query.
       mayHaveEmail: Number(created?.notified ?? 0) > 0 || rewards.length > 0 || verificationSent,
+      deliveryIds: [...deliveryIdsFrom(created?.deliveries), ...rewardDeliveryIds],
     };
   };
   try {
@@ -366,9 +370,13 @@ function accountStatement(write: AccountWrite): SQL {
         ? sql``
         : sql`, ended AS (DELETE FROM ${sessions} WHERE id_hash = ${write.endSessionIdHash})`
     }
-    SELECT created.id AS user_id, inviter.id AS inviter_id, inviter.reward_count AS count${
-      write.inviterId === null ? sql`` : sql`, (SELECT count(*) FROM notified)::int AS notified`
-    }
+    SELECT created.id AS user_id, inviter.id AS inviter_id, inviter.reward_count AS count, ${deliveryIdsOf(
+      write.inviterId === null
+        ? ["user_event"]
+        : held
+          ? ["user_event", "referral_event"]
+          : ["user_event", "referral_event", "bonus_event"],
+    )} AS deliveries${write.inviterId === null ? sql`` : sql`, (SELECT count(*) FROM notified)::int AS notified`}
     FROM created LEFT JOIN inviter ON true`;
 }
 

@@ -121,7 +121,7 @@ export async function signUp(
       verification: email && verificationFor(deps, request.username, email.address, email.origin),
     });
     if (created.mayHaveEmail) deps.mail.wake();
-    deps.webhooks.wake();
+    deps.webhooks.wake(created.deliveryIds);
     return {
       userId: created.userId,
       username: request.username,

@@ -19,18 +19,23 @@ export interface Claimed {
 }
 
 /**
- * Gives waiting deliveries not yet queued (written with their events, or by staff's "send again")
- * a job id, one per JOB_SIZE of them, and returns them for the caller to hand to the job queue under
- * those ids: the queue's cost is per hand-over, not per delivery, and a job's deliveries (posted at
- * once) all finish within one timeout.
+ * Waiting deliveries no worker has taken (job_id unset) written at least `seconds` ago: their
+ * process died before handing them over, or their job waits behind others. Each gets a job id, one
+ * per JOB_SIZE of them, in the same UPDATE, for the caller to hand to the job queue under those
+ * ids; a job handed over earlier that names them finds them taken and leaves them (claimForJob).
  */
-export async function claimDeliveries(db: Queryable, limit: number): Promise<Claimed[]> {
+export async function claimUnhandedDeliveries(
+  db: Queryable,
+  seconds: number,
+  limit: number,
+): Promise<Claimed[]> {
   const jobId = randomUUID();
   const rows = await queryPreparedRows<Claimed>(
     db,
     sql`UPDATE ${webhookDeliveries} d SET job_id = md5(${jobId} || ':' || (w.n / ${JOB_SIZE}))::uuid
       FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM (
-          SELECT id FROM ${webhookDeliveries} WHERE status = 'pending' AND job_id IS NULL
+          SELECT id FROM ${webhookDeliveries}
+          WHERE status = 'pending' AND job_id IS NULL AND created_at <= now() - make_interval(secs => ${seconds})
           ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED) locked) w
       WHERE d.id = w.id
       RETURNING d.id, d.job_id AS "jobId"`,
@@ -68,24 +73,37 @@ export interface DeliveryToSend {
 }
 
 /**
- * The deliveries among `ids` that still wait and whose endpoint is on (or that staff asked for); the
- * others are done already (a job run twice), given up, or have nothing to do.
+ * Takes the deliveries among `ids` for job `jobId` and returns those to send: still waiting, not
+ * taken by another job, their endpoint on (or staff asked for them). One statement: the job's id
+ * goes on each row it takes, so a job run twice (its worker died) takes its own again, and a second
+ * job naming the same deliveries (the sweep's) finds them taken. A delivery whose endpoint staff
+ * turned off is skipped: "send again" sends it, should they want it.
  */
-export async function deliveriesToSend(db: Queryable, ids: number[]): Promise<Map<number, DeliveryToSend>> {
+export async function claimForJob(
+  db: Queryable,
+  ids: number[],
+  jobId: string,
+): Promise<Map<number, DeliveryToSend>> {
   const found = new Map<number, DeliveryToSend>();
   if (ids.length === 0) return found;
-  const rows = await queryPreparedRows<DeliveryToSend & { previousSecret: string | null; secret: string }>(
+  const rows = await queryPreparedRows<
+    DeliveryToSend & { previousSecret: string | null; secret: string; status: string }
+  >(
     db,
-    sql`SELECT d.id, d.endpoint_id AS "endpointId", ep.url, ep.secret,
+    sql`UPDATE ${webhookDeliveries} d SET job_id = ${jobId}::uuid,
+        status = CASE WHEN ep.enabled OR d.manual THEN d.status ELSE 'skipped' END,
+        last_error = CASE WHEN ep.enabled OR d.manual THEN d.last_error ELSE 'the endpoint was off' END
+      FROM ${webhookEndpoints} ep, ${events} ev
+      WHERE d.id = ANY(${bigintArray(ids)}::bigint[]) AND d.status = 'pending'
+        AND (d.job_id IS NULL OR d.job_id = ${jobId}::uuid)
+        AND ep.id = d.endpoint_id AND ev.id = d.event_id
+      RETURNING d.id, d.status, d.endpoint_id AS "endpointId", ep.url, ep.secret,
         CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS "previousSecret",
-        ev.id AS "eventId", ev.type AS "eventType", ev.occurred_at AS "occurredAt", ev.data
-      FROM ${webhookDeliveries} d
-      JOIN ${webhookEndpoints} ep ON ep.id = d.endpoint_id
-      JOIN ${events} ev ON ev.id = d.event_id
-      WHERE d.id = ANY(${bigintArray(ids)}::bigint[]) AND d.status = 'pending' AND (ep.enabled OR d.manual)`,
+        ev.id AS "eventId", ev.type AS "eventType", ev.occurred_at AS "occurredAt", ev.data`,
   );
   for (const row of rows) {
-    const { secret, previousSecret, ...rest } = row;
+    if (row.status !== "pending") continue;
+    const { secret, previousSecret, status: _, ...rest } = row;
     found.set(Number(row.id), {
       ...rest,
       id: Number(row.id),

@@ -2,11 +2,13 @@
 // and hand-over as the email (src/jobs/relay.ts). Every instance runs one.
 //
 //   1. A change writes its event in its own transaction, with a delivery for each endpoint that
-//      wants it (src/events/events.ts).
-//   2. After the commit, wake() hands the deliveries to the queue, one job per 50; a sweep every
-//      30 s catches what a dead process left, and a poll every second what other instances wrote.
-//   3. A worker signs the delivery (Standard Webhooks: webhook-id is the event's id, the same on
-//      every retry) and POSTs it; the attempt is logged with its answer's code and first 1 KiB.
+//      wants it (src/events/events.ts); the statement returns the deliveries' ids.
+//   2. After the commit, wake(ids) hands them to the queue: the ids of the commits within GATHER_MS
+//      of each other, one job per 50. A sweep every 30 s queues what no worker has taken 10 s after
+//      it was written (its process died first, or its job waits behind others).
+//   3. A worker takes the job's deliveries (its job id on each row, so no other job sends them),
+//      signs each (Standard Webhooks: webhook-id is the event's id, the same on every retry) and
+//      POSTs it; its answer's code and first 1 KiB are kept.
 //   4. 2xx: delivered. Anything else: the queue retries with exponential backoff until the delivery
 //      is WEBHOOK_GIVE_UP_HOURS old; an endpoint failing that long is turned off and staff are told.
 //      A worker that dies mid-delivery loses its lease and the job runs again elsewhere: at least once.
@@ -22,10 +24,11 @@ import { startRelay } from "../jobs/relay.js";
 import { retryDelayMs } from "./attempt-rule.js";
 import {
   type AttemptOutcome,
-  claimDeliveries,
+  type Claimed,
+  claimForJob,
+  claimUnhandedDeliveries,
   type DeliveryToSend,
   deliveriesHandedOverBefore,
-  deliveriesToSend,
   deliveryBody,
   JOB_SIZE,
   recordAttempt,
@@ -45,12 +48,13 @@ const WORKERS = 4;
 const MAX_SOCKETS_PER_ENDPOINT = JOB_SIZE;
 /** Commits within this long of each other are handed over together (bench/README.md: events). */
 const GATHER_MS = 50;
-/** How often an instance looks for deliveries another instance wrote (its own commits wake it at once). */
-const POLL_MS = 1000;
+/** A delivery no worker has taken this long after it was written is queued by the sweep. */
+const UNHANDED_SECONDS = 10;
 
 export interface WebhookWorker {
-  wake(): void;
-  /** Hands over the deliveries waiting now, and waits for it (tests). */
+  /** After a commit: its deliveries go to the queue (within GATHER_MS). */
+  wake(deliveryIds: readonly number[]): void;
+  /** Hands over every delivery no worker has taken, however new, and waits for it (tests). */
   dispatch(): Promise<void>;
   /** Stops handing over; the queue's owner stops the queue, then close() is called. */
   stop(): Promise<void>;
@@ -149,7 +153,7 @@ export async function startWebhookWorker(options: {
   // written in one statement; each failure is written on its own and queued again after its wait.
   const deliverJob = async ([job]: PgBoss.Job<{ ids: number[] }>[]) => {
     if (!job) return;
-    const deliveries = await deliveriesToSend(db, job.data.ids.map(Number));
+    const deliveries = await claimForJob(db, job.data.ids.map(Number), job.id);
     const outcomes = await Promise.all(
       [...deliveries.values()].map(async (delivery) => ({ delivery, outcome: await post(delivery) })),
     );
@@ -173,6 +177,10 @@ export async function startWebhookWorker(options: {
     );
   }
 
+  // The deliveries of this process's commits, until the relay hands them over.
+  let handed: number[] = [];
+  // The first sweep (at start) takes whatever waits, however new: no worker of this process has it.
+  let unhandedSeconds = 0;
   const relay = startRelay({
     boss,
     queue: WEBHOOK_QUEUE,
@@ -182,19 +190,30 @@ export async function startWebhookWorker(options: {
     batchJobs: true,
     gatherMs: GATHER_MS,
     source: {
-      claim: (limit) => claimDeliveries(db, limit),
-      handedOverBefore: (seconds, limit) => deliveriesHandedOverBefore(db, seconds, limit),
+      claim: async (limit) => {
+        const ids = handed.slice(0, limit);
+        handed = handed.slice(limit);
+        return jobsOf(ids);
+      },
+      handedOverBefore: async (seconds, limit) => {
+        const unhanded = await claimUnhandedDeliveries(db, unhandedSeconds, limit);
+        unhandedSeconds = UNHANDED_SECONDS;
+        return [...unhanded, ...(await deliveriesHandedOverBefore(db, seconds, limit))];
+      },
     },
   });
-  // Events written by other instances (and by this one's commands) are picked up within a second.
-  const poll = setInterval(relay.wake, POLL_MS);
-  poll.unref();
 
   return {
-    wake: relay.wake,
-    dispatch: relay.dispatch,
+    wake(deliveryIds) {
+      if (deliveryIds.length === 0) return;
+      handed.push(...deliveryIds);
+      relay.wake();
+    },
+    async dispatch() {
+      unhandedSeconds = 0;
+      await relay.sweep();
+    },
     async stop() {
-      clearInterval(poll);
       await relay.stop();
     },
     close() {
@@ -202,4 +221,14 @@ export async function startWebhookWorker(options: {
       agents.https.destroy();
     },
   };
+}
+
+/** Ids handed over together: a job (a new id) per JOB_SIZE of them. */
+function jobsOf(ids: number[]): Claimed[] {
+  const claimed: Claimed[] = [];
+  for (let start = 0; start < ids.length; start += JOB_SIZE) {
+    const jobId = randomUUID();
+    for (const id of ids.slice(start, start + JOB_SIZE)) claimed.push({ id, jobId });
+  }
+  return claimed;
 }

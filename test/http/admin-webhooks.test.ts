@@ -560,6 +560,17 @@ test("the delivery log pages back with ?before= and filters by status; a deliver
     (await deliveriesOf(endpoint.id, "?status=failed")).deliveries.map((d) => d.id),
     [failed],
   );
+  // A delivery whose endpoint was off when its job ran is skipped, and has a filter of its own.
+  await t.deps.db.execute(sql`UPDATE webhook_deliveries SET status = 'skipped', last_error = 'the endpoint was off'
+    WHERE id = ${ids[13] ?? 0}`);
+  assert.deepEqual(
+    (await deliveriesOf(endpoint.id, "?status=skipped")).deliveries.map((d) => d.id),
+    [ids[13]],
+  );
+  assert.match(
+    (await staffPage.get(`/admin/webhooks/${endpoint.id}/?status=skipped`)).body,
+    /href="\/admin\/webhooks\/\d+\/\?status=skipped" aria-current="page">Skipped<\/a>/,
+  );
   assert.equal((await staff.get(`/admin/webhooks/${endpoint.id}/?before=x`)).statusCode, 400);
 
   const page = (await staffPage.get(`/admin/webhooks/${endpoint.id}/?status=failed`)).body;

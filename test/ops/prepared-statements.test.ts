@@ -8,12 +8,9 @@ import { authenticate } from "../../src/accounts/login.js";
 import { hashSessionId } from "../../src/accounts/sessions.js";
 import { loadConfig } from "../../src/config.js";
 import { queryPreparedRows, queryRows } from "../../src/db/connection.js";
-import { keptMail } from "../../src/email/outbox.js";
-import { noEventWake } from "../../src/events/events.js";
-import { addressHasher } from "../../src/referrals/addresses.js";
 import { signUp } from "../../src/referrals/signup.js";
-import { cheapHasher } from "../support/app.js";
 import { createTestDatabase, onPostgres, type TestDatabase } from "../support/database.js";
+import { signUpDeps } from "../support/referrals.js";
 
 let database: TestDatabase;
 // One connection, so the statements it has prepared are the ones the use cases prepared.
@@ -56,19 +53,7 @@ test("on PostgreSQL, the sign-up's and the login's checks and writes are prepare
   skip: onPostgres ? false : "prepared statements are PostgreSQL's (set DATABASE_URL)",
 }, async () => {
   const { db } = database.handle;
-  const hasher = cheapHasher();
-  const deps = {
-    db,
-    hasher,
-    program: config.program,
-    integrity: config.integrity,
-    addresses: addressHasher(db),
-    throttle: config.throttle,
-    session: config.session,
-    clock: Date.now,
-    mail: keptMail,
-    webhooks: noEventWake,
-  };
+  const deps = signUpDeps(db);
   const client = { address: "192.0.2.1", sessionIdHash: null, deviceIdHash: null };
   const password = "plum-Orbit-74-lantern";
   try {
@@ -124,6 +109,6 @@ test("on PostgreSQL, the sign-up's and the login's checks and writes are prepare
     // Later sign-ups and logins reuse them: nothing new was prepared.
     assert.deepEqual(await preparedStatements(), afterFirst);
   } finally {
-    await hasher.close();
+    await deps.hasher.close();
   }
 });

@@ -1,10 +1,14 @@
 // Helpers for the referral-integrity tests: a clock the test moves, one address per client, an
 // inviter with their link, and the review's dependencies.
 
+import { loadConfig } from "../../src/config.js";
+import type { Database } from "../../src/db/connection.js";
 import { keptMail } from "../../src/email/outbox.js";
-import { noEventWake } from "../../src/events/events.js";
+import { type EventDeps, noEventWake } from "../../src/events/events.js";
+import { addressHasher } from "../../src/referrals/addresses.js";
 import type { ReviewDeps } from "../../src/referrals/review.js";
-import { Client, type TestApp, tokenOf } from "./app.js";
+import type { SignupDeps } from "../../src/referrals/signup.js";
+import { Client, cheapHasher, type TestApp, tokenOf } from "./app.js";
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -76,5 +80,22 @@ export function reviewDeps(t: TestApp, clock: () => number = t.deps.clock ?? Dat
     clock,
     mail: keptMail,
     webhooks: noEventWake,
+  };
+}
+
+/** What signUp needs, on `db`, with the test configuration's rules and a cheap hasher. */
+export function signUpDeps(db: Database, webhooks: EventDeps = noEventWake): SignupDeps {
+  const config = loadConfig({ NODE_ENV: "test" });
+  return {
+    db,
+    hasher: cheapHasher(),
+    program: config.program,
+    integrity: config.integrity,
+    addresses: addressHasher(db),
+    throttle: config.throttle,
+    session: config.session,
+    clock: Date.now,
+    mail: keptMail,
+    webhooks,
   };
 }

@@ -66,6 +66,18 @@ after(async () => {
   }
 });
 
+/** One attempt at the receiver with the test's body and headers, 5 s to answer. */
+function postToReceiver(extra: Partial<Parameters<typeof postWebhook>[0]> = {}) {
+  return postWebhook({
+    url: receiver.url,
+    headers: signature,
+    body,
+    timeoutMs: 5000,
+    policy: local,
+    ...extra,
+  });
+}
+
 function reset(answer: Receiver["answer"]) {
   receiver.received = [];
   other.received = [];
@@ -107,14 +119,7 @@ test("a 2xx answer is a delivery: the receiver sees the exact body and the heade
 
 test("the user agent can be named", async () => {
   reset((response) => response.end());
-  const outcome = await postWebhook({
-    url: receiver.url,
-    headers: signature,
-    body,
-    timeoutMs: 5000,
-    policy: local,
-    userAgent: "test-agent/2",
-  });
+  const outcome = await postToReceiver({ userAgent: "test-agent/2" });
   assert.equal(outcome.ok, true);
   assert.equal(outcome.responseExcerpt, "");
   assert.equal(receiver.received[0]?.headers["user-agent"], "test-agent/2");
@@ -124,13 +129,7 @@ test("a 500 is not a delivery, and only the first 1 KiB of its answer is kept, w
   // One byte, then two-byte characters: byte 1024 falls in the middle of one.
   const answer = `x${"é".repeat(5 * 1024)}`;
   reset((response) => response.writeHead(500, { "content-type": "text/plain" }).end(answer));
-  const outcome = await postWebhook({
-    url: receiver.url,
-    headers: signature,
-    body,
-    timeoutMs: 5000,
-    policy: local,
-  });
+  const outcome = await postToReceiver();
   assert.equal(outcome.status, 500);
   assert.equal(outcome.ok, false);
   assert.equal(outcome.error, null);
@@ -141,13 +140,7 @@ test("a 500 is not a delivery, and only the first 1 KiB of its answer is kept, w
 
 test("a NUL byte in the answer is kept as U+FFFD: PostgreSQL's text cannot hold it", async () => {
   reset((response) => response.writeHead(200, { "content-type": "text/plain" }).end("ok\u0000done"));
-  const outcome = await postWebhook({
-    url: receiver.url,
-    headers: signature,
-    body,
-    timeoutMs: 5000,
-    policy: local,
-  });
+  const outcome = await postToReceiver();
   assert.equal(outcome.ok, true);
   assert.equal(outcome.responseExcerpt, "ok\uFFFDdone");
 });
@@ -169,13 +162,7 @@ test("an endless answer is cut after 1 KiB: the connection is closed, not read t
   });
   t.after(() => receiver.server.closeAllConnections());
   // Long enough that only the cut, not the timeout, can end this test.
-  const outcome = await postWebhook({
-    url: receiver.url,
-    headers: signature,
-    body,
-    timeoutMs: 120_000,
-    policy: local,
-  });
+  const outcome = await postToReceiver({ timeoutMs: 120_000 });
   assert.equal(outcome.ok, true);
   assert.equal(outcome.responseExcerpt, "a".repeat(1024));
   await closed;
@@ -183,13 +170,7 @@ test("an endless answer is cut after 1 KiB: the connection is closed, not read t
 
 test("a redirect is not followed and is not a delivery", async () => {
   reset((response) => response.writeHead(302, { location: `${other.url}/elsewhere` }).end());
-  const outcome = await postWebhook({
-    url: receiver.url,
-    headers: signature,
-    body,
-    timeoutMs: 5000,
-    policy: local,
-  });
+  const outcome = await postToReceiver();
   assert.equal(outcome.status, 302);
   assert.equal(outcome.ok, false);
   assert.equal(receiver.received.length, 1);
@@ -198,13 +179,7 @@ test("a redirect is not followed and is not a delivery", async () => {
 
 test("a receiver that never answers: the attempt ends at its timeout, with no status", async () => {
   reset(() => {});
-  const outcome = await postWebhook({
-    url: receiver.url,
-    headers: signature,
-    body,
-    timeoutMs: 300,
-    policy: local,
-  });
+  const outcome = await postToReceiver({ timeoutMs: 300 });
   assert.equal(outcome.status, null);
   assert.equal(outcome.ok, false);
   assert.match(outcome.error ?? "", /No answer within 300 ms \(timeout\)/);
@@ -216,13 +191,7 @@ test("an answer whose body stalls keeps its status: the endpoint has answered", 
     response.writeHead(200);
     response.write("part");
   });
-  const outcome = await postWebhook({
-    url: receiver.url,
-    headers: signature,
-    body,
-    timeoutMs: 300,
-    policy: local,
-  });
+  const outcome = await postToReceiver({ timeoutMs: 300 });
   assert.deepEqual(
     { status: outcome.status, ok: outcome.ok, error: outcome.error, excerpt: outcome.responseExcerpt },
     { status: 200, ok: true, error: null, excerpt: "part" },

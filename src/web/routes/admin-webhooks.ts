@@ -379,7 +379,7 @@ export function adminWebhookRoutes(
       const endpointId = Number(request.params.id);
       const deliveryId = await sendTestEvent(db, endpointId, request.user.id);
       if (deliveryId === null) return reply.callNotFound();
-      deps.useCases.webhooks.wake();
+      deps.useCases.webhooks.wake([deliveryId]);
       request.log.info({ staffId: request.user.id, endpointId, deliveryId }, "webhook test event sent");
       if (wantsJson(request)) return reply.code(201).send({ id: deliveryId });
       return reply.redirect(`/admin/webhooks/${endpointId}/deliveries/${deliveryId}/?notice=test`, 303);
@@ -531,7 +531,7 @@ export function adminWebhookRoutes(
       const detail = await deliveryDetail(db, endpointId, Number(request.params.deliveryId));
       const deliveryId = detail ? await redeliver(db, detail.delivery.id) : null;
       if (deliveryId === null) return reply.callNotFound();
-      deps.useCases.webhooks.wake();
+      deps.useCases.webhooks.wake([deliveryId]);
       request.log.info({ staffId: request.user.id, endpointId, deliveryId }, "webhook delivery sent again");
       if (wantsJson(request)) return reply.code(201).send({ id: deliveryId });
       return reply.redirect(`/admin/webhooks/${endpointId}/deliveries/${deliveryId}/?notice=resent`, 303);

@@ -339,6 +339,7 @@ ${deliveriesOffNote(model)}
   ${filter("pending", "Pending")}
   ${filter("delivered", "Delivered")}
   ${filter("failed", "Failed")}
+  ${filter("skipped", "Skipped")}
 </div>
 ${
   model.deliveries.length === 0

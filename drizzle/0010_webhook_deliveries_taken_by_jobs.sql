@@ -1,0 +1,4 @@
+DROP INDEX "webhook_deliveries_undispatched_idx";--> statement-breakpoint
+ALTER TABLE "webhook_deliveries" ADD COLUMN "last_duration_ms" integer;--> statement-breakpoint
+ALTER TABLE "webhook_deliveries" ADD COLUMN "last_response_excerpt" text;--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_pending_idx" ON "webhook_deliveries" USING btree ("id") WHERE status = 'pending';

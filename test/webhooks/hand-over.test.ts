@@ -1,0 +1,207 @@
+// How deliveries reach the job queue: each change hands the ids of the deliveries it wrote to the
+// worker after its commit; a job takes its deliveries (its id on each row) so no other job sends
+// them; the sweep queues those no job has taken; an endpoint staff turned off skips its own.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { sql } from "drizzle-orm";
+import { adjustBalance } from "../../src/admin/adjustments.js";
+import { setUserActive } from "../../src/admin/user-status.js";
+import { loadConfig } from "../../src/config.js";
+import { queryRows } from "../../src/db/connection.js";
+import { keptMail } from "../../src/email/outbox.js";
+import { type EventDeps, eventTypeNames, recordEvent } from "../../src/events/events.js";
+import { approveReferral, rejectReferral } from "../../src/referrals/review.js";
+import { signUp } from "../../src/referrals/signup.js";
+import { claimForJob, claimUnhandedDeliveries, JOB_SIZE } from "../../src/webhooks/deliveries.js";
+import { createEndpoint, updateEndpoint } from "../../src/webhooks/endpoints.js";
+import { newWebhookSecret } from "../../src/webhooks/signing.js";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { signUpDeps } from "../support/referrals.js";
+
+const config = loadConfig({ NODE_ENV: "test" });
+const password = "plum-Orbit-74-lantern";
+
+let database: TestDatabase;
+before(async () => {
+  database = await createTestDatabase();
+});
+after(() => database.drop());
+
+/** Every delivery written so far, by id. */
+async function deliveryIds(): Promise<number[]> {
+  const rows = await queryRows<{ id: number }>(
+    database.handle.db,
+    sql`SELECT id FROM webhook_deliveries ORDER BY id`,
+  );
+  return rows.map((row) => Number(row.id));
+}
+
+/** The only endpoint: those of the tests before are gone. */
+async function newEndpoint(eventTypes: string[]): Promise<number> {
+  await database.handle.db.execute(sql`DELETE FROM webhook_endpoints`);
+  return createEndpoint(database.handle.db, {
+    url: "https://hooks.example.com/in",
+    description: "hand-over test",
+    eventTypes,
+    secret: newWebhookSecret(),
+    createdById: null,
+  });
+}
+
+/** An EventDeps that keeps what each change handed over. */
+function handedOver(): EventDeps & { calls: number[][] } {
+  const calls: number[][] = [];
+  return { calls, wake: (ids) => void calls.push([...ids]) };
+}
+
+describe("each change hands over the deliveries it wrote", () => {
+  test("sign-ups, rewards, reviews, adjustments and status changes: every delivery, once", async () => {
+    const { db } = database.handle;
+    const endpointId = await newEndpoint(eventTypeNames);
+    const webhooks = handedOver();
+    const deps = signUpDeps(db, webhooks);
+    after(() => deps.hasher.close());
+    const client = { address: "192.0.2.7", sessionIdHash: null, deviceIdHash: null };
+    const inviter = await signUp(
+      deps,
+      { username: "handover_inviter", password, referralToken: null },
+      client,
+    );
+    assert.equal(webhooks.calls.length, 1);
+    assert.deepEqual(webhooks.calls[0], await deliveryIds(), "user.created: one delivery, handed over");
+
+    const [row] = await queryRows<{ referral_token: string }>(
+      db,
+      sql`SELECT referral_token FROM users WHERE id = ${inviter.userId}`,
+    );
+    const token = row?.referral_token ?? null;
+    // Friends from addresses of their own are approved at once; the fifth pays the inviter.
+    for (let i = 1; i <= config.program.referralsPerInviterReward; i++) {
+      await signUp(
+        deps,
+        { username: `handover_friend${i}`, password, referralToken: token },
+        { ...client, address: `198.51.100.${i}` },
+      );
+    }
+    // Three from the inviter's own address: the first is approved (a partner at home), the next
+    // two are held for review, then one approved and one rejected.
+    for (const name of ["handover_home", "handover_held1", "handover_held2"]) {
+      await signUp(deps, { username: name, password, referralToken: token }, client);
+    }
+    const held = await queryRows<{ id: number }>(
+      db,
+      sql`SELECT id FROM referrals WHERE status = 'held' ORDER BY id`,
+    );
+    assert.equal(held.length, 2);
+    const review = {
+      db,
+      program: config.program,
+      integrity: config.integrity,
+      clock: Date.now,
+      mail: keptMail,
+      webhooks,
+    };
+    const decision = { staffId: null, reason: null, staffNote: null };
+    assert.ok(await approveReferral(review, { ...decision, referralId: Number(held[0]?.id) }));
+    assert.ok(await rejectReferral(review, { ...decision, referralId: Number(held[1]?.id) }));
+    await adjustBalance(
+      db,
+      inviter.userId,
+      inviter.userId,
+      { amountCents: 150, reason: "goodwill" },
+      webhooks,
+    );
+    const [staff] = await queryRows<{ id: number }>(
+      db,
+      sql`SELECT id FROM users WHERE username = 'handover_friend1'`,
+    );
+    await setUserActive(db, Number(staff?.id), inviter.userId, false, webhooks);
+
+    const all = await deliveryIds();
+    const handed = webhooks.calls.flat();
+    assert.deepEqual(
+      [...handed].sort((a, b) => a - b),
+      all,
+      "every delivery handed over, none twice",
+    );
+    const types = await queryRows<{ type: string; n: number }>(
+      db,
+      sql`SELECT ev.type, count(*)::int AS n FROM webhook_deliveries d JOIN events ev ON ev.id = d.event_id
+        WHERE d.endpoint_id = ${endpointId} GROUP BY ev.type ORDER BY ev.type`,
+    );
+    assert.deepEqual(Object.fromEntries(types.map((t) => [t.type, t.n])), {
+      "balance.adjusted": 1,
+      "referral.approved": 1,
+      "referral.created": 8,
+      "referral.rejected": 1,
+      // 6 bonuses paid at once, the approved friend's, and the inviter's reward.
+      "reward.granted": 8,
+      "user.created": 9,
+      "user.deactivated": 1,
+    });
+  });
+});
+
+describe("jobs take their deliveries", () => {
+  test("a job takes its deliveries; another job naming them gets none; the same job again gets them", async () => {
+    const { db } = database.handle;
+    const endpointId = await newEndpoint(["user.created"]);
+    const ids = await recordEvent(db, "user.created", { user_id: 1, username: "x", invited_by_id: null });
+    assert.equal(ids.length, 1);
+    const first = "00000000-0000-4000-8000-000000000001";
+    const second = "00000000-0000-4000-8000-000000000002";
+    const taken = await claimForJob(db, ids, first);
+    assert.deepEqual([...taken.keys()], ids);
+    assert.equal(taken.get(ids[0] as number)?.endpointId, endpointId);
+    assert.equal((await claimForJob(db, ids, second)).size, 0, "taken by the first job");
+    assert.deepEqual([...(await claimForJob(db, ids, first)).keys()], ids, "the first job, run again");
+  });
+
+  test("a delivery whose endpoint staff turned off is skipped, not left waiting", async () => {
+    const { db } = database.handle;
+    const endpointId = await newEndpoint(["user.created"]);
+    const ids = await recordEvent(db, "user.created", { user_id: 2, username: "y", invited_by_id: null });
+    await updateEndpoint(db, endpointId, {
+      url: "https://hooks.example.com/in",
+      description: "off",
+      eventTypes: ["user.created"],
+      enabled: false,
+    });
+    assert.equal((await claimForJob(db, ids, "00000000-0000-4000-8000-000000000003")).size, 0);
+    const [row] = await queryRows<{ status: string; last_error: string }>(
+      db,
+      sql`SELECT status, last_error FROM webhook_deliveries WHERE id = ${ids[0]}`,
+    );
+    assert.deepEqual(row, { status: "skipped", last_error: "the endpoint was off" });
+  });
+
+  test("the sweep queues what no job has taken, a job per 50, and nothing a job has", async () => {
+    const { db } = database.handle;
+    await newEndpoint(["user.created"]);
+    const ids: number[] = [];
+    for (let i = 0; i < JOB_SIZE + 3; i++) {
+      ids.push(
+        ...(await recordEvent(db, "user.created", { user_id: i, username: `s${i}`, invited_by_id: null })),
+      );
+    }
+    const [takenId] = ids;
+    await claimForJob(db, [takenId as number], "00000000-0000-4000-8000-000000000004");
+    assert.deepEqual(await claimUnhandedDeliveries(db, 3600, 500), [], "none is an hour old");
+    const swept = await claimUnhandedDeliveries(db, 0, 500);
+    assert.deepEqual(
+      swept.map((s) => s.id),
+      ids.slice(1),
+    );
+    const jobs = new Map<string, number>();
+    for (const s of swept) jobs.set(s.jobId, (jobs.get(s.jobId) ?? 0) + 1);
+    assert.deepEqual([...jobs.values()], [JOB_SIZE, 2]);
+    assert.deepEqual(await claimUnhandedDeliveries(db, 0, 500), [], "each is queued once");
+    // The sweep's job takes them; a job handed over earlier that names them finds them taken.
+    const sweepJob = swept[0]?.jobId as string;
+    assert.equal((await claimForJob(db, [swept[0]?.id as number], sweepJob)).size, 1);
+    assert.equal(
+      (await claimForJob(db, [swept[1]?.id as number], "00000000-0000-4000-8000-000000000005")).size,
+      0,
+    );
+  });
+});
