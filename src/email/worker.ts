@@ -113,7 +113,8 @@ export async function startEmailWorker(options: EmailWorkerOptions): Promise<Ema
     log,
     label: "email",
     batchJobs: false,
-    gatherMs: 0,
+    gather: { quietMs: 0, busyMs: 0 },
+    handOverBatch: 100,
     source: {
       claim: (limit) => claimForQueue(db, limit),
       handedOverBefore: (seconds, limit) => handedOverBefore(db, seconds, limit),

@@ -9,7 +9,6 @@
 import type PgBoss from "pg-boss";
 import type { WorkerLog } from "./queue.js";
 
-const HAND_OVER_BATCH = 100;
 const SWEEP_MS = 30_000;
 
 export interface RelaySource {
@@ -43,13 +42,18 @@ export function startRelay(options: {
    */
   batchJobs: boolean;
   /**
-   * A wake hands over after this long, gathering the commits meanwhile into one hand-over: under
-   * load, fewer and fuller batches (a few statements each) for a few milliseconds more of delay.
+   * A wake hands over after this long (gatherDelayMs), gathering the commits meanwhile into one
+   * hand-over: under load, fewer and fuller batches (a few statements each) for a little more
+   * delay. 0: each wake hands over at once.
    */
-  gatherMs: number;
+  gather: { quietMs: number; busyMs: number };
+  /** Rows claimed at a time (and handed over in one insert). */
+  handOverBatch: number;
 }): Relay {
   const { boss, queue, workerIds, source, log, label } = options;
   let nextWorker = 0;
+  // When the last hand-over began: how busy the commits are (gatherDelayMs).
+  let lastHandOver = 0;
   const handOver = async (rows: { id: number; jobId: string }[]) => {
     if (rows.length === 0) return;
     const jobs = options.batchJobs
@@ -77,9 +81,10 @@ export function startRelay(options: {
         again = false;
         let claimed: { id: number; jobId: string }[];
         do {
-          claimed = await source.claim(HAND_OVER_BATCH);
+          lastHandOver = Date.now();
+          claimed = await source.claim(options.handOverBatch);
           await handOver(claimed);
-        } while (claimed.length >= HAND_OVER_BATCH);
+        } while (claimed.length >= options.handOverBatch);
       } while (again);
     })().finally(() => {
       running = undefined;
@@ -108,12 +113,13 @@ export function startRelay(options: {
   let gathering: NodeJS.Timeout | undefined;
   return {
     wake() {
-      if (options.gatherMs <= 0) return dispatchNow();
       if (gathering) return;
+      const delay = gatherDelayMs(Date.now() - lastHandOver, options.gather);
+      if (delay <= 0) return dispatchNow();
       gathering = setTimeout(() => {
         gathering = undefined;
         dispatchNow();
-      }, options.gatherMs);
+      }, delay);
       gathering.unref();
     },
     dispatch,
@@ -125,6 +131,18 @@ export function startRelay(options: {
       await running?.catch(() => {});
     },
   };
+}
+
+/**
+ * How long a wake waits before its hand-over. After a quiet spell (no hand-over for a whole busy
+ * window) a commit goes almost at once; while commits keep coming, each hand-over gathers a whole
+ * window of them: a few statements per window however many commits, for a little more delay.
+ */
+export function gatherDelayMs(
+  sinceLastHandOverMs: number,
+  gather: { quietMs: number; busyMs: number },
+): number {
+  return sinceLastHandOverMs >= gather.busyMs ? gather.quietMs : gather.busyMs;
 }
 
 function idsByJob(rows: { id: number; jobId: string }[]): Map<string, number[]> {

@@ -3,9 +3,9 @@
 //
 //   1. A change writes its event in its own transaction, with a delivery for each endpoint that
 //      wants it (src/events/events.ts); the statement returns the deliveries' ids.
-//   2. After the commit, wake(ids) hands them to the queue: the ids of the commits within GATHER_MS
-//      of each other, one job per 50. A sweep every 30 s queues what no worker has taken 10 s after
-//      it was written (its process died first, or its job waits behind others).
+//   2. After the commit, wake(ids) hands them to the queue: the ids of the commits that come close
+//      together (GATHER), one job per JOB_SIZE. A sweep every 30 s queues what no worker has taken
+//      10 s after it was written (its process died first, or its job waits behind others).
 //   3. A worker takes the job's deliveries (its job id on each row, so no other job sends them),
 //      signs each (Standard Webhooks: webhook-id is the event's id, the same on every retry) and
 //      POSTs it; its answer's code and first 1 KiB are kept.
@@ -40,19 +40,23 @@ import { signatureHeaders } from "./signing.js";
 export const WEBHOOK_QUEUE = "webhook";
 /**
  * Jobs each instance works on at once. A job holds the deliveries handed over together (all those
- * of the commits in GATHER_MS), posted at once: each waits on a receiver, not on the CPU, and a job
+ * of the commits gathered by GATHER), posted at once: each waits on a receiver, not on the CPU, and a job
  * costs a few statements however many it holds.
  */
 const WORKERS = 4;
 /** A job's deliveries to one endpoint all go at once (JOB_SIZE at most): none waits for a socket. */
 const MAX_SOCKETS_PER_ENDPOINT = JOB_SIZE;
-/** Commits within this long of each other are handed over together (bench/README.md: events). */
-const GATHER_MS = 50;
+/**
+ * A commit after a quiet spell is handed over after 10 ms; while commits keep coming, a hand-over
+ * gathers 200 ms of them: under load, each job and its statements carry a few hundred deliveries
+ * instead of a few dozen (bench/README.md: events).
+ */
+const GATHER = { quietMs: 10, busyMs: 200 };
 /** A delivery no worker has taken this long after it was written is queued by the sweep. */
 const UNHANDED_SECONDS = 10;
 
 export interface WebhookWorker {
-  /** After a commit: its deliveries go to the queue (within GATHER_MS). */
+  /** After a commit: its deliveries go to the queue (GATHER). */
   wake(deliveryIds: readonly number[]): void;
   /** Hands over every delivery no worker has taken, however new, and waits for it (tests). */
   dispatch(): Promise<void>;
@@ -188,7 +192,8 @@ export async function startWebhookWorker(options: {
     log,
     label: "webhook",
     batchJobs: true,
-    gatherMs: GATHER_MS,
+    gather: GATHER,
+    handOverBatch: 5 * JOB_SIZE,
     source: {
       claim: async (limit) => {
         const ids = handed.slice(0, limit);
