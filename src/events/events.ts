@@ -108,11 +108,15 @@ export async function purgeEventsBefore(db: Queryable, before: Date, maxBatches 
   for (let batch = 0; batch < maxBatches; batch++) {
     const rows = await queryRows<{ seq: number }>(
       db,
-      sql`DELETE FROM ${events} WHERE seq IN (
-        SELECT seq FROM ${events} e WHERE e.occurred_at < ${before.toISOString()}::timestamptz
+      // Deliveries name their event without a foreign key (schema.ts): deleted here, with it.
+      sql`WITH batch AS (
+        SELECT seq, id FROM ${events} e WHERE e.occurred_at < ${before.toISOString()}::timestamptz
           AND NOT EXISTS (SELECT 1 FROM ${webhookDeliveries} d WHERE d.event_id = e.id AND d.status = 'pending')
-        ORDER BY seq LIMIT ${PURGE_BATCH})
-      RETURNING seq`,
+        ORDER BY seq LIMIT ${PURGE_BATCH}
+      ), deliveries AS (
+        DELETE FROM ${webhookDeliveries} d USING batch WHERE d.event_id = batch.id
+      )
+      DELETE FROM ${events} WHERE seq IN (SELECT seq FROM batch) RETURNING seq`,
     );
     const count = rows.length;
     deleted += count;

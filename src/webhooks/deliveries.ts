@@ -77,7 +77,8 @@ export interface DeliveryToSend {
  * taken by another job, their endpoint on (or staff asked for them). One statement: the job's id
  * goes on each row it takes, so a job run twice (its worker died) takes its own again, and a second
  * job naming the same deliveries (the sweep's) finds them taken. A delivery whose endpoint staff
- * turned off is skipped: "send again" sends it, should they want it.
+ * turned off is skipped ("send again" sends it, should they want it), as is one whose endpoint was
+ * deleted while its change was being written.
  */
 export async function claimForJob(
   db: Queryable,
@@ -91,12 +92,17 @@ export async function claimForJob(
   >(
     db,
     sql`UPDATE ${webhookDeliveries} d SET job_id = ${jobId}::uuid,
-        status = CASE WHEN ep.enabled OR d.manual THEN d.status ELSE 'skipped' END,
-        last_error = CASE WHEN ep.enabled OR d.manual THEN d.last_error ELSE 'the endpoint was off' END
-      FROM ${webhookEndpoints} ep, ${events} ev
-      WHERE d.id = ANY(${bigintArray(ids)}::bigint[]) AND d.status = 'pending'
-        AND (d.job_id IS NULL OR d.job_id = ${jobId}::uuid)
-        AND ep.id = d.endpoint_id AND ev.id = d.event_id
+        status = CASE WHEN ep.enabled OR (ep.found AND d.manual) THEN d.status ELSE 'skipped' END,
+        last_error = CASE WHEN ep.enabled OR (ep.found AND d.manual) THEN d.last_error
+          WHEN ep.found THEN 'the endpoint was off' ELSE 'the endpoint was deleted' END
+      FROM (
+          SELECT taken.id AS delivery_id, e.id IS NOT NULL AS found, e.enabled, e.url, e.secret,
+            e.previous_secret, e.previous_secret_expires_at
+          FROM ${webhookDeliveries} taken LEFT JOIN ${webhookEndpoints} e ON e.id = taken.endpoint_id
+          WHERE taken.id = ANY(${bigintArray(ids)}::bigint[])
+        ) ep, ${events} ev
+      WHERE d.id = ep.delivery_id AND d.status = 'pending' AND (d.job_id IS NULL OR d.job_id = ${jobId}::uuid)
+        AND ev.id = d.event_id
       RETURNING d.id, d.status, d.endpoint_id AS "endpointId", ep.url, ep.secret,
         CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS "previousSecret",
         ev.id AS "eventId", ev.type AS "eventType", ev.occurred_at AS "occurredAt", ev.data`,

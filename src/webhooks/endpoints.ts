@@ -127,11 +127,16 @@ export async function rotateSecret(
   return rows.length > 0;
 }
 
-/** Deleted with its deliveries and their attempts. */
+/**
+ * Deleted with its deliveries and their attempts. (Deliveries name their endpoint without a foreign
+ * key, schema.ts: a delivery a sign-up writes while this runs is skipped by the worker instead.)
+ */
 export async function deleteEndpoint(db: Queryable, id: number): Promise<boolean> {
   const rows = await queryRows<{ id: number }>(
     db,
-    sql`DELETE FROM ${webhookEndpoints} WHERE id = ${id} RETURNING id`,
+    sql`WITH gone AS (DELETE FROM ${webhookEndpoints} WHERE id = ${id} RETURNING id),
+      deliveries AS (DELETE FROM ${webhookDeliveries} WHERE endpoint_id IN (SELECT id FROM gone))
+      SELECT id FROM gone`,
   );
   return rows.length > 0;
 }

@@ -36,8 +36,9 @@ async function deliveryIds(): Promise<number[]> {
   return rows.map((row) => Number(row.id));
 }
 
-/** The only endpoint: those of the tests before are gone. */
+/** The only endpoint: those of the tests before are gone, with their deliveries. */
 async function newEndpoint(eventTypes: string[]): Promise<number> {
+  await database.handle.db.execute(sql`DELETE FROM webhook_deliveries`);
   await database.handle.db.execute(sql`DELETE FROM webhook_endpoints`);
   return createEndpoint(database.handle.db, {
     url: "https://hooks.example.com/in",
@@ -175,7 +176,21 @@ describe("jobs take their deliveries", () => {
     assert.deepEqual(row, { status: "skipped", last_error: "the endpoint was off" });
   });
 
-  test("the sweep queues what no job has taken, a job per 50, and nothing a job has", async () => {
+  test("a delivery whose endpoint was deleted while its change was written is skipped", async () => {
+    const { db } = database.handle;
+    const endpointId = await newEndpoint(["user.created"]);
+    const [id] = await recordEvent(db, "user.created", { user_id: 3, username: "z", invited_by_id: null });
+    // What a sign-up racing the deletion leaves: deliveries name their endpoint without a foreign key.
+    await db.execute(sql`DELETE FROM webhook_endpoints WHERE id = ${endpointId}`);
+    assert.equal((await claimForJob(db, [id as number], "00000000-0000-4000-8000-000000000006")).size, 0);
+    const [row] = await queryRows<{ status: string; last_error: string }>(
+      db,
+      sql`SELECT status, last_error FROM webhook_deliveries WHERE id = ${id}`,
+    );
+    assert.deepEqual(row, { status: "skipped", last_error: "the endpoint was deleted" });
+  });
+
+  test("the sweep queues what no job has taken, a job per JOB_SIZE, and nothing a job has", async () => {
     const { db } = database.handle;
     await newEndpoint(["user.created"]);
     const ids: number[] = [];
