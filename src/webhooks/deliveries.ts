@@ -101,8 +101,8 @@ export async function claimForJob(
           FROM ${webhookDeliveries} taken LEFT JOIN ${webhookEndpoints} e ON e.id = taken.endpoint_id
           WHERE taken.id = ANY(${bigintArray(ids)}::bigint[])
         ) ep, ${events} ev
-      WHERE d.id = ep.delivery_id AND d.status = 'pending' AND (d.job_id IS NULL OR d.job_id = ${jobId}::uuid)
-        AND ev.id = d.event_id
+      WHERE d.id = ANY(${bigintArray(ids)}::bigint[]) AND d.id = ep.delivery_id AND d.status = 'pending'
+        AND (d.job_id IS NULL OR d.job_id = ${jobId}::uuid) AND ev.id = d.event_id
       RETURNING d.id, d.status, d.endpoint_id AS "endpointId", ep.url, ep.secret,
         CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS "previousSecret",
         ev.id AS "eventId", ev.type AS "eventType", ev.occurred_at AS "occurredAt", ev.data`,
