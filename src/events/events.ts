@@ -44,34 +44,39 @@ export interface EventDeps {
 export const noEventWake: EventDeps = { wake: () => {} };
 
 /**
- * For a statement that has its rows at hand: two CTEs, `name` writing the events (one per row of
- * `dataRows`, a SELECT giving one jsonb column, the event's data; none: no event) and `name_out` a
- * delivery for each webhook endpoint that is on and wants the type, returning their ids (select
- * them with deliveryIdsOf). Put them in the change's own statement: the event and its deliveries
- * commit or roll back with the change.
+ * For a statement that has its rows at hand: the CTE `name` writing the events of one type (one per
+ * row of `dataRows`, a SELECT giving one jsonb column, the event's data; none: no event). After the
+ * statement's event CTEs, deliveriesCte writes their deliveries. Put them in the change's own
+ * statement: the events and their deliveries commit or roll back with the change.
  */
-export function eventCtes(name: string, type: EventType, dataRows: SQL): SQL {
-  const cte = sql.raw(name);
-  return sql`${cte} AS (
+export function eventCte(name: string, type: EventType, dataRows: SQL): SQL {
+  return sql`${sql.raw(name)} AS (
       INSERT INTO ${events} (type, data) SELECT ${type}, data FROM (${dataRows}) AS event_data(data)
       RETURNING id, type
-    ), ${sql.raw(`${name}_out`)} AS (${deliveriesFor(cte)})`;
+    )`;
 }
 
 /**
- * A column for the statement's final SELECT: the ids of the deliveries the eventCtes named `names`
- * wrote, as a bigint[] (read it with deliveryIdsFrom).
+ * The CTE `event_deliveries`: a delivery of each event the CTEs `names` wrote for each webhook
+ * endpoint that is on and wants its type, all in one INSERT, returning their ids (deliveryIds).
  */
-export function deliveryIdsOf(names: string[]): SQL {
-  return sql`ARRAY(${sql.raw(names.map((name) => `SELECT id FROM ${name}_out`).join(" UNION ALL "))})`;
+export function deliveriesCte(names: string[]): SQL {
+  const written = sql.raw(names.map((name) => `SELECT id, type FROM ${name}`).join(" UNION ALL "));
+  return sql`event_deliveries AS (${deliveriesFor(sql`(${written})`)})`;
 }
 
-/** A deliveryIdsOf column as numbers (node-postgres gives bigints as text). */
+/**
+ * A column for the statement's final SELECT: the ids of the deliveries deliveriesCte wrote, as a
+ * bigint[] (read it with deliveryIdsFrom).
+ */
+export const deliveryIds = sql`ARRAY(SELECT id FROM event_deliveries)`;
+
+/** A deliveryIds column as numbers (node-postgres gives bigints as text). */
 export function deliveryIdsFrom(column: readonly (number | string)[] | null | undefined): number[] {
   return (column ?? []).map(Number);
 }
 
-/** One delivery of each event in `written` (a CTE of id and type) per endpoint that wants it. */
+/** One delivery of each event in `written` (id and type) per endpoint that wants it. */
 function deliveriesFor(written: SQL): SQL {
   return sql`INSERT INTO ${webhookDeliveries} (event_id, endpoint_id)
     SELECT e.id, ep.id FROM ${written} e JOIN ${webhookEndpoints} ep ON ep.enabled AND e.type = ANY(ep.event_types)

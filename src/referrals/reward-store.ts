@@ -6,7 +6,7 @@ import type { ProgramConfig } from "../config.js";
 import { type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
 import { ledgerEntries, referrals, users } from "../db/schema.js";
 import { type MailDeps, notificationInsert } from "../email/outbox.js";
-import { deliveryIdsFrom, deliveryIdsOf, eventCtes } from "../events/events.js";
+import { deliveriesCte, deliveryIds, deliveryIdsFrom, eventCte } from "../events/events.js";
 import { capRewards, monthStart, type PaidReward } from "./integrity.js";
 import { rewardsFor } from "./rules.js";
 
@@ -75,13 +75,13 @@ function rewardStatement(
       INSERT INTO ${ledgerEntries} (user_id, amount_cents, kind, signup_user_id, referral_count, capped_cents)
       VALUES ${entries}
       RETURNING id, user_id, amount_cents, signup_user_id, referral_count
-    ), ${eventCtes(
+    ), ${eventCte(
       "granted",
       "reward.granted",
       sql`SELECT jsonb_build_object('user_id', user_id, 'amount_cents', amount_cents,
         'reason', 'inviter_reward', 'invitee_id', signup_user_id, 'referral_count', referral_count,
         'ledger_entry_id', id) FROM entries WHERE amount_cents > 0`,
-    )}, told AS (${notificationInsert({
+    )}, ${deliveriesCte(["granted"])}, told AS (${notificationInsert({
       kind: "reward_earned",
       userId: sql`${inviterId}::bigint`,
       wants: "notify_rewards",
@@ -93,5 +93,5 @@ function rewardStatement(
         : sql``
     }
     UPDATE ${users} SET balance_cents = balance_cents + ${total}::bigint WHERE id = ${inviterId}::bigint
-    RETURNING ${deliveryIdsOf(["granted"])} AS deliveries`;
+    RETURNING ${deliveryIds} AS deliveries`;
 }

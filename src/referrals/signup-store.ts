@@ -11,7 +11,7 @@ import { countHits, type SignalWindow } from "../db/signal-counters.js";
 import { hitsOf, reserveHit } from "../db/throttle-counters.js";
 import { notificationInsert } from "../email/outbox.js";
 import { startVerification, type VerificationWrite } from "../email/verification-store.js";
-import { deliveryIdsFrom, deliveryIdsOf, eventCtes } from "../events/events.js";
+import { deliveriesCte, deliveryIds, deliveryIdsFrom, eventCte } from "../events/events.js";
 import type { PaidReward, ReferralDecision, ReferralFacts } from "./integrity.js";
 import { payInviterRewards, type RewardPolicy } from "./reward-store.js";
 
@@ -315,7 +315,7 @@ function accountStatement(write: AccountWrite): SQL {
       SELECT id, ${bonus}::bigint, 'invitee_bonus', id, ${held ? "pending" : "posted"} FROM created
       WHERE invited_by_id IS NOT NULL AND ${bonus}::bigint > 0
       RETURNING id, user_id, amount_cents
-    ), ${eventCtes(
+    ), ${eventCte(
       "user_event",
       "user.created",
       sql`SELECT jsonb_build_object('user_id', id, 'username', ${account.username}::text,
@@ -323,7 +323,7 @@ function accountStatement(write: AccountWrite): SQL {
     )}${
       write.inviterId === null
         ? sql``
-        : sql`, ${eventCtes(
+        : sql`, ${eventCte(
             "referral_event",
             "referral.created",
             sql`SELECT jsonb_build_object('inviter_id', invited_by_id, 'invitee_id', id,
@@ -331,14 +331,20 @@ function accountStatement(write: AccountWrite): SQL {
           )}${
             held
               ? sql``
-              : sql`, ${eventCtes(
+              : sql`, ${eventCte(
                   "bonus_event",
                   "reward.granted",
                   sql`SELECT jsonb_build_object('user_id', user_id, 'amount_cents', amount_cents,
                     'reason', 'invitee_bonus', 'invitee_id', user_id, 'ledger_entry_id', id) FROM bonus`,
                 )}`
           }`
-    }, referral AS (
+    }, ${deliveriesCte(
+      write.inviterId === null
+        ? ["user_event"]
+        : held
+          ? ["user_event", "referral_event"]
+          : ["user_event", "referral_event", "bonus_event"],
+    )}, referral AS (
       INSERT INTO ${referrals} (inviter_id, invitee_id, status, signals, same_address, hold_until, decided_at)
       SELECT invited_by_id, id, ${referral.status}, string_to_array(${referral.signals.join(",")}, ','),
         ${write.referral.sameAddress}::boolean, ${referral.holdUntil?.toISOString() ?? null}::timestamptz,
@@ -370,13 +376,8 @@ function accountStatement(write: AccountWrite): SQL {
         ? sql``
         : sql`, ended AS (DELETE FROM ${sessions} WHERE id_hash = ${write.endSessionIdHash})`
     }
-    SELECT created.id AS user_id, inviter.id AS inviter_id, inviter.reward_count AS count, ${deliveryIdsOf(
-      write.inviterId === null
-        ? ["user_event"]
-        : held
-          ? ["user_event", "referral_event"]
-          : ["user_event", "referral_event", "bonus_event"],
-    )} AS deliveries${write.inviterId === null ? sql`` : sql`, (SELECT count(*) FROM notified)::int AS notified`}
+    SELECT created.id AS user_id, inviter.id AS inviter_id, inviter.reward_count AS count,
+      ${deliveryIds} AS deliveries${write.inviterId === null ? sql`` : sql`, (SELECT count(*) FROM notified)::int AS notified`}
     FROM created LEFT JOIN inviter ON true`;
 }
 
