@@ -119,6 +119,12 @@ export interface EventsResult {
    * endpoints cost per sign-up, steadier than the rate when the rounds are noisy.
    */
   rounds: { endpoints: boolean; requestsPerSecond: number; cpuMsPerSignup: number }[];
+  /**
+   * Per ABBA group of four rounds (off, on, on, off), the "on" rounds' mean rate over the "off"
+   * rounds': the machine's drift over a run (its speed moves by 10-20% over minutes here) cancels
+   * within a group, not across the run's medians.
+   */
+  groupRatios: number[];
   /** Median CPU-milliseconds per sign-up with the endpoints off, and on. */
   withoutCpuMs: number;
   withCpuMs: number;
@@ -488,6 +494,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         return ((sorted[Math.floor(middle)] ?? 0) + (sorted[Math.ceil(middle)] ?? 0)) / 2;
       };
       result.events = {
+        groupRatios: abbaRatios(done),
         withoutRps: median(done.filter((d) => !d.endpoints).map((d) => d.requestsPerSecond)),
         withRps: median(done.filter((d) => d.endpoints).map((d) => d.requestsPerSecond)),
         withoutCpuMs: median(done.filter((d) => !d.endpoints).map((d) => d.cpuMsPerSignup)),
@@ -646,6 +653,20 @@ async function setEndpoints(url: string, staffCookie: string, enabled: boolean):
 }
 
 /** The receiver's figures once deliveries have stopped arriving for two seconds. */
+/** The on/off ratio of each whole ABBA group of rounds (EventsResult.groupRatios). */
+function abbaRatios(rounds: { endpoints: boolean; requestsPerSecond: number }[]): number[] {
+  const ratios: number[] = [];
+  for (let start = 0; start + 4 <= rounds.length; start += 4) {
+    const group = rounds.slice(start, start + 4);
+    const mean = (on: boolean) => {
+      const rates = group.filter((r) => r.endpoints === on).map((r) => r.requestsPerSecond);
+      return rates.reduce((a, b) => a + b, 0) / rates.length;
+    };
+    ratios.push(mean(true) / mean(false));
+  }
+  return ratios;
+}
+
 async function settledStats(receiverUrl: string): Promise<EventsResult["lag"]> {
   let last = -1;
   for (;;) {
@@ -758,6 +779,7 @@ export function formatResult(result: BenchResult): string {
         `delivery lag from commit to receipt p50 ${events.lag.p50} ms, p99 ${events.lag.p99} ms, max ` +
         `${events.lag.max} ms over ${events.lag.count} deliveries; deliveries by status ${JSON.stringify(events.deliveries)}; ` +
         `the receiver (on the same cores) used ${events.lag.cpuSeconds.toFixed(1)} CPU-seconds; ` +
+        `per ABBA group on/off ${events.groupRatios.map((r) => `${(r * 100).toFixed(1)}%`).join(", ")}; ` +
         `CPU per sign-up (service and PostgreSQL) off ${events.withoutCpuMs.toFixed(2)} ms, on ` +
         `${events.withCpuMs.toFixed(2)} ms (+${(events.withCpuMs - events.withoutCpuMs).toFixed(2)} ms)`,
     );

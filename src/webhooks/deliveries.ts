@@ -7,6 +7,7 @@ import { type Database, dateOrNull, type Queryable, queryPreparedRows, queryRows
 import { events, users, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.js";
 import { type MailDeps, outboxInsert } from "../email/outbox.js";
 import { TEST_EVENT_TYPE } from "../events/events.js";
+import { JOB_SCHEMA } from "../jobs/queue.js";
 import { type AttemptVerdict, judgeAttempt } from "./attempt-rule.js";
 
 /** Deliveries per job at most: a job's statements cost about the same for 1 or 200. */
@@ -18,11 +19,16 @@ export interface Claimed {
   jobId: string;
 }
 
+/** The job queue's queue (pg-boss) of webhook deliveries. */
+export const WEBHOOK_QUEUE = "webhook";
+
 /**
- * Waiting deliveries no worker has taken (job_id unset) written at least `seconds` ago: their
- * process died before handing them over, or their job waits behind others. Each gets a job id, one
- * per JOB_SIZE of them, in the same UPDATE, for the caller to hand to the job queue under those
- * ids; a job handed over earlier that names them finds them taken and leaves them (claimForJob).
+ * Waiting deliveries handed over to no job still to run (none queued, retrying or running names
+ * them, and they have no job id of their own) written at least `seconds` ago: their process died
+ * before handing them over, or their job ended without them. Each gets a job id, one per JOB_SIZE of
+ * them, in the same UPDATE, for the caller to hand to the job queue under those ids; a job handed
+ * over meanwhile that names them finds them taken and leaves them (deliveriesForJob). Which jobs are
+ * still to run is pg-boss's own job table: a hand-over writes nothing to the deliveries it names.
  */
 export async function claimUnhandedDeliveries(
   db: Queryable,
@@ -34,8 +40,12 @@ export async function claimUnhandedDeliveries(
     db,
     sql`UPDATE ${webhookDeliveries} d SET job_id = md5(${jobId} || ':' || (w.n / ${JOB_SIZE}))::uuid
       FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM (
-          SELECT id FROM ${webhookDeliveries}
+          SELECT id FROM ${webhookDeliveries} waiting
           WHERE status = 'pending' AND job_id IS NULL AND created_at <= now() - make_interval(secs => ${seconds})
+            AND NOT EXISTS (
+              SELECT 1 FROM ${sql.raw(JOB_SCHEMA)}.job j
+              WHERE j.name = ${WEBHOOK_QUEUE} AND j.state < 'completed' AND j.data->'ids' @> to_jsonb(waiting.id)
+            )
           ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED) locked) w
       WHERE d.id = w.id
       RETURNING d.id, d.job_id AS "jobId"`,
@@ -73,14 +83,13 @@ export interface DeliveryToSend {
 }
 
 /**
- * Takes the deliveries among `ids` for job `jobId` and returns those to send: still waiting, not
- * taken by another job, their endpoint on (or staff asked for them). One statement: the job's id
- * goes on each row it takes, so a job run twice (its worker died) takes its own again, and a second
- * job naming the same deliveries (the sweep's) finds them taken. A delivery whose endpoint staff
- * turned off is skipped ("send again" sends it, should they want it), as is one whose endpoint was
- * deleted while its change was being written.
+ * The deliveries among `ids` that job `jobId` is to send: still waiting, not given to another job
+ * by the sweep (a job run twice, its worker having died, finds its own again), their endpoint on
+ * (or staff asked for them). A delivery whose endpoint staff turned off is marked skipped ("send
+ * again" sends it, should they want it), as is one whose endpoint was deleted while its change was
+ * being written. Nothing is written to the others: the sweep knows them from the job that names them.
  */
-export async function claimForJob(
+export async function deliveriesForJob(
   db: Queryable,
   ids: number[],
   jobId: string,
@@ -88,28 +97,32 @@ export async function claimForJob(
   const found = new Map<number, DeliveryToSend>();
   if (ids.length === 0) return found;
   const rows = await queryPreparedRows<
-    DeliveryToSend & { previousSecret: string | null; secret: string; status: string }
+    DeliveryToSend & {
+      previousSecret: string | null;
+      secret: string | null;
+      sendable: boolean;
+      endpointFound: boolean;
+    }
   >(
     db,
-    sql`UPDATE ${webhookDeliveries} d SET job_id = ${jobId}::uuid,
-        status = CASE WHEN ep.enabled OR (ep.found AND d.manual) THEN d.status ELSE 'skipped' END,
-        last_error = CASE WHEN ep.enabled OR (ep.found AND d.manual) THEN d.last_error
-          WHEN ep.found THEN 'the endpoint was off' ELSE 'the endpoint was deleted' END
-      FROM (
-          SELECT taken.id AS delivery_id, e.id IS NOT NULL AS found, e.enabled, e.url, e.secret,
-            e.previous_secret, e.previous_secret_expires_at
-          FROM ${webhookDeliveries} taken LEFT JOIN ${webhookEndpoints} e ON e.id = taken.endpoint_id
-          WHERE taken.id = ANY(${bigintArray(ids)}::bigint[])
-        ) ep, ${events} ev
-      WHERE d.id = ANY(${bigintArray(ids)}::bigint[]) AND d.id = ep.delivery_id AND d.status = 'pending'
-        AND (d.job_id IS NULL OR d.job_id = ${jobId}::uuid) AND ev.id = d.event_id
-      RETURNING d.id, d.status, d.endpoint_id AS "endpointId", ep.url, ep.secret,
+    sql`SELECT d.id, d.endpoint_id AS "endpointId", ep.url, ep.secret,
         CASE WHEN ep.previous_secret_expires_at > now() THEN ep.previous_secret END AS "previousSecret",
-        ev.id AS "eventId", ev.type AS "eventType", ev.occurred_at AS "occurredAt", ev.data`,
+        ev.id AS "eventId", ev.type AS "eventType", ev.occurred_at AS "occurredAt", ev.data,
+        ep.id IS NOT NULL AS "endpointFound", coalesce(ep.enabled OR d.manual, false) AS sendable
+      FROM ${webhookDeliveries} d
+      LEFT JOIN ${webhookEndpoints} ep ON ep.id = d.endpoint_id
+      JOIN ${events} ev ON ev.id = d.event_id
+      WHERE d.id = ANY(${bigintArray(ids)}::bigint[]) AND d.status = 'pending'
+        AND (d.job_id IS NULL OR d.job_id = ${jobId}::uuid)`,
   );
+  const skipped: { id: number; reason: string }[] = [];
   for (const row of rows) {
-    if (row.status !== "pending") continue;
-    const { secret, previousSecret, status: _, ...rest } = row;
+    const { secret, previousSecret, sendable, endpointFound, ...rest } = row;
+    if (!sendable || secret === null) {
+      const reason = endpointFound ? "the endpoint was off" : "the endpoint was deleted";
+      skipped.push({ id: Number(row.id), reason });
+      continue;
+    }
     found.set(Number(row.id), {
       ...rest,
       id: Number(row.id),
@@ -118,7 +131,16 @@ export async function claimForJob(
       secrets: previousSecret ? [secret, previousSecret] : [secret],
     });
   }
+  if (skipped.length > 0) await skipDeliveries(db, skipped);
   return found;
+}
+
+/** Deliveries that will not be sent (their endpoint is off or gone), with the reason staff see. */
+async function skipDeliveries(db: Queryable, skipped: { id: number; reason: string }[]): Promise<void> {
+  await db.execute(sql`UPDATE ${webhookDeliveries} d SET status = 'skipped', last_error = s.reason
+    FROM unnest(${bigintArray(skipped.map((s) => s.id))}::bigint[], ${textArray(skipped.map((s) => s.reason))}::text[])
+      AS s(id, reason)
+    WHERE d.id = s.id AND d.status = 'pending'`);
 }
 
 /** The body every endpoint receives: the Standard Webhooks shape, with the event's id. */

@@ -4,11 +4,11 @@
 //   1. A change writes its event in its own transaction, with a delivery for each endpoint that
 //      wants it (src/events/events.ts); the statement returns the deliveries' ids.
 //   2. After the commit, wake(ids) hands them to the queue: the ids of the commits that come close
-//      together (GATHER), one job per JOB_SIZE. A sweep every 30 s queues what no worker has taken
-//      10 s after it was written (its process died first, or its job waits behind others).
-//   3. A worker takes the job's deliveries (its job id on each row, so no other job sends them),
-//      signs each (Standard Webhooks: webhook-id is the event's id, the same on every retry) and
-//      POSTs it; its answer's code and first 1 KiB are kept.
+//      together (GATHER), one job per JOB_SIZE. A sweep every 30 s queues what no job still to run
+//      names 10 s after it was written (its process died before handing it over).
+//   3. A worker reads the job's deliveries (those the sweep gave to another job excepted), signs
+//      each (Standard Webhooks: webhook-id is the event's id, the same on every retry) and POSTs
+//      it; its answer's code and first 1 KiB are kept.
 //   4. 2xx: delivered. Anything else: the queue retries with exponential backoff until the delivery
 //      is WEBHOOK_GIVE_UP_HOURS old; an endpoint failing that long is turned off and staff are told.
 //      A worker that dies mid-delivery loses its lease and the job runs again elsewhere: at least once.
@@ -25,19 +25,19 @@ import { retryDelayMs } from "./attempt-rule.js";
 import {
   type AttemptOutcome,
   type Claimed,
-  claimForJob,
   claimUnhandedDeliveries,
   type DeliveryToSend,
+  deliveriesForJob,
   deliveriesHandedOverBefore,
   deliveryBody,
   JOB_SIZE,
   recordAttempt,
   recordDelivered,
+  WEBHOOK_QUEUE,
 } from "./deliveries.js";
 import { postWebhook } from "./http-post.js";
 import { signatureHeaders } from "./signing.js";
 
-export const WEBHOOK_QUEUE = "webhook";
 /**
  * Jobs each instance works on at once. A job holds the deliveries handed over together (all those
  * of the commits gathered by GATHER), posted at once: each waits on a receiver, not on the CPU, and a job
@@ -52,13 +52,13 @@ const MAX_SOCKETS_PER_ENDPOINT = JOB_SIZE;
  * instead of a few dozen (bench/README.md: events).
  */
 const GATHER = { quietMs: 10, busyMs: 200 };
-/** A delivery no worker has taken this long after it was written is queued by the sweep. */
+/** A delivery no job still to run names this long after it was written is queued by the sweep. */
 const UNHANDED_SECONDS = 10;
 
 export interface WebhookWorker {
   /** After a commit: its deliveries go to the queue (GATHER). */
   wake(deliveryIds: readonly number[]): void;
-  /** Hands over every delivery no worker has taken, however new, and waits for it (tests). */
+  /** Hands over every delivery no job still to run names, however new, and waits for it (tests). */
   dispatch(): Promise<void>;
   /** Stops handing over; the queue's owner stops the queue, then close() is called. */
   stop(): Promise<void>;
@@ -157,7 +157,7 @@ export async function startWebhookWorker(options: {
   // written in one statement; each failure is written on its own and queued again after its wait.
   const deliverJob = async ([job]: PgBoss.Job<{ ids: number[] }>[]) => {
     if (!job) return;
-    const deliveries = await claimForJob(db, job.data.ids.map(Number), job.id);
+    const deliveries = await deliveriesForJob(db, job.data.ids.map(Number), job.id);
     const outcomes = await Promise.all(
       [...deliveries.values()].map(async (delivery) => ({ delivery, outcome: await post(delivery) })),
     );
@@ -183,7 +183,7 @@ export async function startWebhookWorker(options: {
 
   // The deliveries of this process's commits, until the relay hands them over.
   let handed: number[] = [];
-  // The first sweep (at start) takes whatever waits, however new: no worker of this process has it.
+  // The first sweep (at start) takes whatever waits and no job names, however new.
   let unhandedSeconds = 0;
   const relay = startRelay({
     boss,

@@ -1,18 +1,25 @@
 // How deliveries reach the job queue: each change hands the ids of the deliveries it wrote to the
-// worker after its commit; a job takes its deliveries (its id on each row) so no other job sends
-// them; the sweep queues those no job has taken; an endpoint staff turned off skips its own.
+// worker after its commit; the sweep queues those no job still to run names, and a job leaves the
+// ones the sweep gave to another; an endpoint staff turned off or deleted skips its own.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { sql } from "drizzle-orm";
+import type PgBoss from "pg-boss";
 import { adjustBalance } from "../../src/admin/adjustments.js";
 import { setUserActive } from "../../src/admin/user-status.js";
 import { loadConfig } from "../../src/config.js";
 import { queryRows } from "../../src/db/connection.js";
 import { keptMail } from "../../src/email/outbox.js";
 import { type EventDeps, eventTypeNames, recordEvent } from "../../src/events/events.js";
+import { startJobQueue } from "../../src/jobs/queue.js";
 import { approveReferral, rejectReferral } from "../../src/referrals/review.js";
 import { signUp } from "../../src/referrals/signup.js";
-import { claimForJob, claimUnhandedDeliveries, JOB_SIZE } from "../../src/webhooks/deliveries.js";
+import {
+  claimUnhandedDeliveries,
+  deliveriesForJob,
+  JOB_SIZE,
+  WEBHOOK_QUEUE,
+} from "../../src/webhooks/deliveries.js";
 import { createEndpoint, updateEndpoint } from "../../src/webhooks/endpoints.js";
 import { newWebhookSecret } from "../../src/webhooks/signing.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -143,19 +150,47 @@ describe("each change hands over the deliveries it wrote", () => {
   });
 });
 
-describe("jobs take their deliveries", () => {
-  test("a job takes its deliveries; another job naming them gets none; the same job again gets them", async () => {
+describe("jobs and the sweep share the deliveries out", () => {
+  let boss: PgBoss;
+  before(async () => {
+    boss = await startJobQueue(database.handle, { maintenanceSeconds: 3600, onError: () => {} });
+    await boss.createQueue(WEBHOOK_QUEUE, { name: WEBHOOK_QUEUE });
+  });
+  after(() => boss.stop({ graceful: false, close: false, wait: true }));
+
+  test("a job reads its deliveries; once the sweep gave them to another job, it leaves them", async () => {
     const { db } = database.handle;
     const endpointId = await newEndpoint(["user.created"]);
     const ids = await recordEvent(db, "user.created", { user_id: 1, username: "x", invited_by_id: null });
     assert.equal(ids.length, 1);
     const first = "00000000-0000-4000-8000-000000000001";
-    const second = "00000000-0000-4000-8000-000000000002";
-    const taken = await claimForJob(db, ids, first);
-    assert.deepEqual([...taken.keys()], ids);
-    assert.equal(taken.get(ids[0] as number)?.endpointId, endpointId);
-    assert.equal((await claimForJob(db, ids, second)).size, 0, "taken by the first job");
-    assert.deepEqual([...(await claimForJob(db, ids, first)).keys()], ids, "the first job, run again");
+    const read = await deliveriesForJob(db, ids, first);
+    assert.deepEqual([...read.keys()], ids);
+    assert.equal(read.get(ids[0] as number)?.endpointId, endpointId);
+    assert.deepEqual([...(await deliveriesForJob(db, ids, first)).keys()], ids, "the job, run again");
+    // No job still to run names it: the sweep gives it a job of its own, which alone sends it.
+    const [swept] = await claimUnhandedDeliveries(db, 0, 500);
+    assert.equal(swept?.id, ids[0]);
+    assert.equal((await deliveriesForJob(db, ids, first)).size, 0, "given to the sweep's job");
+    assert.deepEqual([...(await deliveriesForJob(db, ids, swept?.jobId as string)).keys()], ids);
+  });
+
+  test("the sweep leaves deliveries a job still to run names, and takes them once it has run", async () => {
+    const { db } = database.handle;
+    await newEndpoint(["user.created"]);
+    const ids = await recordEvent(db, "user.created", { user_id: 4, username: "w", invited_by_id: null });
+    const jobId = "00000000-0000-4000-8000-000000000007";
+    await boss.insert([{ id: jobId, name: WEBHOOK_QUEUE, data: { ids } }]);
+    assert.deepEqual(await claimUnhandedDeliveries(db, 0, 500), [], "queued");
+    const [fetched] = (await boss.fetch(WEBHOOK_QUEUE)) ?? [];
+    assert.equal(fetched?.id, jobId);
+    assert.deepEqual(await claimUnhandedDeliveries(db, 0, 500), [], "running");
+    // The job ended without sending it (say its writes kept failing): the sweep hands it over.
+    await boss.complete(WEBHOOK_QUEUE, jobId);
+    assert.deepEqual(
+      (await claimUnhandedDeliveries(db, 0, 500)).map((s) => s.id),
+      ids,
+    );
   });
 
   test("a delivery whose endpoint staff turned off is skipped, not left waiting", async () => {
@@ -168,7 +203,7 @@ describe("jobs take their deliveries", () => {
       eventTypes: ["user.created"],
       enabled: false,
     });
-    assert.equal((await claimForJob(db, ids, "00000000-0000-4000-8000-000000000003")).size, 0);
+    assert.equal((await deliveriesForJob(db, ids, "00000000-0000-4000-8000-000000000003")).size, 0);
     const [row] = await queryRows<{ status: string; last_error: string }>(
       db,
       sql`SELECT status, last_error FROM webhook_deliveries WHERE id = ${ids[0]}`,
@@ -182,7 +217,10 @@ describe("jobs take their deliveries", () => {
     const [id] = await recordEvent(db, "user.created", { user_id: 3, username: "z", invited_by_id: null });
     // What a sign-up racing the deletion leaves: deliveries name their endpoint without a foreign key.
     await db.execute(sql`DELETE FROM webhook_endpoints WHERE id = ${endpointId}`);
-    assert.equal((await claimForJob(db, [id as number], "00000000-0000-4000-8000-000000000006")).size, 0);
+    assert.equal(
+      (await deliveriesForJob(db, [id as number], "00000000-0000-4000-8000-000000000006")).size,
+      0,
+    );
     const [row] = await queryRows<{ status: string; last_error: string }>(
       db,
       sql`SELECT status, last_error FROM webhook_deliveries WHERE id = ${id}`,
@@ -190,7 +228,7 @@ describe("jobs take their deliveries", () => {
     assert.deepEqual(row, { status: "skipped", last_error: "the endpoint was deleted" });
   });
 
-  test("the sweep queues what no job has taken, a job per JOB_SIZE, and nothing a job has", async () => {
+  test("the sweep queues, a job per JOB_SIZE, only what is old enough and no job has", async () => {
     const { db } = database.handle;
     await newEndpoint(["user.created"]);
     const ids: number[] = [];
@@ -199,24 +237,15 @@ describe("jobs take their deliveries", () => {
         ...(await recordEvent(db, "user.created", { user_id: i, username: `s${i}`, invited_by_id: null })),
       );
     }
-    const [takenId] = ids;
-    await claimForJob(db, [takenId as number], "00000000-0000-4000-8000-000000000004");
     assert.deepEqual(await claimUnhandedDeliveries(db, 3600, 500), [], "none is an hour old");
     const swept = await claimUnhandedDeliveries(db, 0, 500);
     assert.deepEqual(
       swept.map((s) => s.id),
-      ids.slice(1),
+      ids,
     );
     const jobs = new Map<string, number>();
     for (const s of swept) jobs.set(s.jobId, (jobs.get(s.jobId) ?? 0) + 1);
-    assert.deepEqual([...jobs.values()], [JOB_SIZE, 2]);
+    assert.deepEqual([...jobs.values()], [JOB_SIZE, 3]);
     assert.deepEqual(await claimUnhandedDeliveries(db, 0, 500), [], "each is queued once");
-    // The sweep's job takes them; a job handed over earlier that names them finds them taken.
-    const sweepJob = swept[0]?.jobId as string;
-    assert.equal((await claimForJob(db, [swept[0]?.id as number], sweepJob)).size, 1);
-    assert.equal(
-      (await claimForJob(db, [swept[1]?.id as number], "00000000-0000-4000-8000-000000000005")).size,
-      0,
-    );
   });
 });
