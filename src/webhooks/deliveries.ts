@@ -42,9 +42,10 @@ export async function claimUnhandedDeliveries(
       FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM (
           SELECT id FROM ${webhookDeliveries} waiting
           WHERE status = 'pending' AND job_id IS NULL AND created_at <= now() - make_interval(secs => ${seconds})
-            AND NOT EXISTS (
-              SELECT 1 FROM ${sql.raw(JOB_SCHEMA)}.job j
-              WHERE j.name = ${WEBHOOK_QUEUE} AND j.state < 'completed' AND j.data->'ids' @> to_jsonb(waiting.id)
+            -- The ids the jobs still to run name, read once (a hashed set), not once per delivery.
+            AND waiting.id NOT IN (
+              SELECT jsonb_array_elements_text(j.data->'ids')::bigint FROM ${sql.raw(JOB_SCHEMA)}.job j
+              WHERE j.name = ${WEBHOOK_QUEUE} AND j.state < 'completed'
             )
           ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED) locked) w
       WHERE d.id = w.id
