@@ -1,7 +1,7 @@
 // What staff read to review held referrals: the queue (newest first, paged), with each inviter's
 // other referrals beside it, and the number waiting for the admin's navigation.
 import { sql } from "drizzle-orm";
-import { dateOrNull, type Queryable, queryRows } from "../db/connection.js";
+import { bigintArray, dateOrNull, type Queryable, queryRows } from "../db/connection.js";
 import { type ReferralStatus, referrals, users } from "../db/schema.js";
 import { afterId, idCursor, type Page, type PageRequest, pageOf } from "../paging.js";
 
@@ -42,11 +42,6 @@ export async function countHeld(db: Queryable): Promise<number> {
     sql`SELECT count(*)::int AS n FROM ${referrals} WHERE status = 'held'`,
   );
   return Number(row?.n ?? 0);
-}
-
-/** A list of ids as one bigint[] parameter, so the statement's text does not vary with their number. */
-function idArray(ids: readonly number[]) {
-  return sql`${`{${ids.join(",")}}`}::bigint[]`;
 }
 
 /**
@@ -90,7 +85,7 @@ export async function listHeld(db: Queryable, page: PageRequest): Promise<Page<H
     const countRows = await queryRows<{ inviter_id: string | number; status: ReferralStatus; n: number }>(
       db,
       sql`SELECT inviter_id, status, count(*)::int AS n FROM ${referrals}
-          WHERE inviter_id = ANY(${idArray(inviterIds)})
+          WHERE inviter_id = ANY(${bigintArray(inviterIds)})
           GROUP BY inviter_id, status`,
     );
     for (const row of countRows) {
@@ -109,7 +104,7 @@ export async function listHeld(db: Queryable, page: PageRequest): Promise<Page<H
     }>(
       db,
       sql`SELECT p.inviter_id, x.id AS referral_id, x.invitee_id, u.username, x.status
-          FROM unnest(${idArray(inviterIds)}) AS p(inviter_id)
+          FROM unnest(${bigintArray(inviterIds)}) AS p(inviter_id)
           CROSS JOIN LATERAL (
             SELECT id, invitee_id, status, created_at FROM ${referrals}
             WHERE inviter_id = p.inviter_id

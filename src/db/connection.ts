@@ -141,9 +141,31 @@ const dialect = new PgDialect();
  */
 export async function queryPreparedRows<T>(db: Queryable, query: SQL): Promise<T[]> {
   const built = dialect.sqlToQuery(query);
-  const name = `q_${createHash("sha256").update(built.sql).digest("base64url").slice(0, 24)}`;
+  const name = preparedStatementName("q", built.sql);
   const result = (await db._.session.prepareQuery(built, undefined, name, false).execute()) as { rows: T[] };
   return result.rows;
+}
+
+/** A named prepared statement's name: `prefix` and a digest of its text, one name for one text. */
+export function preparedStatementName(prefix: string, text: string): string {
+  return `${prefix}_${createHash("sha256").update(text).digest("base64url").slice(0, 24)}`;
+}
+
+/**
+ * Lists as one array parameter each, PostgreSQL's array literal cast in the statement, so that its
+ * text does not vary with their length (it can be prepared). Both drivers pass the literal through
+ * as it is; PGlite's serializer takes its type from the cast.
+ */
+export function bigintArray(values: readonly number[]): SQL {
+  return sql`${`{${values.map((v) => String(Math.trunc(v))).join(",")}}`}::bigint[]`;
+}
+
+export function intArray(values: readonly (number | null)[]): SQL {
+  return sql`${`{${values.map((v) => (v === null ? "NULL" : String(Math.trunc(v)))).join(",")}}`}::int[]`;
+}
+
+export function textArray(values: readonly string[]): SQL {
+  return sql`${`{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`}::text[]`;
 }
 
 /** A nullable timestamp column of a raw row (a Date on PGlite, a Date or text elsewhere) as a Date. */

@@ -3,10 +3,9 @@
 // pg-boss takes a small adapter instead of a connection string, so it shares the service's pool on
 // PostgreSQL and the one in-process PGlite by default: nothing else to run. Its tables are created
 // with the service's migrations (migrateJobQueue), so starting it later creates nothing.
-import { createHash } from "node:crypto";
 import type { PGlite } from "@electric-sql/pglite";
 import PgBoss from "pg-boss";
-import type { DatabaseHandle } from "../db/connection.js";
+import { type DatabaseHandle, preparedStatementName } from "../db/connection.js";
 
 export const JOB_SCHEMA = "pgboss";
 
@@ -57,7 +56,7 @@ export function preparedNames(): { nameFor(text: string): string | undefined } {
       const name = seen.get(text);
       if (name !== undefined) {
         if (name !== null) return name;
-        const prepared = `pgboss_${createHash("sha256").update(text).digest("base64url").slice(0, 24)}`;
+        const prepared = preparedStatementName("pgboss", text);
         seen.set(text, prepared);
         return prepared;
       }

@@ -2,7 +2,7 @@
 // credit, counting it for the inviter, and finding the ones due at the end of their hold. (The queue
 // staff read is src/admin/review-queue.ts.)
 import { sql } from "drizzle-orm";
-import { type Queryable, queryRows } from "../db/connection.js";
+import { bigintArray, type Queryable, queryRows } from "../db/connection.js";
 import { ledgerEntries, referrals, users } from "../db/schema.js";
 
 export interface Decided {
@@ -92,7 +92,7 @@ export async function referralsInvolving(
   const rows = await queryRows<{ id: string }>(
     db,
     sql`SELECT id FROM ${referrals}
-        WHERE id = ANY(${`{${referralIds.join(",")}}`}::bigint[]) AND ${userId}::bigint IN (inviter_id, invitee_id)`,
+        WHERE id = ANY(${bigintArray(referralIds)}) AND ${userId}::bigint IN (inviter_id, invitee_id)`,
   );
   return rows.map((row) => Number(row.id));
 }

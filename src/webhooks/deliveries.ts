@@ -3,7 +3,16 @@
 // with its answer.
 import { randomUUID } from "node:crypto";
 import { type SQL, sql } from "drizzle-orm";
-import { type Database, dateOrNull, type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
+import {
+  bigintArray,
+  type Database,
+  dateOrNull,
+  intArray,
+  type Queryable,
+  queryPreparedRows,
+  queryRows,
+  textArray,
+} from "../db/connection.js";
 import { events, users, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../db/schema.js";
 import { type MailDeps, outboxInsert } from "../email/outbox.js";
 import { TEST_EVENT_TYPE } from "../events/events.js";
@@ -113,7 +122,7 @@ export async function deliveriesForJob(
       FROM ${webhookDeliveries} d
       LEFT JOIN ${webhookEndpoints} ep ON ep.id = d.endpoint_id
       JOIN ${events} ev ON ev.id = d.event_id
-      WHERE d.id = ANY(${bigintArray(ids)}::bigint[]) AND d.status = 'pending'
+      WHERE d.id = ANY(${bigintArray(ids)}) AND d.status = 'pending'
         AND (d.job_id IS NULL OR d.job_id = ${jobId}::uuid)`,
   );
   const skipped: { id: number; reason: string }[] = [];
@@ -139,7 +148,7 @@ export async function deliveriesForJob(
 /** Deliveries that will not be sent (their endpoint is off or gone), with the reason staff see. */
 async function skipDeliveries(db: Queryable, skipped: { id: number; reason: string }[]): Promise<void> {
   await db.execute(sql`UPDATE ${webhookDeliveries} d SET status = 'skipped', last_error = s.reason
-    FROM unnest(${bigintArray(skipped.map((s) => s.id))}::bigint[], ${textArray(skipped.map((s) => s.reason))}::text[])
+    FROM unnest(${bigintArray(skipped.map((s) => s.id))}, ${textArray(skipped.map((s) => s.reason))})
       AS s(id, reason)
     WHERE d.id = s.id AND d.status = 'pending'`);
 }
@@ -180,10 +189,10 @@ export async function recordDelivered(
   await queryPreparedRows(
     db,
     sql`WITH done AS (
-      SELECT * FROM unnest(${bigintArray(done.map((d) => d.deliveryId))}::bigint[],
-        ${intArray(done.map((d) => Math.round(d.outcome.durationMs)))}::int[],
-        ${intArray(done.map((d) => d.outcome.status))}::int[],
-        ${textArray(done.map((d) => d.outcome.responseExcerpt))}::text[]) AS t(id, duration_ms, status_code, excerpt)
+      SELECT * FROM unnest(${bigintArray(done.map((d) => d.deliveryId))},
+        ${intArray(done.map((d) => Math.round(d.outcome.durationMs)))},
+        ${intArray(done.map((d) => d.outcome.status))},
+        ${textArray(done.map((d) => d.outcome.responseExcerpt))}) AS t(id, duration_ms, status_code, excerpt)
     ), marked AS (
       UPDATE ${webhookDeliveries} d SET attempts = d.attempts + 1, status = 'delivered',
         last_status_code = done.status_code, last_error = NULL, last_duration_ms = done.duration_ms,
@@ -194,23 +203,6 @@ export async function recordDelivered(
     UPDATE ${webhookEndpoints} SET failing_since = NULL
     WHERE failing_since IS NOT NULL AND id IN (SELECT endpoint_id FROM marked)`,
   );
-}
-
-/**
- * Array parameters, as PostgreSQL's array literal text: both drivers pass it through as it is, and
- * the statement's text stays the same however many elements (node-postgres would turn a JS array
- * into this text; PGlite's serializer needs the type, which the statement's cast gives).
- */
-function bigintArray(values: number[]): string {
-  return `{${values.map((v) => String(Math.trunc(v))).join(",")}}`;
-}
-
-function intArray(values: (number | null)[]): string {
-  return `{${values.map((v) => (v === null ? "NULL" : String(Math.trunc(v)))).join(",")}}`;
-}
-
-function textArray(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`;
 }
 
 /**
