@@ -79,6 +79,15 @@ export async function deliveriesHandedOverBefore(
   return rows.map((row) => ({ id: Number(row.id), jobId: row.jobId }));
 }
 
+/**
+ * "Still waiting", for the statements that find their deliveries by id (a job's, by the hundred):
+ * the planner cannot prove the waiting deliveries' partial index's predicate from IS NOT DISTINCT
+ * FROM, so it looks each id up by the primary key. Written `status = 'pending'`, it read the whole
+ * partial index instead, dead entries and all until a vacuum (every delivery since the last one on
+ * PGlite, which has no autovacuum): 27 ms for 64 deliveries at 17,000 made, 3.4 ms by the key.
+ */
+const stillWaiting = sql`d.status IS NOT DISTINCT FROM 'pending'`;
+
 /** What a worker needs to send one delivery: the event, where to, and the secrets that sign it. */
 export interface DeliveryToSend {
   id: number;
@@ -122,7 +131,7 @@ export async function deliveriesForJob(
       FROM ${webhookDeliveries} d
       LEFT JOIN ${webhookEndpoints} ep ON ep.id = d.endpoint_id
       JOIN ${events} ev ON ev.id = d.event_id
-      WHERE d.id = ANY(${bigintArray(ids)}) AND d.status = 'pending'
+      WHERE d.id = ANY(${bigintArray(ids)}) AND ${stillWaiting}
         AND (d.job_id IS NULL OR d.job_id = ${jobId}::uuid)`,
   );
   const skipped: { id: number; reason: string }[] = [];
@@ -150,7 +159,7 @@ async function skipDeliveries(db: Queryable, skipped: { id: number; reason: stri
   await db.execute(sql`UPDATE ${webhookDeliveries} d SET status = 'skipped', last_error = s.reason
     FROM unnest(${bigintArray(skipped.map((s) => s.id))}, ${textArray(skipped.map((s) => s.reason))})
       AS s(id, reason)
-    WHERE d.id = s.id AND d.status = 'pending'`);
+    WHERE d.id = s.id AND ${stillWaiting}`);
 }
 
 /** The body every endpoint receives: the Standard Webhooks shape, with the event's id. */
@@ -197,7 +206,7 @@ export async function recordDelivered(
       UPDATE ${webhookDeliveries} d SET attempts = d.attempts + 1, status = 'delivered',
         last_status_code = done.status_code, last_error = NULL, last_duration_ms = done.duration_ms,
         last_response_excerpt = done.excerpt, last_attempt_at = now(), delivered_at = now()
-      FROM done WHERE d.id = done.id AND d.status = 'pending'
+      FROM done WHERE d.id = done.id AND ${stillWaiting}
       RETURNING d.endpoint_id
     )
     UPDATE ${webhookEndpoints} SET failing_since = NULL
