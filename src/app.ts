@@ -8,6 +8,7 @@ import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { cleanUpExpired, scheduleHousekeeping } from "./accounts/housekeeping.js";
 import { apiRoutes } from "./api/routes.js";
+import { upkeepWhereDue } from "./db/upkeep.js";
 import type { MailDeps } from "./email/outbox.js";
 import { backgroundWorkers } from "./jobs/workers.js";
 import { clusterMetricsSource } from "./ops/cluster-metrics.js";
@@ -100,6 +101,9 @@ declare module "fastify" {
   }
 }
 
+/** As often as autovacuum looks (autovacuum_naptime). */
+const UPKEEP_EVERY_MS = 60_000;
+
 export interface BuildOptions {
   logger?: FastifyServerOptions["logger"];
   /** Workers of a cluster (WEB_CONCURRENCY > 1): /metrics shows the sum over all workers. */
@@ -187,6 +191,8 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   // under way when the app closes is waited for, since the database closes next.
   let stopHousekeeping = () => {};
   let housekeeping: Promise<unknown> = Promise.resolve();
+  let stopUpkeep = () => {};
+  let upkeep: Promise<unknown> = Promise.resolve();
   app.addHook("onReady", async () => {
     stopHousekeeping = scheduleHousekeeping(
       () => {
@@ -196,10 +202,24 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
       10 * 60_000,
       (error) => app.log.warn({ err: error }, "housekeeping failed"),
     );
+    // PGlite has no autovacuum: its work is done here, by its rule, once a minute (src/db/upkeep.ts).
+    if (deps.database?.kind === "pglite") {
+      stopUpkeep = scheduleHousekeeping(
+        () => {
+          upkeep = upkeepWhereDue(deps.db).then((done) => {
+            if (done.length > 0) app.log.info({ upkeep: done }, "database upkeep");
+          });
+          return upkeep;
+        },
+        UPKEEP_EVERY_MS,
+        (error) => app.log.warn({ err: error }, "database upkeep failed"),
+      );
+    }
   });
   app.addHook("onClose", async () => {
     stopHousekeeping();
-    await housekeeping.catch(() => {});
+    stopUpkeep();
+    await Promise.all([housekeeping.catch(() => {}), upkeep.catch(() => {})]);
   });
 
   // Link opens are counted in memory and written every few seconds, and once more when the app
