@@ -80,7 +80,18 @@ export function allowedAddressProblem(entry: string): string | null {
   return null;
 }
 
+/** Each policy's allowed list, built once (every delivery's address is checked against it). */
+const allowedLists = new WeakMap<TargetPolicy, BlockList>();
+
 function allowedListOf(policy: TargetPolicy): BlockList {
+  const built = allowedLists.get(policy);
+  if (built) return built;
+  const list = buildAllowedList(policy);
+  allowedLists.set(policy, list);
+  return list;
+}
+
+function buildAllowedList(policy: TargetPolicy): BlockList {
   const list = new BlockList();
   for (const entry of policy.allowedAddresses) {
     const problem = allowedAddressProblem(entry);
