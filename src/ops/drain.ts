@@ -65,9 +65,12 @@ export function trackRequests(app: FastifyInstance, registry: Registry): Request
     tracked.set(request, state);
     if (draining) reply.header("connection", "close");
     reply.raw.once("close", () => {
-      // A finished response ends in onResponse; an unfinished one ends once its handler has.
-      if (reply.raw.writableFinished) return;
-      if (state.sending) finish(state);
+      // Once the response is being sent, nothing of the request's own runs any more: it ends here
+      // or in onResponse, whichever comes first. (A response whose socket is destroyed as it is
+      // written, as a malformed request after it on the same connection does, never emits 'finish',
+      // and Fastify then never runs onResponse: waiting for it held a shutdown for its whole
+      // SHUTDOWN_TIMEOUT_SECONDS.) An unfinished one ends once its handler has (onSend).
+      if (state.sending || reply.raw.writableFinished) finish(state);
       else state.gone = true;
     });
     next();

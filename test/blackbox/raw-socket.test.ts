@@ -120,3 +120,11 @@ test("the server still answers afterwards", async () => {
   assert.equal(response.status, 200);
   assert.match(server.output(), /^(?![\s\S]*"level":50)/, "no error was logged");
 });
+
+test("and it shuts down cleanly: no request is left counted as in flight", async () => {
+  // The request before "GARBAGE" was answered, and its socket destroyed as the answer went out.
+  // A shutdown that waits out SHUTDOWN_TIMEOUT_SECONDS for a request exits 1.
+  server.child.kill("SIGTERM");
+  assert.equal(await server.closed, 0, server.output());
+  assert.doesNotMatch(server.output(), /outlived SHUTDOWN_TIMEOUT_SECONDS|shutdown did not complete/);
+});
