@@ -652,7 +652,6 @@ async function setEndpoints(url: string, staffCookie: string, enabled: boolean):
   }
 }
 
-/** The receiver's figures once deliveries have stopped arriving for two seconds. */
 /** The on/off ratio of each whole ABBA group of rounds (EventsResult.groupRatios). */
 function abbaRatios(rounds: { endpoints: boolean; requestsPerSecond: number }[]): number[] {
   const ratios: number[] = [];
@@ -667,6 +666,16 @@ function abbaRatios(rounds: { endpoints: boolean; requestsPerSecond: number }[])
   return ratios;
 }
 
+/** The mean of the groups' ratios and its standard error (none for fewer than two groups). */
+function meanAndError(ratios: number[]): string {
+  if (ratios.length < 2) return "";
+  const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+  const variance = ratios.reduce((a, r) => a + (r - mean) ** 2, 0) / (ratios.length - 1);
+  const error = Math.sqrt(variance / ratios.length);
+  return ` (mean ${(mean * 100).toFixed(1)}%, standard error ${(error * 100).toFixed(1)}%)`;
+}
+
+/** The receiver's figures once deliveries have stopped arriving for two seconds. */
 async function settledStats(receiverUrl: string): Promise<EventsResult["lag"]> {
   let last = -1;
   for (;;) {
@@ -779,7 +788,8 @@ export function formatResult(result: BenchResult): string {
         `delivery lag from commit to receipt p50 ${events.lag.p50} ms, p99 ${events.lag.p99} ms, max ` +
         `${events.lag.max} ms over ${events.lag.count} deliveries; deliveries by status ${JSON.stringify(events.deliveries)}; ` +
         `the receiver (on the same cores) used ${events.lag.cpuSeconds.toFixed(1)} CPU-seconds; ` +
-        `per ABBA group on/off ${events.groupRatios.map((r) => `${(r * 100).toFixed(1)}%`).join(", ")}; ` +
+        `per ABBA group on/off ${events.groupRatios.map((r) => `${(r * 100).toFixed(1)}%`).join(", ")}` +
+        `${meanAndError(events.groupRatios)}; ` +
         `CPU per sign-up (service and PostgreSQL) off ${events.withoutCpuMs.toFixed(2)} ms, on ` +
         `${events.withCpuMs.toFixed(2)} ms (+${(events.withCpuMs - events.withoutCpuMs).toFixed(2)} ms)`,
     );
