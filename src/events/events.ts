@@ -43,30 +43,33 @@ export interface EventDeps {
 
 export const noEventWake: EventDeps = { wake: () => {} };
 
+/** An event a statement writes: its CTE's name, its type, and a SELECT giving each event's data. */
+export interface StatementEvent {
+  name: string;
+  type: EventType;
+  /** One jsonb column, the event's data, per event to write (no row: no event). */
+  dataRows: SQL;
+}
+
 /**
- * For a statement that has its rows at hand: the CTE `name` writing the events of one type (one per
- * row of `dataRows`, a SELECT giving one jsonb column, the event's data; none: no event). After the
- * statement's event CTEs, deliveriesCte writes their deliveries. Put them in the change's own
- * statement: the events and their deliveries commit or roll back with the change.
+ * For a statement that has its rows at hand: a CTE per entry writing its events, then the CTE
+ * `event_deliveries`, a delivery of each of them for each webhook endpoint that is on and wants its
+ * type, all in one INSERT (read their ids with deliveryIds). Put them in the change's own statement:
+ * the events and their deliveries commit or roll back with the change.
  */
-export function eventCte(name: string, type: EventType, dataRows: SQL): SQL {
-  return sql`${sql.raw(name)} AS (
+export function eventCtes(written: readonly StatementEvent[]): SQL {
+  const ctes = written.map(
+    ({ name, type, dataRows }) => sql`${sql.raw(name)} AS (
       INSERT INTO ${events} (type, data) SELECT ${type}, data FROM (${dataRows}) AS event_data(data)
       RETURNING id, type
-    )`;
+    )`,
+  );
+  const all = sql.raw(written.map(({ name }) => `SELECT id, type FROM ${name}`).join(" UNION ALL "));
+  return sql.join([...ctes, sql`event_deliveries AS (${deliveriesFor(sql`(${all})`)})`], sql`, `);
 }
 
 /**
- * The CTE `event_deliveries`: a delivery of each event the CTEs `names` wrote for each webhook
- * endpoint that is on and wants its type, all in one INSERT, returning their ids (deliveryIds).
- */
-export function deliveriesCte(names: string[]): SQL {
-  const written = sql.raw(names.map((name) => `SELECT id, type FROM ${name}`).join(" UNION ALL "));
-  return sql`event_deliveries AS (${deliveriesFor(sql`(${written})`)})`;
-}
-
-/**
- * A column for the statement's final SELECT: the ids of the deliveries deliveriesCte wrote, as a
+ * A column for the statement's final SELECT: the ids of the deliveries eventCtes wrote, as a
  * bigint[] (read it with deliveryIdsFrom).
  */
 export const deliveryIds = sql`ARRAY(SELECT id FROM event_deliveries)`;

@@ -6,7 +6,7 @@ import type { ProgramConfig } from "../config.js";
 import { type Queryable, queryPreparedRows, queryRows } from "../db/connection.js";
 import { ledgerEntries, referrals, users } from "../db/schema.js";
 import { type MailDeps, notificationInsert } from "../email/outbox.js";
-import { deliveriesCte, deliveryIds, deliveryIdsFrom, eventCte } from "../events/events.js";
+import { deliveryIds, deliveryIdsFrom, eventCtes } from "../events/events.js";
 import { capRewards, monthStart, type PaidReward } from "./integrity.js";
 import { rewardsFor } from "./rules.js";
 
@@ -75,13 +75,15 @@ function rewardStatement(
       INSERT INTO ${ledgerEntries} (user_id, amount_cents, kind, signup_user_id, referral_count, capped_cents)
       VALUES ${entries}
       RETURNING id, user_id, amount_cents, signup_user_id, referral_count
-    ), ${eventCte(
-      "granted",
-      "reward.granted",
-      sql`SELECT jsonb_build_object('user_id', user_id, 'amount_cents', amount_cents,
+    ), ${eventCtes([
+      {
+        name: "granted",
+        type: "reward.granted",
+        dataRows: sql`SELECT jsonb_build_object('user_id', user_id, 'amount_cents', amount_cents,
         'reason', 'inviter_reward', 'invitee_id', signup_user_id, 'referral_count', referral_count,
         'ledger_entry_id', id) FROM entries WHERE amount_cents > 0`,
-    )}, ${deliveriesCte(["granted"])}, told AS (${notificationInsert({
+      },
+    ])}, told AS (${notificationInsert({
       kind: "reward_earned",
       userId: sql`${inviterId}::bigint`,
       wants: "notify_rewards",

@@ -11,7 +11,7 @@ import { countHits, type SignalWindow } from "../db/signal-counters.js";
 import { hitsOf, reserveHit } from "../db/throttle-counters.js";
 import { notificationInsert } from "../email/outbox.js";
 import { startVerification, type VerificationWrite } from "../email/verification-store.js";
-import { deliveriesCte, deliveryIds, deliveryIdsFrom, eventCte } from "../events/events.js";
+import { deliveryIds, deliveryIdsFrom, eventCtes, type StatementEvent } from "../events/events.js";
 import type { PaidReward, ReferralDecision, ReferralFacts } from "./integrity.js";
 import { payInviterRewards, type RewardPolicy } from "./reward-store.js";
 
@@ -289,6 +289,36 @@ export async function createAccount(db: Database, write: AccountWrite): Promise<
   }
 }
 
+/**
+ * The events a sign-up writes: always user.created; through a link, referral.created; and when the
+ * referral is not held, the invitee's bonus as reward.granted (none when there is no bonus row).
+ */
+function signupEvents(write: AccountWrite): StatementEvent[] {
+  const written: StatementEvent[] = [
+    {
+      name: "user_event",
+      type: "user.created",
+      dataRows: sql`SELECT jsonb_build_object('user_id', id, 'username', ${write.account.username}::text,
+        'invited_by_id', invited_by_id) FROM created`,
+    },
+  ];
+  if (write.inviterId === null) return written;
+  written.push({
+    name: "referral_event",
+    type: "referral.created",
+    dataRows: sql`SELECT jsonb_build_object('inviter_id', invited_by_id, 'invitee_id', id,
+      'status', ${write.referral.status}::text) FROM created WHERE invited_by_id IS NOT NULL`,
+  });
+  if (write.referral.status === "held") return written;
+  written.push({
+    name: "bonus_event",
+    type: "reward.granted",
+    dataRows: sql`SELECT jsonb_build_object('user_id', user_id, 'amount_cents', amount_cents,
+      'reason', 'invitee_bonus', 'invitee_id', user_id, 'ledger_entry_id', id) FROM bonus`,
+  });
+  return written;
+}
+
 function accountStatement(write: AccountWrite): SQL {
   const { account, session, referral } = write;
   const bonus = write.rewards.program.inviteeRewardCents;
@@ -315,36 +345,7 @@ function accountStatement(write: AccountWrite): SQL {
       SELECT id, ${bonus}::bigint, 'invitee_bonus', id, ${held ? "pending" : "posted"} FROM created
       WHERE invited_by_id IS NOT NULL AND ${bonus}::bigint > 0
       RETURNING id, user_id, amount_cents
-    ), ${eventCte(
-      "user_event",
-      "user.created",
-      sql`SELECT jsonb_build_object('user_id', id, 'username', ${account.username}::text,
-        'invited_by_id', invited_by_id) FROM created`,
-    )}${
-      write.inviterId === null
-        ? sql``
-        : sql`, ${eventCte(
-            "referral_event",
-            "referral.created",
-            sql`SELECT jsonb_build_object('inviter_id', invited_by_id, 'invitee_id', id,
-              'status', ${referral.status}::text) FROM created WHERE invited_by_id IS NOT NULL`,
-          )}${
-            held
-              ? sql``
-              : sql`, ${eventCte(
-                  "bonus_event",
-                  "reward.granted",
-                  sql`SELECT jsonb_build_object('user_id', user_id, 'amount_cents', amount_cents,
-                    'reason', 'invitee_bonus', 'invitee_id', user_id, 'ledger_entry_id', id) FROM bonus`,
-                )}`
-          }`
-    }, ${deliveriesCte(
-      write.inviterId === null
-        ? ["user_event"]
-        : held
-          ? ["user_event", "referral_event"]
-          : ["user_event", "referral_event", "bonus_event"],
-    )}, referral AS (
+    ), ${eventCtes(signupEvents(write))}, referral AS (
       INSERT INTO ${referrals} (inviter_id, invitee_id, status, signals, same_address, hold_until, decided_at)
       SELECT invited_by_id, id, ${referral.status}, string_to_array(${referral.signals.join(",")}, ','),
         ${write.referral.sameAddress}::boolean, ${referral.holdUntil?.toISOString() ?? null}::timestamptz,

@@ -182,7 +182,7 @@ export async function startWebhookWorker(options: {
   }
 
   // The deliveries of this process's commits, until the relay hands them over.
-  let handed: number[] = [];
+  const handed: number[] = [];
   // The first sweep (at start) takes whatever waits and no job names, however new.
   let unhandedSeconds = 0;
   const relay = startRelay({
@@ -195,11 +195,7 @@ export async function startWebhookWorker(options: {
     gather: GATHER,
     handOverBatch: 5 * JOB_SIZE,
     source: {
-      claim: async (limit) => {
-        const ids = handed.slice(0, limit);
-        handed = handed.slice(limit);
-        return jobsOf(ids);
-      },
+      claim: async (limit) => jobsOf(handed.splice(0, limit)),
       handedOverBefore: async (seconds, limit) => {
         const unhanded = await claimUnhandedDeliveries(db, unhandedSeconds, limit);
         unhandedSeconds = UNHANDED_SECONDS;
