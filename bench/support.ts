@@ -206,10 +206,14 @@ function postgresPids(): string[] {
  * machine (the bench's database; none on PGlite), from a start until stop(). A backend that exits
  * in between loses its share: the service's pool keeps its connections.
  */
-export function cpuMeter(pid: number): { stop(): { service: number; postgres: number } } {
+export function cpuMeter(pid: number): {
+  stop(): { service: number; postgres: number; mainThread: number };
+} {
   const read = () => ({
     service: processTree(pid).reduce((sum, p) => sum + cpuTicks(p), 0),
     postgres: postgresPids().reduce((sum, p) => sum + cpuTicks(p), 0),
+    // The first process's event-loop thread alone (PGlite runs every statement on it).
+    mainThread: cpuTicks(`${pid}/task/${pid}`),
   });
   const start = read();
   return {
@@ -218,6 +222,7 @@ export function cpuMeter(pid: number): { stop(): { service: number; postgres: nu
       return {
         service: (end.service - start.service) / TICKS_PER_SECOND,
         postgres: (end.postgres - start.postgres) / TICKS_PER_SECOND,
+        mainThread: (end.mainThread - start.mainThread) / TICKS_PER_SECOND,
       };
     },
   };
