@@ -1,7 +1,7 @@
 // What each message says: a subject, a plain-text part and an HTML part, rendered from the outbox
 // row's kind and values when the message is sent (or shown to staff). Every value is escaped in the
 // HTML part; links are built here from the origin and a token, never taken whole from a row.
-import type { OutboxKind } from "../db/schema.js";
+import type { OutboxKind, OutboxStatus } from "../db/schema.js";
 import { formatDollars } from "../format.js";
 import { html, type SafeHtml, toHtmlString } from "../web/html.js";
 
@@ -142,6 +142,21 @@ function contentOf(kind: OutboxKind, params: Params, origin: string): Content {
       };
   }
 }
+
+/**
+ * Whether staff reading a message at /admin/outbox/ may see its password-reset link. A live link
+ * lets whoever holds it set that person's password, so it goes to their inbox alone; staff see it
+ * only where they carry the mail themselves: a message kept (no SMTP server) outside production.
+ */
+export function resetLinkShownToStaff(
+  message: { kind: OutboxKind; status: OutboxStatus },
+  nodeEnv: string,
+): boolean {
+  return message.kind !== "password_reset" || (message.status === "kept" && nodeEnv !== "production");
+}
+
+/** What staff read instead of a reset link's token when resetLinkShownToStaff says no. */
+export const hiddenToken = "(hidden)";
 
 export function renderMessage(kind: OutboxKind, params: Params, context: RenderContext): RenderedMessage {
   const content = contentOf(kind, params, context.origin);

@@ -1,6 +1,7 @@
 // The email pages in a real browser: the notification settings (no confirmed address, saved, the
 // checkboxes kept as set), the unsubscribe link's three pages (confirm, done, a broken link) and the
-// staff outbox (filtered by status, stacked on a phone, one message with its text and one without).
+// staff outbox (filtered by status, stacked on a phone, one message with its text, one without, and
+// a reset link hidden from staff).
 // Every page is checked with axe-core at desktop and phone width, must fit a 360 px phone, and is
 // photographed at 375 and 1280 px.
 import assert from "node:assert/strict";
@@ -199,7 +200,7 @@ test("outbox: staff filter the messages by status and read one, on a phone and a
   await checkPage(page, "email-outbox-empty-filter", { axe: true });
 
   // The other statuses, as the worker leaves them when SMTP_URL is set.
-  await enqueueEmail(db, sentMail, {
+  const resetId = await enqueueEmail(db, sentMail, {
     kind: "password_reset",
     userId: readerId,
     to: "reader@example.com",
@@ -279,6 +280,13 @@ test("outbox: staff filter the messages by status and read one, on a phone and a
   assert.match(await text(page, "main"), /Its content is not kept once it is sent or given up/);
   assert.equal(await text(page, "main dl dd:nth-of-type(2)"), "sent after 1 attempt");
   await checkPage(page, "email-outbox-message-sent", { axe: true });
+
+  // A reset link on its way to an inbox: staff read the message, not the link's token.
+  await page.goto(`${baseUrl}/admin/outbox/${resetId}/`);
+  assert.match(await text(page, "main .alert"), /^The reset link is hidden/);
+  assert.match(await text(page, "main pre"), /password\/reset\/\?token=\(hidden\)/);
+  assert.doesNotMatch(await text(page, "main"), /reset-token-1/);
+  await checkPage(page, "email-outbox-message-reset-hidden", { axe: true });
   await Promise.all([page.waitForLoadState("load"), page.click(".breadcrumb a")]);
   assert.equal(new URL(page.url()).pathname, "/admin/outbox/");
 });

@@ -1,5 +1,6 @@
 // /admin/outbox/ without SMTP_URL: every message is kept, and staff read it there, link and all, so
-// the zero-setup start shows the whole flow. Only staff may look.
+// the zero-setup start shows the whole flow. Only staff may look. A reset link on its way to
+// someone's inbox (pending) is not staff's to read: it would let them set that person's password.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { enqueueEmail } from "../../src/email/outbox.js";
@@ -39,6 +40,7 @@ describe("the outbox for staff", () => {
     const one = await staff.get(`/admin/outbox/${messageId}/`, { accept: "application/json" });
     assert.equal(one.json().subject, "Reset your password");
     assert.match(one.json().text, /http:\/\/refer\.test\/password\/reset\/\?token=reset-token-1/);
+    assert.equal(one.json().link_hidden, false);
 
     const page = await html.get(`/admin/outbox/${messageId}/`);
     assert.equal(page.statusCode, 200);
@@ -49,5 +51,29 @@ describe("the outbox for staff", () => {
 
     assert.equal((await member.get("/admin/outbox/", { accept: "application/json" })).statusCode, 403);
     assert.equal((await staff.get("/admin/outbox/999999/")).statusCode, 404);
+  });
+
+  test("a reset link on its way to an inbox is hidden from staff", async () => {
+    const staff = await staffClient(t, "postmaster_pending");
+    const html = await staffClient(t, "postmaster_pending_html", "html");
+    const member = new Client(t.app, "json");
+    await member.signUp("member_p");
+    const id = await userIdOf(t.deps.db, "member_p");
+    // What an instance with an SMTP server writes: pending until the worker sends it.
+    const sending = { initialStatus: "pending" as const, wake: () => {} };
+    const messageId = await enqueueEmail(t.deps.db, sending, {
+      kind: "password_reset",
+      userId: id,
+      to: "pending@example.com",
+      params: { username: "member_p", token: "live-reset-token", origin: "http://refer.test" },
+    });
+    const one = await staff.get(`/admin/outbox/${messageId}/`, { accept: "application/json" });
+    assert.equal(one.statusCode, 200);
+    assert.equal(one.json().link_hidden, true);
+    assert.match(one.json().text, /password\/reset\/\?token=\(hidden\)/);
+    assert.doesNotMatch(one.body, /live-reset-token/);
+    const page = await html.get(`/admin/outbox/${messageId}/`);
+    assert.doesNotMatch(page.body, /live-reset-token/);
+    assert.match(page.body, /The reset link is hidden/);
   });
 });

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { outboxKinds } from "../../src/db/schema.js";
+import { outboxKinds, outboxStatuses } from "../../src/db/schema.js";
 import { EMAIL_INVALID, EMAIL_TOO_LONG, maskEmail, parseEmail } from "../../src/email/address.js";
-import { renderMessage } from "../../src/email/messages.js";
+import { renderMessage, resetLinkShownToStaff } from "../../src/email/messages.js";
 import { escapeHtml } from "../../src/web/html.js";
 
 describe("email addresses", () => {
@@ -82,5 +82,27 @@ describe("messages", () => {
     );
     assert.match(reset.text, /https:\/\/refer\.test\/password\/reset\/\?token=abc/);
     assert.doesNotMatch(reset.text, /unsubscribe/);
+  });
+});
+
+describe("what staff may read at /admin/outbox/", () => {
+  test("a reset link only where staff carry the mail: kept, outside production", () => {
+    for (const nodeEnv of ["development", "test", "production"]) {
+      for (const status of outboxStatuses) {
+        assert.equal(
+          resetLinkShownToStaff({ kind: "password_reset", status }, nodeEnv),
+          status === "kept" && nodeEnv !== "production",
+          `${status} in ${nodeEnv}`,
+        );
+      }
+    }
+  });
+
+  test("every other kind's link is shown whatever its status", () => {
+    for (const kind of outboxKinds.filter((k) => k !== "password_reset")) {
+      for (const status of outboxStatuses) {
+        assert.equal(resetLinkShownToStaff({ kind, status }, "production"), true, `${kind} ${status}`);
+      }
+    }
   });
 });

@@ -2,7 +2,7 @@
 // inside the admin scope by adminRoutes, so every route is made with forStaff.
 import type { FastifyInstance } from "fastify";
 import { type OutboxStatus, outboxStatuses } from "../../db/schema.js";
-import { renderMessage } from "../../email/messages.js";
+import { hiddenToken, renderMessage, resetLinkShownToStaff } from "../../email/messages.js";
 import { listOutbox, outboxCounts, outboxMessage } from "../../email/outbox.js";
 import type { RouteDeps } from "../app-deps.js";
 import { forStaff, type UserRequest } from "../guards.js";
@@ -83,7 +83,9 @@ export function adminOutboxRoutes(
       // A sent or failed message's values are gone (its links worked once): only its envelope shows.
       const hasContent = Object.keys(row.params).length > 0;
       const origin = deps.config.publicOrigin ?? String(row.params.origin ?? siteOrigin(request, undefined));
-      const message = hasContent ? renderMessage(row.kind, row.params, { origin }) : null;
+      const linkHidden = !resetLinkShownToStaff(row, deps.config.nodeEnv);
+      const params = linkHidden ? { ...row.params, token: hiddenToken } : row.params;
+      const message = hasContent ? renderMessage(row.kind, params, { origin }) : null;
       if (wantsJson(request)) {
         return reply.send({
           id: row.id,
@@ -92,9 +94,10 @@ export function adminOutboxRoutes(
           status: row.status,
           subject: message?.subject ?? null,
           text: message?.text ?? null,
+          link_hidden: linkHidden && message !== null,
         });
       }
-      return sendPage(reply, outboxMessagePage(await frameOf(request), row, message));
+      return sendPage(reply, outboxMessagePage(await frameOf(request), row, message, linkHidden));
     }),
   });
 }

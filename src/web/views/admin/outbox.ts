@@ -95,6 +95,7 @@ export function outboxMessagePage(
   frame: AdminFrame,
   row: OutboxRow,
   message: RenderedMessage | null,
+  linkHidden = false,
 ): SafeHtml {
   return adminLayout(
     frame,
@@ -112,6 +113,7 @@ export function outboxMessagePage(
 ${
   message
     ? html`<h2 class="h5 mt-4">${message.subject}</h2>
+${linkHidden ? html`<p class="alert alert-secondary">The reset link is hidden: whoever holds it could set this person's password, so it goes to their inbox alone.</p>` : null}
 <pre class="bg-white border rounded p-3 outbox-text">${message.text}</pre>`
     : html`<p class="mt-4 text-body-secondary">Its content is not kept once it is sent or given up: the links it carried worked once.</p>`
 }`,
