@@ -130,7 +130,7 @@ export interface EventsResult {
     cpuMsPerSignup: number;
     /** The server's event-loop thread alone. */
     mainThreadMsPerSignup: number;
-    /** The server's other threads: the hashing (the same work every round), and V8's helpers. */
+    /** The server's other threads during the load: the hashing (the same work every round), V8's helpers. */
     otherThreadsMsPerSignup: number;
   }[];
   /**
@@ -140,10 +140,11 @@ export interface EventsResult {
    */
   groupRatios: number[];
   /**
-   * The same with each round's rate times its hashing threads' CPU per sign-up: the rate at equal
-   * machine speed. The hashing is the same work every round, so its cost tracks the VM's speed,
+   * The same with each round's rate times its other threads' CPU per sign-up during the load (not
+   * the settling after it, which only the "on" rounds wait for): the rate at equal machine speed.
+   * Those threads are the hashing, the same work every round, so its cost tracks the VM's speed,
    * which moves by 10-25% from round to round here. V8's helper threads are counted with it; they
-   * do a little more with the endpoints on, which favours "on" by well under 1%.
+   * do a little more with the endpoints on, which flatters "on" slightly.
    */
   speedGroupRatios: number[];
   /** Median CPU-milliseconds per sign-up with the endpoints off, and on. */
@@ -496,11 +497,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           duration,
           requests: [signupRequest(`${tag}e${r}`, tokens)],
         });
+        // The load alone, the same span in every round: the machine's speed is read from it.
+        const during = meter.read();
         signedUp += figures.ok;
         unanswered += 16;
-        // The deliveries finish before the next round, which they would otherwise slow down.
+        // The deliveries finish before the next round, which they would otherwise slow down; the
+        // CPU figures below count them, and the hashing of the sign-ups still under way at the end.
         const sofar = on ? await settledStats(receiver.baseUrl) : null;
-        const cpu = meter.stop();
+        const cpu = meter.read();
         const cpuMsPerSignup = ((cpu.service + cpu.postgres) * 1000) / Math.max(1, figures.ok);
         const mainThreadMsPerSignup = (cpu.mainThread * 1000) / Math.max(1, figures.ok);
         done.push({
@@ -508,7 +512,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           requestsPerSecond: figures.requestsPerSecond,
           cpuMsPerSignup,
           mainThreadMsPerSignup,
-          otherThreadsMsPerSignup: ((cpu.service - cpu.mainThread) * 1000) / Math.max(1, figures.ok),
+          otherThreadsMsPerSignup: ((during.service - during.mainThread) * 1000) / Math.max(1, figures.ok),
         });
         log(
           `  round ${r + 1} (endpoints ${on ? (options.eventsAa ? "on, kept off (A/A)" : "on") : "off"}): ${figures.requestsPerSecond.toFixed(1)} sign-ups/s, ` +

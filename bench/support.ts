@@ -203,11 +203,11 @@ function postgresPids(): string[] {
 
 /**
  * CPU-seconds used by a process and its descendants, plus every PostgreSQL server process on the
- * machine (the bench's database; none on PGlite), from a start until stop(). A backend that exits
- * in between loses its share: the service's pool keeps its connections.
+ * machine (the bench's database; none on PGlite), from a start until each read() (read as often as
+ * wanted). A backend that exits in between loses its share: the service's pool keeps its connections.
  */
 export function cpuMeter(pid: number): {
-  stop(): { service: number; postgres: number; mainThread: number };
+  read(): { service: number; postgres: number; mainThread: number };
 } {
   const read = () => ({
     service: processTree(pid).reduce((sum, p) => sum + cpuTicks(p), 0),
@@ -217,7 +217,7 @@ export function cpuMeter(pid: number): {
   });
   const start = read();
   return {
-    stop() {
+    read() {
       const end = read();
       return {
         service: (end.service - start.service) / TICKS_PER_SECOND,
