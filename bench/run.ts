@@ -147,7 +147,7 @@ export interface EventsResult {
    * do a little more with the endpoints on, which flatters "on" slightly.
    */
   speedGroupRatios: number[];
-  /** Median CPU-milliseconds per sign-up with the endpoints off, and on. */
+  /** Median CPU-milliseconds per sign-up with the endpoints off, and on; then the event loop's thread's. */
   withoutCpuMs: number;
   withCpuMs: number;
   withoutMainThreadMs: number;
@@ -530,8 +530,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       };
       result.events = {
         groupRatios: abbaRatios(done, (round) => round.requestsPerSecond),
-        // Each round's rate at the run's median hashing speed: the hashing threads' CPU per
-        // sign-up is the same work every round, so it measures how fast the machine ran then.
+        // Each round's rate times its hashing threads' CPU per sign-up (the same work every round,
+        // so it measures how fast the machine ran then): proportional to the rate at equal speed.
         speedGroupRatios: abbaRatios(
           done,
           (round) => round.requestsPerSecond * round.otherThreadsMsPerSignup,
