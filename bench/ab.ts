@@ -3,19 +3,11 @@
 // machine's speed falls on both), and the table gives each build's median and B's ratio to A.
 import { pathToFileURL } from "node:url";
 import { runBench, type ScenarioName } from "./run.js";
-import { argValue, build, table } from "./support.js";
+import { argValue, build, median, table } from "./support.js";
 
 interface Reading {
   requestsPerSecond: number;
   p99: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 async function main(): Promise<void> {

@@ -38,6 +38,7 @@ import {
   ledgerExact,
   load,
   type MemoryPeak,
+  median,
   root,
   sampleMemory,
   startChild,
@@ -456,14 +457,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           ? a.round.ratio - b.round.ratio
           : a.figures.requestsPerSecond - b.figures.requestsPerSecond,
       );
-      const median = sorted[Math.floor((sorted.length - 1) / 2)] as (typeof sorted)[number];
+      const middleRound = sorted[Math.floor((sorted.length - 1) / 2)] as (typeof sorted)[number];
       result.rows.push({
         scenario: "POST /signup/ (referred)",
         connections: "16",
-        figures: median.figures,
+        figures: middleRound.figures,
         memory,
         reference: "argon2id hasher",
-        ratio: median.round?.ratio ?? null,
+        ratio: middleRound.round?.ratio ?? null,
         rounds: measuredRounds.flatMap((m) => (m.round ? [m.round] : [])),
       });
     }
@@ -505,14 +506,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         // CPU figures below count them, and the hashing of the sign-ups still under way at the end.
         const sofar = on ? await settledStats(receiver.baseUrl) : null;
         const cpu = meter.read();
-        const cpuMsPerSignup = ((cpu.service + cpu.postgres) * 1000) / Math.max(1, figures.ok);
-        const mainThreadMsPerSignup = (cpu.mainThread * 1000) / Math.max(1, figures.ok);
+        const msPerSignup = (seconds: number) => (seconds * 1000) / Math.max(1, figures.ok);
+        const cpuMsPerSignup = msPerSignup(cpu.service + cpu.postgres);
+        const mainThreadMsPerSignup = msPerSignup(cpu.mainThread);
         done.push({
           endpoints: on,
           requestsPerSecond: figures.requestsPerSecond,
           cpuMsPerSignup,
           mainThreadMsPerSignup,
-          otherThreadsMsPerSignup: ((during.service - during.mainThread) * 1000) / Math.max(1, figures.ok),
+          otherThreadsMsPerSignup: msPerSignup(during.service - during.mainThread),
         });
         log(
           `  round ${r + 1} (endpoints ${on ? (options.eventsAa ? "on, kept off (A/A)" : "on") : "off"}): ${figures.requestsPerSecond.toFixed(1)} sign-ups/s, ` +
@@ -523,11 +525,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       }
       const lag = await settledStats(receiver.baseUrl);
       await setEndpoints(url, staffCookie, false);
-      const median = (values: number[]) => {
-        const sorted = [...values].sort((a, b) => a - b);
-        const middle = (sorted.length - 1) / 2;
-        return ((sorted[Math.floor(middle)] ?? 0) + (sorted[Math.ceil(middle)] ?? 0)) / 2;
-      };
+      // The median over the rounds with the endpoints on (or off) of what `pick` reads.
+      const sideMedian = (on: boolean, pick: (round: EventsResult["rounds"][number]) => number) =>
+        median(done.filter((round) => round.endpoints === on).map(pick));
       result.events = {
         groupRatios: abbaRatios(done, (round) => round.requestsPerSecond),
         // Each round's rate times its hashing threads' CPU per sign-up (the same work every round,
@@ -536,12 +536,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           done,
           (round) => round.requestsPerSecond * round.otherThreadsMsPerSignup,
         ),
-        withoutRps: median(done.filter((d) => !d.endpoints).map((d) => d.requestsPerSecond)),
-        withRps: median(done.filter((d) => d.endpoints).map((d) => d.requestsPerSecond)),
-        withoutCpuMs: median(done.filter((d) => !d.endpoints).map((d) => d.cpuMsPerSignup)),
-        withCpuMs: median(done.filter((d) => d.endpoints).map((d) => d.cpuMsPerSignup)),
-        withoutMainThreadMs: median(done.filter((d) => !d.endpoints).map((d) => d.mainThreadMsPerSignup)),
-        withMainThreadMs: median(done.filter((d) => d.endpoints).map((d) => d.mainThreadMsPerSignup)),
+        withoutRps: sideMedian(false, (round) => round.requestsPerSecond),
+        withRps: sideMedian(true, (round) => round.requestsPerSecond),
+        withoutCpuMs: sideMedian(false, (round) => round.cpuMsPerSignup),
+        withCpuMs: sideMedian(true, (round) => round.cpuMsPerSignup),
+        withoutMainThreadMs: sideMedian(false, (round) => round.mainThreadMsPerSignup),
+        withMainThreadMs: sideMedian(true, (round) => round.mainThreadMsPerSignup),
         rounds: done,
         lag,
         deliveries: {},
@@ -704,8 +704,7 @@ function abbaRatios<Round extends { endpoints: boolean }>(
   for (let start = 0; start + 4 <= rounds.length; start += 4) {
     const group = rounds.slice(start, start + 4);
     const mean = (on: boolean) => {
-      const rates = group.filter((r) => r.endpoints === on).map(rate);
-      return rates.reduce((a, b) => a + b, 0) / rates.length;
+      return meanOf(group.filter((r) => r.endpoints === on).map(rate));
     };
     ratios.push(mean(true) / mean(false));
   }
@@ -916,8 +915,7 @@ function ratiosPerThreadCount(result: BenchResult, row: Row): string {
   }
   if (byThreads.size < 2) return "";
   const parts = [...byThreads].map(([threads, figures]) => {
-    const mean = figures.reduce((a, b) => a + b, 0) / figures.length;
-    return `${((100 * row.figures.requestsPerSecond) / mean).toFixed(1)}% on ${threads}`;
+    return `${((100 * row.figures.requestsPerSecond) / meanOf(figures)).toFixed(1)}% on ${threads}`;
   });
   return `: ${parts.join(", ").replace("%", "% of the hasher")} threads`;
 }

@@ -174,6 +174,13 @@ function processTree(pid: number): number[] {
   return all;
 }
 
+/** The middle value (the mean of the two middle ones for an even count; 0 for none). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = (sorted.length - 1) / 2;
+  return ((sorted[Math.floor(middle)] ?? 0) + (sorted[Math.ceil(middle)] ?? 0)) / 2;
+}
+
 /** Clock ticks per second of /proc's CPU figures (USER_HZ: 100 on Linux everywhere). */
 const TICKS_PER_SECOND = 100;
 
