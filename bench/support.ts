@@ -209,27 +209,47 @@ function postgresPids(): string[] {
 }
 
 /**
+ * The whole machine's busy CPU time, every core (/proc/stat: user, nice, system, irq and softirq;
+ * not idle, waiting for I/O, or stolen by the VM's host).
+ */
+function machineBusyTicks(): number {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number);
+  if (!fields) return 0;
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = fields;
+  return user + nice + system + irq + softirq;
+}
+
+/**
  * CPU-seconds used by a process and its descendants, plus every PostgreSQL server process on the
  * machine (the bench's database; none on PGlite), from a start until each read() (read as often as
  * wanted). A backend that exits in between loses its share: the service's pool keeps its connections.
+ * With `otherPid`, that process's too (the bench's webhook receiver), and always the whole machine's.
  */
-export function cpuMeter(pid: number): {
-  read(): { service: number; postgres: number; mainThread: number };
+export function cpuMeter(
+  pid: number,
+  otherPid?: number,
+): {
+  read(): { service: number; postgres: number; mainThread: number; other: number; machine: number };
 } {
   const read = () => ({
     service: processTree(pid).reduce((sum, p) => sum + cpuTicks(p), 0),
     postgres: postgresPids().reduce((sum, p) => sum + cpuTicks(p), 0),
     // The first process's event-loop thread alone (PGlite runs every statement on it).
     mainThread: cpuTicks(`${pid}/task/${pid}`),
+    other: otherPid === undefined ? 0 : cpuTicks(otherPid),
+    machine: machineBusyTicks(),
   });
   const start = read();
   return {
     read() {
       const end = read();
+      const seconds = (key: keyof typeof end) => (end[key] - start[key]) / TICKS_PER_SECOND;
       return {
-        service: (end.service - start.service) / TICKS_PER_SECOND,
-        postgres: (end.postgres - start.postgres) / TICKS_PER_SECOND,
-        mainThread: (end.mainThread - start.mainThread) / TICKS_PER_SECOND,
+        service: seconds("service"),
+        postgres: seconds("postgres"),
+        mainThread: seconds("mainThread"),
+        other: seconds("other"),
+        machine: seconds("machine"),
       };
     },
   };

@@ -6,7 +6,21 @@
 // so it is a bare HTTP/1.1 responder over `net` (requests with a Content-Length, kept alive) rather
 // than node:http: it takes about a third of the CPU per request, and disturbs the measurement less.
 // Its CPU is still reported (cpuSeconds), and the bench's figures are read with it running.
+//
+// GET /burn?ms=N makes it spin N ms of every second (0: stop), to check the bench's estimate of the
+// rate with the receiver off the machine (bench/run.ts, --burn).
 import { createServer } from "node:net";
+
+let burning;
+function burn(msPerSecond) {
+  clearInterval(burning);
+  if (!(msPerSecond > 0)) return;
+  // Every 10 ms, a hundredth of the asked time, so that the load is even over each round.
+  burning = setInterval(() => {
+    const until = performance.now() + msPerSecond / 100;
+    while (performance.now() < until);
+  }, 10);
+}
 
 let lags = [];
 /** CPU the receiver itself used since the last reset: it runs on the same cores as the server. */
@@ -55,7 +69,11 @@ const server = createServer((socket) => {
       if (pending.length < end) return;
       const body = pending.subarray(headEnd + HEAD_END.length, end);
       pending = pending.subarray(end);
-      if (head.startsWith("GET ")) {
+      const burnAsked = /^GET \/burn\?ms=(\d+)/.exec(head);
+      if (burnAsked) {
+        burn(Number(burnAsked[1]));
+        socket.write(NO_CONTENT);
+      } else if (head.startsWith("GET ")) {
         socket.write(stats(head.includes("reset=1")));
       } else {
         lags.push(lagOf(body, Date.now()));
