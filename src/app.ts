@@ -26,6 +26,7 @@ import { registerHostCheck } from "./web/host-check.js";
 import { csrfPlugin } from "./web/plugins/csrf.js";
 import { sessionPlugin, userForPage } from "./web/plugins/session.js";
 import { registerQueryCheck } from "./web/query-check.js";
+import { onceCompiledSerializers } from "./web/response-serializers.js";
 import { accountRoutes } from "./web/routes/account.js";
 import { adminRoutes } from "./web/routes/admin.js";
 import { dashboardRoutes } from "./web/routes/dashboard.js";
@@ -123,6 +124,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     // One line per request, written by ops/operations.ts, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdFor,
+    schemaController: { compilersFactory: { buildSerializer: onceCompiledSerializers } },
   });
   const metrics = createMetrics(deps.hasher, deps.database);
   trackRequests(app, metrics.registry);
