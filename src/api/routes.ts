@@ -14,6 +14,7 @@ import type {
 import { type AdjustmentForm, adjustBalanceInTransaction, UserNotFound } from "../admin/adjustments.js";
 import type { ApiKeyActor } from "../admin/audit.js";
 import { setUserActive } from "../admin/user-status.js";
+import { compiledOnce } from "../compiled-once.js";
 import { isoTime } from "../format.js";
 import { creditHistory, referralsOf } from "../referrals/history.js";
 import type { RouteDeps } from "../web/app-deps.js";
@@ -53,21 +54,9 @@ const parameters = {
   compiled: new Map<string, ValidateFunction>(),
 };
 
-/**
- * A schema's validator, compiled once per process: each app built (the tests build hundreds) asks
- * again for the same schemas, and compiling them was about a quarter of building one.
- */
-function compiledOnce(
-  validators: { ajv: Ajv2020; compiled: Map<string, ValidateFunction> },
-  schema: object,
-): ValidateFunction {
-  const key = JSON.stringify(schema);
-  let validate = validators.compiled.get(key);
-  if (!validate) {
-    validate = validators.ajv.compile(schema);
-    validators.compiled.set(key, validate);
-  }
-  return validate;
+/** A schema's validator from one of the two process-wide Ajv instances, compiled once per process. */
+function validatorOf(validators: typeof bodies, schema: object): ValidateFunction {
+  return compiledOnce(validators.compiled, JSON.stringify(schema), () => validators.ajv.compile(schema));
 }
 
 /**
@@ -78,8 +67,8 @@ function compiledOnce(
  */
 function validatorCompiler() {
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
-    if (httpPart === "body") return compiledOnce(bodies, schema);
-    const validate = compiledOnce(parameters, schema);
+    if (httpPart === "body") return validatorOf(bodies, schema);
+    const validate = validatorOf(parameters, schema);
     const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
     const numbers = Object.keys(properties).filter((name) => properties[name]?.type === "integer");
     const check: ReturnType<FastifySchemaCompiler<object>> = (data: Record<string, unknown>) => {
