@@ -528,13 +528,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         const msPerSignup = (seconds: number) => (seconds * 1000) / Math.max(1, figures.ok);
         const cpuMsPerSignup = msPerSignup(cpu.service + cpu.postgres);
         const mainThreadMsPerSignup = msPerSignup(cpu.mainThread);
+        const receiverShare = during.machine > 0 ? during.other / during.machine : 0;
         done.push({
           endpoints: on,
           requestsPerSecond: figures.requestsPerSecond,
           cpuMsPerSignup,
           mainThreadMsPerSignup,
           otherThreadsMsPerSignup: msPerSignup(during.service - during.mainThread),
-          receiverShare: during.machine > 0 ? during.other / during.machine : 0,
+          receiverShare,
         });
         log(
           `  round ${r + 1} (endpoints ${on ? (options.eventsAa ? "on, kept off (A/A)" : "on") : "off"}): ${figures.requestsPerSecond.toFixed(1)} sign-ups/s, ` +
@@ -544,7 +545,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         if (sofar) {
           log(
             `    ${sofar.count} deliveries so far, lag p50 ${sofar.p50} ms, p99 ${sofar.p99} ms; the receiver ` +
-              `${(during.other / during.machine / 0.01).toFixed(1)}% of the machine's busy CPU ` +
+              `${(receiverShare * 100).toFixed(1)}% of the machine's busy CPU ` +
               `(${(during.machine / duration).toFixed(2)} cores busy)`,
           );
         }
@@ -717,12 +718,12 @@ async function setEndpoints(url: string, staffCookie: string, enabled: boolean):
   }
 }
 
-/** The on/off ratio of each whole ABBA group of rounds (EventsResult.groupRatios). */
 /** A round's rate times its hashing threads' CPU per sign-up: proportional to its rate at equal speed. */
 function equalSpeedRate(round: EventsResult["rounds"][number]): number {
   return round.requestsPerSecond * round.otherThreadsMsPerSignup;
 }
 
+/** The on/off ratio of each whole ABBA group of rounds, of what `rate` reads (EventsResult.groupRatios). */
 function abbaRatios<Round extends { endpoints: boolean }>(
   rounds: Round[],
   rate: (round: Round) => number,
@@ -750,10 +751,12 @@ function groupsEstimate(ratios: number[]): { mean: number; error: number } | nul
   return { mean, error: Math.sqrt(variance / ratios.length) };
 }
 
-function meanAndError(ratios: number[]): string {
+/** The groups' ratios as percentages, then their mean and its standard error. */
+function groupsLine(ratios: number[]): string {
+  const listed = ratios.map((r) => `${(r * 100).toFixed(1)}%`).join(", ");
   const estimate = groupsEstimate(ratios);
-  if (!estimate) return "";
-  return ` (mean ${(estimate.mean * 100).toFixed(1)}%, standard error ${(estimate.error * 100).toFixed(1)}%)`;
+  if (!estimate) return listed;
+  return `${listed} (mean ${(estimate.mean * 100).toFixed(1)}%, standard error ${(estimate.error * 100).toFixed(1)}%)`;
 }
 
 /**
@@ -880,11 +883,9 @@ export function formatResult(result: BenchResult): string {
         `delivery lag from commit to receipt p50 ${events.lag.p50} ms, p99 ${events.lag.p99} ms, max ` +
         `${events.lag.max} ms over ${events.lag.count} deliveries; deliveries by status ${JSON.stringify(events.deliveries)}; ` +
         `the receiver (on the same cores) used ${events.lag.cpuSeconds.toFixed(1)} CPU-seconds; ` +
-        `per ABBA group on/off ${events.groupRatios.map((r) => `${(r * 100).toFixed(1)}%`).join(", ")}` +
-        `${meanAndError(events.groupRatios)}; at equal hashing speed per ABBA group ` +
-        `${events.speedGroupRatios.map((r) => `${(r * 100).toFixed(1)}%`).join(", ")}${meanAndError(events.speedGroupRatios)}; ` +
-        `the same with the receiver off the machine ` +
-        `${events.offMachineGroupRatios.map((r) => `${(r * 100).toFixed(1)}%`).join(", ")}${meanAndError(events.offMachineGroupRatios)}; ` +
+        `per ABBA group on/off ${groupsLine(events.groupRatios)}; ` +
+        `at equal hashing speed per ABBA group ${groupsLine(events.speedGroupRatios)}; ` +
+        `the same with the receiver off the machine ${groupsLine(events.offMachineGroupRatios)}; ` +
         `CPU per sign-up (service and PostgreSQL) off ${events.withoutCpuMs.toFixed(2)} ms, on ` +
         `${events.withCpuMs.toFixed(2)} ms (+${(events.withCpuMs - events.withoutCpuMs).toFixed(2)} ms), of which ` +
         `the event loop's thread off ${events.withoutMainThreadMs.toFixed(2)} ms, on ${events.withMainThreadMs.toFixed(2)} ms`,

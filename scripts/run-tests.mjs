@@ -50,7 +50,8 @@ const shardCount = Math.max(
 // Longest first onto the least loaded shard, by the times of this checkout's last run; in a fresh
 // clone, by the times kept in test/timings-pglite.json (a run of the default suite on PGlite, copied
 // from the cache file below: refresh it when files come or go); by file size for a file in neither.
-// Balanced by size alone, a fresh clone's first run took 101 s where a balanced one takes 86.
+// On a slow 2-core VM a fresh clone's first run, balanced by size (and its database templates still
+// to make), took 101 s; balanced by kept times, 75-90 s.
 const cacheDir = join("node_modules", ".cache", "referral-tests");
 const timingsFile = join(cacheDir, `timings-${process.env.DATABASE_URL ? "postgres" : "pglite"}.json`);
 const readTimings = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {});
