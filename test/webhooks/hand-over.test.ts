@@ -2,6 +2,7 @@
 // worker after its commit; the sweep queues those no job still to run names, and a job leaves the
 // ones the sweep gave to another; an endpoint staff turned off or deleted skips its own.
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { sql } from "drizzle-orm";
 import type PgBoss from "pg-boss";
@@ -12,6 +13,7 @@ import { queryRows } from "../../src/db/connection.js";
 import { keptMail } from "../../src/email/outbox.js";
 import { type EventDeps, eventTypeNames, recordEvent } from "../../src/events/events.js";
 import { startJobQueue } from "../../src/jobs/queue.js";
+import { startRelay } from "../../src/jobs/relay.js";
 import { approveReferral, rejectReferral } from "../../src/referrals/review.js";
 import { signUp } from "../../src/referrals/signup.js";
 import {
@@ -226,6 +228,34 @@ describe("jobs and the sweep share the deliveries out", () => {
       sql`SELECT status, last_error FROM webhook_deliveries WHERE id = ${id}`,
     );
     assert.deepEqual(row, { status: "skipped", last_error: "the endpoint was deleted" });
+  });
+
+  test("a job handed over can be fetched in the same millisecond: its start is before its insert", async () => {
+    // pg-boss fetches only jobs whose start is before now(), and PGlite's now() moves in whole
+    // milliseconds: a job starting at its insert's now() is passed over by a fetch in that millisecond.
+    const jobId = randomUUID();
+    const waiting = [{ id: 1, jobId }];
+    const relay = startRelay({
+      boss,
+      queue: WEBHOOK_QUEUE,
+      workerIds: [],
+      source: {
+        claim: async () => waiting.splice(0),
+        handedOverBefore: async () => [],
+      },
+      log: { info: () => {}, warn: () => {} },
+      label: "test",
+      batchJobs: true,
+      gather: { quietMs: 0, busyMs: 0 },
+      handOverBatch: 10,
+    });
+    await relay.dispatch();
+    await relay.stop();
+    const [job] = await queryRows<{ early: boolean }>(
+      database.handle.db,
+      sql`SELECT start_after < created_on AS early FROM pgboss.job WHERE id = ${jobId}::uuid`,
+    );
+    assert.equal(job?.early, true);
   });
 
   test("the sweep queues, a job per JOB_SIZE, only what is old enough and no job has", async () => {
