@@ -10,7 +10,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { authenticate } from "../src/accounts/login.js";
 import { createPasswordHasher } from "../src/accounts/password-hasher.js";
 import { hashSessionId, loadSession } from "../src/accounts/sessions.js";
@@ -39,9 +38,7 @@ function capturingDb(handle: DatabaseHandle, into: Captured[], label: { current:
       into.push({ label: label.current, query, params });
     },
   };
-  if (handle.pool) return drizzlePg({ client: handle.pool, schema, logger }) as unknown as Database;
-  const client = (handle.db as unknown as { $client: import("@electric-sql/pglite").PGlite }).$client;
-  return drizzlePglite({ client, schema, logger }) as unknown as Database;
+  return drizzlePg({ client: handle.pool, schema, logger }) as unknown as Database;
 }
 
 /** Runs the real code paths of GET /, a referred sign-up and a login, and explains each statement. */

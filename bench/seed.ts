@@ -160,17 +160,17 @@ async function main(): Promise<void> {
 export async function runnerFor(
   handle: import("../src/db/connection.js").DatabaseHandle,
 ): Promise<{ run: Run; release(): Promise<void> }> {
-  if (handle.pool) {
-    const client = await handle.pool.connect();
+  const { pool } = handle;
+  if (handle.kind === "postgres") {
+    const client = await pool.connect();
     return {
       run: (text, params) => client.query(text, params as unknown[]),
       release: async () => client.release(),
     };
   }
-  // PGlite: drizzle's session holds the client.
-  const client = (handle.db as unknown as { $client: import("@electric-sql/pglite").PGlite }).$client;
+  // PGlite: its pool's one connection is not held, so the service's own queries can share it.
   return {
-    run: (text, params) => client.query(text, params) as Promise<{ rows: Record<string, unknown>[] }>,
+    run: (text, params) => pool.query(text, params as unknown[]),
     release: async () => {},
   };
 }

@@ -139,7 +139,7 @@ export async function recordFailure(
   return rows[0]?.status ?? null;
 }
 
-/** bigint ids come back as strings from node-postgres (numbers from PGlite): numbers, both ways. */
+/** bigint ids come back as strings (node-postgres gives bigint as text): numbers, both ways. */
 function rowOf(row: OutboxRow): OutboxRow {
   return { ...row, id: Number(row.id), userId: row.userId === null ? null : Number(row.userId) };
 }

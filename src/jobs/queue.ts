@@ -1,40 +1,26 @@
 // The job queue: pg-boss, on the service's own database (PostgreSQL or PGlite), in its own schema.
 //
-// pg-boss takes a small adapter instead of a connection string, so it shares the service's pool on
-// PostgreSQL and the one in-process PGlite by default: nothing else to run. Its tables are created
+// pg-boss takes a small adapter instead of a connection string, so it shares the service's pool (on
+// PGlite, its one client of the in-process database): nothing else to run. Its tables are created
 // with the service's migrations (migrateJobQueue), so starting it later creates nothing.
-import type { PGlite } from "@electric-sql/pglite";
 import PgBoss from "pg-boss";
 import { type DatabaseHandle, preparedStatementName } from "../db/connection.js";
 
 export const JOB_SCHEMA = "pgboss";
 
-/** pg-boss's view of the database: one function that runs SQL with optional parameters. */
+/**
+ * pg-boss's view of the database: one function that runs SQL with optional parameters, through the
+ * service's pool (PGlite's one connection included). A text without parameters (pg-boss's schema
+ * changes, many statements in one) goes by the simple protocol, which takes several.
+ */
 export function jobQueueAdapter(handle: DatabaseHandle): PgBoss.Db {
-  if (handle.kind === "postgres") {
-    const pool = handle.pool;
-    if (!pool) throw new Error("a PostgreSQL handle without its pool");
-    const names = preparedNames();
-    return {
-      executeSql: (text, values) => {
-        // A statement with parameters is one statement: it can be prepared.
-        const name = values && values.length > 0 ? names.nameFor(text) : undefined;
-        return name ? pool.query({ name, text, values }) : pool.query(text, values);
-      },
-    };
-  }
-  const pglite = (handle.db as unknown as { $client: PGlite }).$client;
+  const { pool } = handle;
+  const names = preparedNames();
   return {
-    async executeSql(text, values) {
-      // pg-boss sends its schema changes as one text of many statements, which only the simple
-      // protocol (exec) accepts; everything with parameters is one statement.
-      if (!values || values.length === 0) {
-        const results = await pglite.exec(text);
-        const last = results.at(-1);
-        return { rows: last?.rows ?? [], rowCount: last?.affectedRows ?? 0 };
-      }
-      const result = await pglite.query(text, values);
-      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    executeSql: (text, values) => {
+      // A statement with parameters is one statement: it can be prepared.
+      const name = values && values.length > 0 ? names.nameFor(text) : undefined;
+      return name ? pool.query({ name, text, values }) : pool.query(text, values);
     },
   };
 }

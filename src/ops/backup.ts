@@ -122,7 +122,8 @@ export function checkDumpText(text: string, file: string): void {
 }
 
 function pgliteOf(handle: DatabaseHandle): PGlite {
-  return (handle.db as unknown as { $client: PGlite }).$client;
+  if (!handle.pglite) throw new Error("a backup is of the embedded database");
+  return handle.pglite;
 }
 
 /** The database as plain SQL with its header. The caller holds the folder, so nothing writes meanwhile. */

@@ -1,5 +1,5 @@
-// The hot statements of the sign-up and the login run as named prepared statements on PostgreSQL:
-// each connection parses and plans them once. On PGlite they run as any other.
+// The hot statements of the sign-up and the login run as named prepared statements: each connection
+// (PGlite's one session included) parses and plans them once.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -49,9 +49,7 @@ test("a prepared query returns what the same query returns unprepared", async ()
   ]);
 });
 
-test("on PostgreSQL, the sign-up's and the login's checks and writes are prepared once per connection", {
-  skip: onPostgres ? false : "prepared statements are PostgreSQL's (set DATABASE_URL)",
-}, async () => {
+test(`the sign-up's and the login's checks and writes are prepared once per connection (${onPostgres ? "PostgreSQL" : "PGlite"})`, async () => {
   const { db } = database.handle;
   const deps = signUpDeps(db);
   const client = { address: "192.0.2.1", sessionIdHash: null, deviceIdHash: null };

@@ -65,7 +65,8 @@ let pristineSchema: string | undefined;
 
 /** The PGlite under a handle opened on PGlite. */
 function pgliteOf(handle: DatabaseHandle): PGlite {
-  return (handle.db as unknown as { $client: PGlite }).$client;
+  if (!handle.pglite) throw new Error("not a PGlite handle");
+  return handle.pglite;
 }
 
 async function borrowPglite(): Promise<TestDatabase> {
