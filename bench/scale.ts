@@ -81,16 +81,21 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
     client,
   );
   label.current = "POST /login/: the user and the throttle counters, then the session (authenticate)";
-  await authenticate(deps, { username: `seed${sessionId}`, password: SEED_PASSWORD }, client);
+  const login = await authenticate(
+    deps,
+    { username: `seed${sessionId}`, password: SEED_PASSWORD },
+    client,
+  );
   await hasher.close();
 
-  // Replay in one transaction, rolled back, with the new user's name and session swapped for unused
-  // ones so every INSERT takes its normal path instead of a conflict.
+  // Replay in one transaction, rolled back, with the new user's name and the sign-up's and the
+  // login's sessions swapped for unused ones so every INSERT takes its normal path, not a conflict.
   const created = await run("SELECT referral_token FROM users WHERE id = $1", [result.userId]);
   const swaps = new Map<unknown, unknown>([
     [username, `${username}_x`],
     [created.rows[0]?.referral_token, "explainExplainExplainX"],
     [hashSessionId(result.sessionId), hashSessionId(`${result.sessionId.slice(0, -1)}x`)],
+    [hashSessionId(login.sessionId), hashSessionId(`${login.sessionId.slice(0, -1)}x`)],
   ]);
   const out: string[] = [];
   let lastLabel = "";
