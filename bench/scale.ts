@@ -81,11 +81,7 @@ async function explainHotQueries(handle: DatabaseHandle, run: Run, sessionId: nu
     client,
   );
   label.current = "POST /login/: the user and the throttle counters, then the session (authenticate)";
-  const login = await authenticate(
-    deps,
-    { username: `seed${sessionId}`, password: SEED_PASSWORD },
-    client,
-  );
+  const login = await authenticate(deps, { username: `seed${sessionId}`, password: SEED_PASSWORD }, client);
   await hasher.close();
 
   // Replay in one transaction, rolled back, with the new user's name and the sign-up's and the
