@@ -108,6 +108,12 @@ async function openPglite(
   return { db, kind: "pglite", pool, pglite: client, close };
 }
 
+/** The PGlite under a handle opened on it, for what only PGlite does (its dump, its data folder). */
+export function pgliteOf(handle: DatabaseHandle): PGlite {
+  if (!handle.pglite) throw new Error("not the embedded database (PGlite)");
+  return handle.pglite;
+}
+
 /** Applies the committed migrations; several processes starting at once take turns. */
 export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
   await migrateTables(handle);

@@ -19,7 +19,7 @@ const SWEEP_MS = 30_000;
  * the next wake or its poll (bench/README.md: delivery lag p50 290 ms, p99 1.5 s, against 120 and
  * 230 ms).
  */
-export const START_AT_ONCE = "-1 second";
+const START_AT_ONCE = "-1 second";
 
 export interface RelaySource {
   /** New rows to hand over, each with its job id; `limit` or more: there may be more to claim. */
@@ -66,14 +66,10 @@ export function startRelay(options: {
   let lastHandOver = 0;
   const handOver = async (rows: { id: number; jobId: string }[]) => {
     if (rows.length === 0) return;
+    const job = (id: string, data: object) => ({ id, name: queue, data, startAfter: START_AT_ONCE });
     const jobs = options.batchJobs
-      ? [...idsByJob(rows)].map(([jobId, ids]) => ({
-          id: jobId,
-          name: queue,
-          data: { ids },
-          startAfter: START_AT_ONCE,
-        }))
-      : rows.map((row) => ({ id: row.jobId, name: queue, data: { id: row.id }, startAfter: START_AT_ONCE }));
+      ? [...idsByJob(rows)].map(([jobId, ids]) => job(jobId, { ids }))
+      : rows.map((row) => job(row.jobId, { id: row.id }));
     await boss.insert(jobs);
     // Each worker takes one job at a time: wake as many as there are jobs, no more.
     const wanted = Math.min(workerIds.length, jobs.length);

@@ -33,6 +33,7 @@ import {
   type DatabaseHandle,
   migrateDatabase,
   openDatabase,
+  pgliteOf,
   type Queryable,
   queryRows,
 } from "../db/connection.js";
@@ -119,11 +120,6 @@ export function checkDumpText(text: string, file: string): void {
       `${file} is incomplete: it does not end with pg_dump's last line, so it was cut short`,
     );
   }
-}
-
-function pgliteOf(handle: DatabaseHandle): PGlite {
-  if (!handle.pglite) throw new Error("a backup is of the embedded database");
-  return handle.pglite;
 }
 
 /** The database as plain SQL with its header. The caller holds the folder, so nothing writes meanwhile. */

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import { type DatabaseHandle, migrateDatabase, openDatabase } from "../../src/db/connection.js";
+import { type DatabaseHandle, migrateDatabase, openDatabase, pgliteOf } from "../../src/db/connection.js";
 
 export interface TestDatabase {
   handle: DatabaseHandle;
@@ -62,12 +62,6 @@ export function reuseDatabases(): () => Promise<void> {
 let reusing = false;
 const idle: DatabaseHandle[] = [];
 let pristineSchema: string | undefined;
-
-/** The PGlite under a handle opened on PGlite. */
-function pgliteOf(handle: DatabaseHandle): PGlite {
-  if (!handle.pglite) throw new Error("not a PGlite handle");
-  return handle.pglite;
-}
 
 async function borrowPglite(): Promise<TestDatabase> {
   let handle = idle.pop();
