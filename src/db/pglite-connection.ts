@@ -42,9 +42,9 @@ interface BackendMessage {
 }
 
 /**
- * What node-postgres's Client asks of its connection (pg/lib/connection.js), over PGlite: each
- * message is handed to PGlite as it is sent, and what PGlite answers is emitted by name, as the
- * socket's parser would. There is no startup or authentication: PGlite is ready once it is loaded.
+ * What node-postgres's Client asks of its connection (pg/lib/connection.js), over PGlite: a
+ * statement's messages are handed to PGlite together, and what PGlite answers is emitted by name,
+ * as the socket's parser would. There is no startup or authentication: PGlite is ready once loaded.
  */
 class PgliteConnection extends EventEmitter {
   /** Read and written by node-postgres's Client: the statements the session has prepared. */
@@ -54,6 +54,8 @@ class PgliteConnection extends EventEmitter {
   readonly stream = { destroy: () => this.end() };
   readonly #session: Session;
   #ended = false;
+  /** The messages sent since the last Sync or Flush (#send). */
+  #batch: Uint8Array[] = [];
 
   constructor(private readonly pglite: PGlite) {
     super();
@@ -70,8 +72,23 @@ class PgliteConnection extends EventEmitter {
     );
   }
 
-  #send(message: Uint8Array): void {
+  /**
+   * Holds a message until the end of its batch: node-postgres sends a statement as Parse, Bind,
+   * Describe, Execute and then Sync (or Flush), and PGlite runs a buffer of several messages in one
+   * call as it runs one. Each call has a cost of its own besides the messages' (PGlite's buffers
+   * and a sync of its file system), so a statement is one call, not five (bench/README.md).
+   */
+  #send(message: Uint8Array, endsBatch = false): void {
     if (this.#ended) return;
+    this.#batch.push(message);
+    if (endsBatch) this.#sendBatch();
+  }
+
+  #sendBatch(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    const message = batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch);
     this.#enqueue(async () => {
       const answers = (await this.pglite.execProtocolStream(message, {
         throwOnError: false,
@@ -90,7 +107,7 @@ class PgliteConnection extends EventEmitter {
   }
 
   query(text: string): void {
-    this.#send(serialize.query(text));
+    this.#send(serialize.query(text), true);
   }
   parse(query: Parameters<typeof serialize.parse>[0]): void {
     this.#send(serialize.parse(query));
@@ -108,24 +125,25 @@ class PgliteConnection extends EventEmitter {
     this.#send(serialize.close(message));
   }
   flush(): void {
-    this.#send(serialize.flush());
+    this.#send(serialize.flush(), true);
   }
   sync(): void {
-    this.#send(serialize.sync());
+    this.#send(serialize.sync(), true);
   }
   sendCopyFromChunk(chunk: Buffer): void {
-    this.#send(serialize.copyData(chunk));
+    this.#send(serialize.copyData(chunk), true);
   }
   endCopyFrom(): void {
-    this.#send(serialize.copyDone());
+    this.#send(serialize.copyDone(), true);
   }
   sendCopyFail(message: string): void {
-    this.#send(serialize.copyFail(message));
+    this.#send(serialize.copyFail(message), true);
   }
 
   /** Heard once what was sent before has been answered; the connection is then done with. */
   end(): void {
     if (this.#ended) return;
+    this.#sendBatch();
     this.#ended = true;
     this.#enqueue(async () => {
       this.emit("end");

@@ -85,6 +85,33 @@ test("a transaction that fails is rolled back and the next one runs", async () =
   assert.equal(await namesCount(), 4);
 });
 
+test("a statement reaches PGlite in one call, its messages batched up to the Sync", async () => {
+  const names = await namesCount();
+  const calls: string[] = [];
+  const original = pglite.execProtocolStream.bind(pglite);
+  pglite.execProtocolStream = (message, options) => {
+    calls.push(String.fromCharCode(...[message[0] ?? 0]));
+    return original(message, options);
+  };
+  try {
+    const select = sql`SELECT id FROM names WHERE name = ${"ann"}`;
+    // Parse, Bind, Describe, Execute and Sync, then (prepared already) Bind to Sync.
+    await queryPreparedRows(db, select);
+    await queryPreparedRows(db, select);
+    await queryRows(db, select);
+    assert.deepEqual(calls, ["P", "B", "P"]);
+    // An error inside a batch ends it as one at PostgreSQL would: the rest is skipped to the Sync.
+    await assert.rejects(queryRows(db, sql`SELECT 1 / ${0}::int`), (error: { cause?: { code?: string } }) => {
+      assert.equal(error.cause?.code, "22012", "division by zero");
+      return true;
+    });
+    // And the session goes on.
+    assert.equal(await namesCount(), names);
+  } finally {
+    pglite.execProtocolStream = original;
+  }
+});
+
 test("once PGlite is closed, a query fails instead of waiting", async () => {
   await pglite.close();
   await assert.rejects(pool.query("SELECT 1"));
