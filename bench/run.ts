@@ -506,6 +506,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       await fetch(`${receiver.baseUrl}/stats?reset=1`);
       for (let r = 0; r < rounds; r++) {
         const on = r % 4 === 1 || r % 4 === 2;
+        // A random pause first, up to a second: without it a round with the endpoints on lasted as
+        // long as the deliveries took to settle after it and one without did not, so an ABBA group
+        // took 20 s, and the service's once-a-minute work (PGlite's vacuums, src/db/upkeep.ts) fell
+        // in the same round of every third group, always one with the endpoints on (bench/README.md).
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 1000));
         await setEndpoints(url, staffCookie, on && !options.eventsAa);
         const burn = on && options.eventsBurnMs ? options.eventsBurnMs : 0;
         if (burn) await fetch(`${receiver.baseUrl}/burn?ms=${burn}`);

@@ -2,8 +2,8 @@
 // reads back, that never throws. Whatever happens becomes a PostOutcome the worker records, so staff
 // can see why an endpoint fails, and the next attempt is the worker's decision, not this module's.
 //
-// Safety: the address is checked again before every attempt (a literal IP never passes through
-// `lookup`), names resolve through safeLookup (the connection goes to the address that was checked),
+// Safety: the address is checked again for every job's attempts (a literal IP never passes through
+// `lookup`; deliveryTarget checks it once for a job's deliveries to one endpoint), names resolve through safeLookup (the connection goes to the address that was checked),
 // redirects are not followed (a 3xx could send the delivery, signature and all, anywhere), and only
 // the first 1 KiB of the answer is kept.
 import http from "node:http";
@@ -22,8 +22,40 @@ export interface PostOutcome {
   ok: boolean;
 }
 
+/**
+ * An endpoint's address checked for delivery (checkDeliveryUrl) with what a request to it needs,
+ * made once for all of a job's deliveries to that endpoint instead of once per delivery.
+ */
+export type DeliveryTarget =
+  | { ok: true; url: URL; request: http.RequestOptions; secure: boolean }
+  | { ok: false; reason: string };
+
+export function deliveryTarget(url: string, policy: TargetPolicy): DeliveryTarget {
+  const checked = checkDeliveryUrl(url, policy);
+  if (!checked.ok) return checked;
+  const secure = checked.url.protocol === "https:";
+  return {
+    ok: true,
+    url: checked.url,
+    secure,
+    // What http.request reads from a URL, read once.
+    request: {
+      protocol: checked.url.protocol,
+      // An IPv6 literal without its brackets, as Node's own reading of a URL gives it.
+      hostname: checked.url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: checked.url.port || undefined,
+      path: `${checked.url.pathname}${checked.url.search}`,
+      method: "POST",
+      // Every new connection goes to an address this lookup checked; a kept-alive one was checked
+      // when it was opened, under the same policy (the agents are the caller's, one per policy).
+      lookup: safeLookup(policy),
+    },
+  };
+}
+
 export interface PostInput {
-  url: string;
+  /** The endpoint's address, or its target made by deliveryTarget under the same policy. */
+  url: string | DeliveryTarget;
   /** The signature headers (and any other); content-type, content-length and user-agent are set here. */
   headers: Record<string, string>;
   body: string;
@@ -63,15 +95,15 @@ export function postWebhook(input: PostInput): Promise<PostOutcome> {
     ok: false,
   });
 
-  const checked = checkDeliveryUrl(input.url, input.policy);
-  if (!checked.ok) return Promise.resolve(failure(checked.reason));
-  const url = checked.url;
+  const target = typeof input.url === "string" ? deliveryTarget(input.url, input.policy) : input.url;
+  if (!target.ok) return Promise.resolve(failure(target.reason));
 
   return new Promise<PostOutcome>((resolve) => {
     let settled = false;
     let status: number | null = null;
     // The excerpt's bytes, never more than responseExcerptBytes: the rest of the body is not read.
-    const excerpt = Buffer.alloc(responseExcerptBytes);
+    // Made at the first byte of a body (most answers to a webhook have none).
+    let excerpt: Buffer | undefined;
     let excerptLength = 0;
     let response: http.IncomingMessage | undefined;
 
@@ -83,9 +115,11 @@ export function postWebhook(input: PostInput): Promise<PostOutcome> {
       // partial character back instead of turning it into U+FFFD.
       // PostgreSQL's text holds no NUL character: one in the answer is kept as U+FFFD, like any
       // other byte that is not text.
-      const text = new TextDecoder("utf-8", { fatal: false })
-        .decode(excerpt.subarray(0, excerptLength), { stream: !complete })
-        .replaceAll("\u0000", "\uFFFD");
+      const text = excerpt
+        ? new TextDecoder("utf-8", { fatal: false })
+            .decode(excerpt.subarray(0, excerptLength), { stream: !complete })
+            .replaceAll("\u0000", "\uFFFD")
+        : "";
       // An answer read to its end leaves a kept-alive connection for the next delivery; otherwise
       // nothing more is wanted from this one.
       if (!complete || !input.agents) {
@@ -107,18 +141,15 @@ export function postWebhook(input: PostInput): Promise<PostOutcome> {
 
     let request: http.ClientRequest;
     try {
-      request = (url.protocol === "https:" ? https : http).request(url, {
-        method: "POST",
+      request = (target.secure ? https : http).request({
+        ...target.request,
         headers: {
           "user-agent": input.userAgent ?? defaultWebhookUserAgent,
           "content-type": "application/json",
           ...input.headers,
           "content-length": String(Buffer.byteLength(input.body)),
         },
-        // Every new connection goes to an address this lookup checked; a kept-alive one was checked
-        // when it was opened, under the same policy (the agents are the caller's, one per policy).
-        lookup: safeLookup(input.policy),
-        agent: input.agents ? (url.protocol === "https:" ? input.agents.https : input.agents.http) : false,
+        agent: input.agents ? (target.secure ? input.agents.https : input.agents.http) : false,
       });
     } catch (error) {
       // Synchronous refusals: a header value with a newline, for instance.
@@ -138,6 +169,7 @@ export function postWebhook(input: PostInput): Promise<PostOutcome> {
       status = answer.statusCode ?? null;
       if (status === null) return finish("An answer without a status.", false);
       answer.on("data", (chunk: Buffer) => {
+        excerpt ??= Buffer.alloc(responseExcerptBytes);
         const room = responseExcerptBytes - excerptLength;
         const taken = Math.min(room, chunk.length);
         chunk.copy(excerpt, excerptLength, 0, taken);

@@ -46,17 +46,29 @@ export function signatureHeaders(input: {
   body: string;
   secrets: string[];
 }): SignatureHeaders {
-  if (input.secrets.length === 0) throw new Error("A webhook delivery needs at least one secret.");
-  const seconds = Math.floor(input.timestamp.getTime() / 1000);
-  if (!Number.isSafeInteger(seconds)) throw new Error("A webhook delivery needs a valid timestamp.");
-  const signed = `${input.id}.${seconds}.${input.body}`;
-  const signatures = input.secrets.map(
-    (secret) =>
-      `v1,${createHmac("sha256", parseWebhookSecret(secret)).update(signed, "utf8").digest("base64")}`,
-  );
-  return {
-    "webhook-id": input.id,
-    "webhook-timestamp": String(seconds),
-    "webhook-signature": signatures.join(" "),
+  return webhookSigner(input.secrets)(input);
+}
+
+/**
+ * signatureHeaders for many deliveries to one endpoint: its secrets are read into keys once (a
+ * job's deliveries to an endpoint share them), not once per delivery.
+ */
+export function webhookSigner(
+  secrets: string[],
+): (delivery: { id: string; timestamp: Date; body: string }) => SignatureHeaders {
+  if (secrets.length === 0) throw new Error("A webhook delivery needs at least one secret.");
+  const keys = secrets.map(parseWebhookSecret);
+  return ({ id, timestamp, body }) => {
+    const seconds = Math.floor(timestamp.getTime() / 1000);
+    if (!Number.isSafeInteger(seconds)) throw new Error("A webhook delivery needs a valid timestamp.");
+    const signed = `${id}.${seconds}.${body}`;
+    const signatures = keys.map(
+      (key) => `v1,${createHmac("sha256", key).update(signed, "utf8").digest("base64")}`,
+    );
+    return {
+      "webhook-id": id,
+      "webhook-timestamp": String(seconds),
+      "webhook-signature": signatures.join(" "),
+    };
   };
 }

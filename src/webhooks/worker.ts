@@ -35,8 +35,8 @@ import {
   recordDelivered,
   WEBHOOK_QUEUE,
 } from "./deliveries.js";
-import { postWebhook } from "./http-post.js";
-import { signatureHeaders } from "./signing.js";
+import { deliveryTarget, postWebhook } from "./http-post.js";
+import { webhookSigner } from "./signing.js";
 
 /**
  * Jobs each instance works on at once. A job holds the deliveries handed over together (all those
@@ -97,22 +97,25 @@ export async function startWebhookWorker(options: {
     https: new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_ENDPOINT }),
   };
 
-  const post = (delivery: DeliveryToSend) => {
-    const body = deliveryBody(delivery);
-    return postWebhook({
-      url: delivery.url,
-      body,
-      // The receiver checks this against its own clock: the real time, never a test's.
-      headers: signatureHeaders({
-        id: delivery.eventId,
-        timestamp: new Date(),
+  /**
+   * Posts deliveries to one endpoint, its address checked and its secrets read once for all of a
+   * job's deliveries to it (deliverJob).
+   */
+  const sender = (url: string, secrets: string[]) => {
+    const target = deliveryTarget(url, policy);
+    const sign = webhookSigner(secrets);
+    return (delivery: DeliveryToSend) => {
+      const body = deliveryBody(delivery);
+      return postWebhook({
+        url: target,
         body,
-        secrets: delivery.secrets,
-      }),
-      timeoutMs: config.timeoutMs,
-      policy,
-      agents,
-    });
+        // The receiver checks this against its own clock: the real time, never a test's.
+        headers: sign({ id: delivery.eventId, timestamp: new Date(), body }),
+        timeoutMs: config.timeoutMs,
+        policy,
+        agents,
+      });
+    };
   };
 
   /** A failed attempt: its verdict under the endpoint's lock, and a job of its own for its retry. */
@@ -158,6 +161,16 @@ export async function startWebhookWorker(options: {
   const deliverJob = async ([job]: PgBoss.Job<{ ids: number[] }>[]) => {
     if (!job) return;
     const deliveries = await deliveriesForJob(db, job.data.ids.map(Number), job.id);
+    const senders = new Map<string, ReturnType<typeof sender>>();
+    const post = (delivery: DeliveryToSend) => {
+      const key = [delivery.url, ...delivery.secrets].join("\n");
+      let send = senders.get(key);
+      if (!send) {
+        send = sender(delivery.url, delivery.secrets);
+        senders.set(key, send);
+      }
+      return send(delivery);
+    };
     const outcomes = await Promise.all(
       [...deliveries.values()].map(async (delivery) => ({ delivery, outcome: await post(delivery) })),
     );

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
-import { postWebhook } from "../../src/webhooks/http-post.js";
+import { deliveryTarget, postWebhook } from "../../src/webhooks/http-post.js";
 import type { TargetPolicy } from "../../src/webhooks/target-check.js";
 
 interface Received {
@@ -196,6 +196,33 @@ test("an answer whose body stalls keeps its status: the endpoint has answered", 
     { status: outcome.status, ok: outcome.ok, error: outcome.error, excerpt: outcome.responseExcerpt },
     { status: 200, ok: true, error: null, excerpt: "part" },
   );
+});
+
+test("a target checked once serves a job's deliveries: its path, query and IPv6 literal host kept", async () => {
+  reset((response) => response.end("ok"));
+  const port = new URL(receiver.url).port;
+  const target = deliveryTarget(`http://[::ffff:127.0.0.1]:${port}/hooks/in?v=2`, local);
+  const outcomes = await Promise.all([1, 2].map(() => postToReceiver({ url: target })));
+  assert.deepEqual(
+    outcomes.map((o) => [o.ok, o.status, o.responseExcerpt]),
+    [
+      [true, 200, "ok"],
+      [true, 200, "ok"],
+    ],
+  );
+  assert.deepEqual(
+    receiver.received.map((r) => [r.method, r.url, r.body]),
+    [
+      ["POST", "/hooks/in?v=2", body],
+      ["POST", "/hooks/in?v=2", body],
+    ],
+  );
+  // A refused address stays refused, made into a target or not.
+  const refused = deliveryTarget(`http://[::ffff:127.0.0.1]:${port}/`, { ...local, allowedAddresses: [] });
+  const outcome = await postToReceiver({ url: refused });
+  assert.equal(outcome.status, null);
+  assert.match(outcome.error ?? "", /private, local or reserved/);
+  assert.equal(receiver.received.length, 2);
 });
 
 test("a refused target is not connected to: 127.0.0.1 without it being allowed, in any spelling", async () => {
