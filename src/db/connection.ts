@@ -46,6 +46,7 @@ export interface DatabaseOptions {
    * folder while this one holds it.
    */
   command?: string;
+  /** PostgreSQL's pool size; PGlite is one session, so its pool always has one client. */
   poolSize?: number;
   /** Milliseconds to wait for a PostgreSQL connection before failing the request. */
   connectionTimeoutMs?: number;
