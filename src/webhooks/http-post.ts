@@ -2,13 +2,14 @@
 // reads back, that never throws. Whatever happens becomes a PostOutcome the worker records, so staff
 // can see why an endpoint fails, and the next attempt is the worker's decision, not this module's.
 //
-// Safety: the address is checked again for every job's attempts (a literal IP never passes through
-// `lookup`; deliveryTarget checks it once for a job's deliveries to one endpoint), names resolve through safeLookup (the connection goes to the address that was checked),
-// redirects are not followed (a 3xx could send the delivery, signature and all, anywhere), and only
-// the first 1 KiB of the answer is kept.
+// Safety: the address is checked again for every job's attempts (deliveryTarget: once for a job's
+// deliveries to one endpoint; a literal IP never passes through `lookup`), names resolve through
+// safeLookup (the connection goes to the address that was checked), redirects are not followed (a
+// 3xx could send the delivery, signature and all, anywhere), and only the first 1 KiB of the answer
+// is kept.
 import http from "node:http";
 import https from "node:https";
-import { checkDeliveryUrl, safeLookup, type TargetPolicy } from "./target-check.js";
+import { checkDeliveryUrl, safeLookup, stripBrackets, type TargetPolicy } from "./target-check.js";
 
 export interface PostOutcome {
   /** The HTTP status, or null when there was no answer (refused target, network error, timeout). */
@@ -26,23 +27,17 @@ export interface PostOutcome {
  * An endpoint's address checked for delivery (checkDeliveryUrl) with what a request to it needs,
  * made once for all of a job's deliveries to that endpoint instead of once per delivery.
  */
-export type DeliveryTarget =
-  | { ok: true; url: URL; request: http.RequestOptions; secure: boolean }
-  | { ok: false; reason: string };
+export type DeliveryTarget = { ok: true; request: http.RequestOptions } | { ok: false; reason: string };
 
 export function deliveryTarget(url: string, policy: TargetPolicy): DeliveryTarget {
   const checked = checkDeliveryUrl(url, policy);
   if (!checked.ok) return checked;
-  const secure = checked.url.protocol === "https:";
   return {
     ok: true,
-    url: checked.url,
-    secure,
     // What http.request reads from a URL, read once.
     request: {
       protocol: checked.url.protocol,
-      // An IPv6 literal without its brackets, as Node's own reading of a URL gives it.
-      hostname: checked.url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      hostname: stripBrackets(checked.url.hostname),
       port: checked.url.port || undefined,
       path: `${checked.url.pathname}${checked.url.search}`,
       method: "POST",
@@ -97,6 +92,7 @@ export function postWebhook(input: PostInput): Promise<PostOutcome> {
 
   const target = typeof input.url === "string" ? deliveryTarget(input.url, input.policy) : input.url;
   if (!target.ok) return Promise.resolve(failure(target.reason));
+  const secure = target.request.protocol === "https:";
 
   return new Promise<PostOutcome>((resolve) => {
     let settled = false;
@@ -141,7 +137,7 @@ export function postWebhook(input: PostInput): Promise<PostOutcome> {
 
     let request: http.ClientRequest;
     try {
-      request = (target.secure ? https : http).request({
+      request = (secure ? https : http).request({
         ...target.request,
         headers: {
           "user-agent": input.userAgent ?? defaultWebhookUserAgent,
@@ -149,7 +145,7 @@ export function postWebhook(input: PostInput): Promise<PostOutcome> {
           ...input.headers,
           "content-length": String(Buffer.byteLength(input.body)),
         },
-        agent: input.agents ? (target.secure ? input.agents.https : input.agents.http) : false,
+        agent: input.agents ? (secure ? input.agents.https : input.agents.http) : false,
       });
     } catch (error) {
       // Synchronous refusals: a header value with a newline, for instance.

@@ -144,7 +144,8 @@ function embeddedIpv4(bytes: Uint8Array): string | null {
   return null;
 }
 
-function stripBrackets(host: string): string {
+/** A host as a URL writes it (`[::1]`) without the brackets of an IPv6 literal (`::1`). */
+export function stripBrackets(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 
