@@ -29,7 +29,6 @@ import {
   type DeliveryToSend,
   deliveriesForJob,
   deliveriesHandedOverBefore,
-  deliveryBody,
   JOB_SIZE,
   recordAttempt,
   recordDelivered,
@@ -105,7 +104,7 @@ export async function startWebhookWorker(options: {
     const target = deliveryTarget(url, policy);
     const sign = webhookSigner(secrets);
     return (delivery: DeliveryToSend) => {
-      const body = deliveryBody(delivery);
+      const { body } = delivery;
       return postWebhook({
         url: target,
         body,

@@ -19,6 +19,7 @@ import { signUp } from "../../src/referrals/signup.js";
 import {
   claimUnhandedDeliveries,
   deliveriesForJob,
+  deliveryDetail,
   JOB_SIZE,
   WEBHOOK_QUEUE,
 } from "../../src/webhooks/deliveries.js";
@@ -175,6 +176,41 @@ describe("jobs and the sweep share the deliveries out", () => {
     assert.equal(swept?.id, ids[0]);
     assert.equal((await deliveriesForJob(db, ids, first)).size, 0, "given to the sweep's job");
     assert.deepEqual([...(await deliveriesForJob(db, ids, swept?.jobId as string)).keys()], ids);
+  });
+
+  test("a job's body is the event in the Standard Webhooks shape, as the delivery's page shows it", async () => {
+    const { db } = database.handle;
+    const endpointId = await newEndpoint(["balance.adjusted"]);
+    const data = {
+      user_id: 7,
+      reason: 'a "quoted" reason\nover two lines, with é and 😀 and <tags> & \\',
+      amount_cents: -1250,
+      nested: { list: [1, null, true], big: 12345678901234 },
+    };
+    const [id] = await recordEvent(db, "balance.adjusted", data);
+    // Past the millisecond: the timestamp is cut to it, as JavaScript's own dates are.
+    await db.execute(sql`UPDATE events SET occurred_at = '2026-01-02 03:04:05.678999+00'
+      WHERE id = (SELECT event_id FROM webhook_deliveries WHERE id = ${id})`);
+    const [event] = await queryRows<{ id: string }>(
+      db,
+      sql`SELECT event_id AS id FROM webhook_deliveries WHERE id = ${id}`,
+    );
+    const sent = (await deliveriesForJob(db, [id as number], "00000000-0000-4000-8000-00000000000a")).get(
+      id as number,
+    );
+    assert.ok(sent);
+    assert.equal(sent.eventId, event?.id);
+    assert.deepEqual(JSON.parse(sent.body), {
+      id: event?.id,
+      type: "balance.adjusted",
+      timestamp: "2026-01-02T03:04:05.678Z",
+      data,
+    });
+    assert.match(
+      sent.body,
+      /^\{"id":"evt_[0-9a-f]{32}","type":"balance\.adjusted","timestamp":"[^"]+","data":\{/,
+    );
+    assert.equal((await deliveryDetail(db, endpointId, id as number))?.body, sent.body);
   });
 
   test("the sweep leaves deliveries a job still to run names, and takes them once it has run", async () => {
