@@ -495,7 +495,8 @@ export const webhookDeliveries = pgTable(
   },
   (t) => [
     index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.id),
-    index("webhook_deliveries_event_idx").on(t.eventId),
+    // None on event_id: only the purge would use it, and every delivery paid for it twice (its
+    // insert and its record); the purge goes by the deliveries' own age (src/events/events.ts).
     // The sweep's: the waiting few among every delivery kept (src/webhooks/deliveries.ts).
     index("webhook_deliveries_pending_idx").on(t.id).where(sql`status = 'pending'`),
   ],

@@ -1,5 +1,6 @@
-// Events are kept EVENT_RETENTION_DAYS (90 by default): the housekeeping then deletes them with their
-// deliveries and attempts, except an event with a delivery still waiting.
+// Events and deliveries are kept EVENT_RETENTION_DAYS (90 by default): the housekeeping then deletes
+// the deliveries no longer waiting, with their attempts, and the events, except an event with a
+// delivery still waiting.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { sql } from "drizzle-orm";
@@ -16,7 +17,7 @@ before(async () => {
 });
 after(async () => t.close());
 
-test("old events go with their deliveries and attempts; recent ones and those still being delivered stay", async () => {
+test("old deliveries go with their attempts, and old events; recent ones and those still waiting stay", async () => {
   const db = t.deps.db;
   const endpointId = await createEndpoint(db, {
     url: "https://hooks.example.com/in",
@@ -26,25 +27,32 @@ test("old events go with their deliveries and attempts; recent ones and those st
     createdById: null,
   });
   const now = Date.now();
-  // An event `days` old, with one delivery in `status` (and an attempt), or none.
-  const event = async (name: string, days: number, status: string | null) => {
+  const daysAgo = (days: number) => new Date(now - days * DAY_MS).toISOString();
+  // An event `days` old, with a delivery made then in each of `statuses` (each with an attempt).
+  const event = async (name: string, days: number, statuses: string[]) => {
     const [row] = await queryRows<{ id: string }>(
       db,
       sql`INSERT INTO events (type, data, occurred_at)
-        VALUES ('user.created', jsonb_build_object('username', ${name}::text), ${new Date(now - days * DAY_MS).toISOString()}::timestamptz)
+        VALUES ('user.created', jsonb_build_object('username', ${name}::text), ${daysAgo(days)}::timestamptz)
         RETURNING id`,
     );
-    if (status !== null) {
+    for (const status of statuses) {
       await db.execute(sql`WITH d AS (
-          INSERT INTO webhook_deliveries (event_id, endpoint_id, status) VALUES (${row?.id}, ${endpointId}, ${status}) RETURNING id
+          INSERT INTO webhook_deliveries (event_id, endpoint_id, status, created_at)
+          VALUES (${row?.id}, ${endpointId}, ${status}, ${daysAgo(days)}::timestamptz) RETURNING id
         ) INSERT INTO webhook_attempts (delivery_id, duration_ms, status_code) SELECT id, 12, 500 FROM d`);
     }
+    return row?.id as string;
   };
-  await event("old_delivered", 91, "delivered");
-  await event("old_failed", 120, "failed");
-  await event("old_no_endpoint", 200, null);
-  await event("old_waiting", 95, "pending");
-  await event("recent", 89, "delivered");
+  const oldDelivered = await event("old_delivered", 91, ["delivered"]);
+  await event("old_failed", 120, ["failed"]);
+  await event("old_no_endpoint", 200, []);
+  // Delivered to one endpoint, still waiting for another.
+  await event("old_waiting", 95, ["delivered", "pending"]);
+  await event("recent", 89, ["delivered"]);
+  // Staff sent an old event again today: that delivery is as old as it is, not as its event.
+  await db.execute(sql`INSERT INTO webhook_deliveries (event_id, endpoint_id, status, manual)
+    VALUES (${oldDelivered}, ${endpointId}, 'delivered', true)`);
 
   const result = await cleanUpExpired(db, t.config, now);
   assert.equal(result.events, 3);
@@ -56,13 +64,23 @@ test("old events go with their deliveries and attempts; recent ones and those st
     left.map((row) => row.name),
     ["old_waiting", "recent"],
   );
-  const [counts] = await queryRows<{ deliveries: number; attempts: number }>(
+  const deliveries = await queryRows<{ status: string; manual: boolean; attempts: number }>(
     db,
-    sql`SELECT (SELECT count(*) FROM webhook_deliveries)::int AS deliveries,
-        (SELECT count(*) FROM webhook_attempts)::int AS attempts`,
+    sql`SELECT d.status, d.manual, (SELECT count(*) FROM webhook_attempts a WHERE a.delivery_id = d.id)::int AS attempts
+      FROM webhook_deliveries d ORDER BY d.id`,
   );
-  assert.deepEqual(counts, { deliveries: 2, attempts: 2 });
+  assert.deepEqual(deliveries, [
+    { status: "pending", manual: false, attempts: 1 },
+    { status: "delivered", manual: false, attempts: 1 },
+    { status: "delivered", manual: true, attempts: 0 },
+  ]);
+  const [attempts] = await queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM webhook_attempts`);
+  assert.equal(attempts?.n, 2, "the attempts of the deliveries deleted went with them");
   // Once its delivery is done, the waiting one goes too.
-  await db.execute(sql`UPDATE webhook_deliveries SET status = 'failed'`);
+  await db.execute(sql`UPDATE webhook_deliveries SET status = 'failed' WHERE status = 'pending'`);
   assert.equal((await cleanUpExpired(db, t.config, now)).events, 1);
+  assert.equal(
+    (await queryRows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM webhook_deliveries`))[0]?.n,
+    2,
+  );
 });
