@@ -140,3 +140,47 @@ test("a job's statements look its deliveries up by primary key, not through the 
     { status: "skipped", n: 2 },
   ]);
 });
+
+test("each delivery recorded at once keeps its own answer: code, time taken and excerpt", async () => {
+  const { db } = database.handle;
+  await createEndpoint(db, {
+    url: "https://hooks.example.com/answers",
+    description: "plans, answers",
+    eventTypes: ["user.created"],
+    secret: newWebhookSecret(),
+    createdById: null,
+  });
+  const ids = [
+    ...(await recordEvent(db, "user.created", { user_id: 5 })),
+    ...(await recordEvent(db, "user.created", { user_id: 6 })),
+    ...(await recordEvent(db, "user.created", { user_id: 7 })),
+  ];
+  const excerpts = ['{"ok": true, "list": [1,2]}', "", 'a "quoted", back\\slashed {é} NULL'];
+  const done = ids.slice(0, 3).map((deliveryId, i) => ({
+    deliveryId,
+    outcome: {
+      ok: true,
+      status: [200, 204, 202][i] as number,
+      responseExcerpt: excerpts[i] as string,
+      error: null,
+      durationMs: [12.4, 7, 3001][i] as number,
+    },
+  }));
+  // In another order than the ids: each row finds its own answer by its place.
+  await recordDelivered(db, [...done].reverse());
+  const rows = await queryRows<{ id: number; status: string; code: number; ms: number; excerpt: string }>(
+    db,
+    sql`SELECT id, status, last_status_code AS code, last_duration_ms AS ms, last_response_excerpt AS excerpt
+      FROM webhook_deliveries WHERE id = ANY(${`{${ids.join(",")}}`}::bigint[]) ORDER BY id`,
+  );
+  assert.deepEqual(
+    rows.slice(0, 3).map((row) => ({ ...row, id: Number(row.id) })),
+    done.map(({ deliveryId, outcome }) => ({
+      id: deliveryId,
+      status: "delivered",
+      code: outcome.status,
+      ms: Math.round(outcome.durationMs),
+      excerpt: outcome.responseExcerpt,
+    })),
+  );
+});
