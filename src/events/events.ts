@@ -3,6 +3,7 @@
 // endpoint that wants it, so a change that rolls back leaves neither and a change that commits always
 // has both. After the commit the relay hands the deliveries to the job queue (src/webhooks/worker.ts).
 import { type SQL, sql } from "drizzle-orm";
+import type { PgTable } from "drizzle-orm/pg-core";
 import { type Queryable, queryRows } from "../db/connection.js";
 import { events, webhookDeliveries, webhookEndpoints } from "../db/schema.js";
 
@@ -117,37 +118,47 @@ const MAX_BIGINT = sql.raw("9223372036854775807");
  */
 export async function purgeEventsBefore(db: Queryable, before: Date, maxBatches = 20): Promise<number> {
   const cutoff = sql`${before.toISOString()}::timestamptz`;
-  for (let batch = 0; batch < maxBatches; batch++) {
-    const rows = await queryRows<{ id: number }>(
-      db,
-      // Ids grow with time: the scan stops at the first delivery made since, not at the table's end.
-      // An array, not IN (...): the delete goes by the primary key, never through the whole table.
-      sql`WITH since AS (
-        SELECT id FROM ${webhookDeliveries} WHERE created_at >= ${cutoff} ORDER BY id LIMIT 1
-      )
-      DELETE FROM ${webhookDeliveries} WHERE id = ANY(ARRAY(
-        SELECT id FROM ${webhookDeliveries}
-        WHERE id < coalesce((SELECT id FROM since), ${MAX_BIGINT}) AND created_at < ${cutoff}
-          AND status <> 'pending'
-        ORDER BY id LIMIT ${PURGE_BATCH}
-      )) RETURNING id`,
-    );
-    if (rows.length < PURGE_BATCH) break;
-  }
+  await deleteOldest(db, {
+    table: webhookDeliveries,
+    key: "id",
+    time: "created_at",
+    cutoff,
+    also: sql`status <> 'pending'`,
+    maxBatches,
+  });
+  return deleteOldest(db, {
+    table: events,
+    key: "seq",
+    time: "occurred_at",
+    cutoff,
+    // The waiting deliveries are few (their own index): their events, read once.
+    also: sql`id NOT IN (SELECT event_id FROM ${webhookDeliveries} WHERE status = 'pending')`,
+    maxBatches,
+  });
+}
+
+/**
+ * Deletes the rows of `table` from before `cutoff` (by its column `time`) for which `also` holds,
+ * PURGE_BATCH at a time in the order of `key`, which grows with time: the scan stops at the first
+ * row since, not at the table's end. By an array of keys, not IN (...): the delete goes by the
+ * primary key, never through the whole table. Returns how many.
+ */
+async function deleteOldest(
+  db: Queryable,
+  of: { table: PgTable; key: string; time: string; cutoff: SQL; also: SQL; maxBatches: number },
+): Promise<number> {
+  const { table, cutoff } = of;
+  const [key, time] = [sql.raw(of.key), sql.raw(of.time)];
   let deleted = 0;
-  for (let batch = 0; batch < maxBatches; batch++) {
-    const rows = await queryRows<{ seq: number }>(
+  for (let batch = 0; batch < of.maxBatches; batch++) {
+    const rows = await queryRows<{ gone: number }>(
       db,
-      // The waiting deliveries are few (their own index): their events, read once.
-      sql`WITH since AS (
-        SELECT seq FROM ${events} WHERE occurred_at >= ${cutoff} ORDER BY seq LIMIT 1
-      )
-      DELETE FROM ${events} WHERE seq = ANY(ARRAY(
-        SELECT seq FROM ${events}
-        WHERE seq < coalesce((SELECT seq FROM since), ${MAX_BIGINT}) AND occurred_at < ${cutoff}
-          AND id NOT IN (SELECT event_id FROM ${webhookDeliveries} WHERE status = 'pending')
-        ORDER BY seq LIMIT ${PURGE_BATCH}
-      )) RETURNING seq`,
+      sql`WITH since AS (SELECT ${key} FROM ${table} WHERE ${time} >= ${cutoff} ORDER BY ${key} LIMIT 1)
+      DELETE FROM ${table} WHERE ${key} = ANY(ARRAY(
+        SELECT ${key} FROM ${table}
+        WHERE ${key} < coalesce((SELECT ${key} FROM since), ${MAX_BIGINT}) AND ${time} < ${cutoff} AND ${of.also}
+        ORDER BY ${key} LIMIT ${PURGE_BATCH}
+      )) RETURNING 1 AS gone`,
     );
     deleted += rows.length;
     if (rows.length < PURGE_BATCH) break;
