@@ -141,11 +141,11 @@ export async function deliveriesForJob(
   if (rows.length === 0) return found;
   const endpoints = await endpointsToSendTo(db, [...new Set(rows.map((row) => Number(row.endpointId)))]);
   const skipped: { id: number; reason: string }[] = [];
-  for (const { manual, ...row } of rows) {
+  for (const row of rows) {
     const id = Number(row.id);
     const endpointId = Number(row.endpointId);
     const endpoint = endpoints.get(endpointId);
-    if (!endpoint || !(endpoint.enabled || manual)) {
+    if (!endpoint || !(endpoint.enabled || row.manual)) {
       skipped.push({ id, reason: endpoint ? "the endpoint was off" : "the endpoint was deleted" });
       continue;
     }

@@ -160,13 +160,13 @@ export async function startWebhookWorker(options: {
   const deliverJob = async ([job]: PgBoss.Job<{ ids: number[] }>[]) => {
     if (!job) return;
     const deliveries = await deliveriesForJob(db, job.data.ids.map(Number), job.id);
-    const senders = new Map<string, ReturnType<typeof sender>>();
+    // The job read each endpoint once: its deliveries share its address and secrets.
+    const senders = new Map<number, ReturnType<typeof sender>>();
     const post = (delivery: DeliveryToSend) => {
-      const key = [delivery.url, ...delivery.secrets].join("\n");
-      let send = senders.get(key);
+      let send = senders.get(delivery.endpointId);
       if (!send) {
         send = sender(delivery.url, delivery.secrets);
-        senders.set(key, send);
+        senders.set(delivery.endpointId, send);
       }
       return send(delivery);
     };
