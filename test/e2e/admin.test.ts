@@ -9,6 +9,7 @@ import { sql } from "drizzle-orm";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { staffClient, userIdOf } from "../support/admin.js";
 import { Client, createTestApp, type TestApp, tokenOf } from "../support/app.js";
+import { clickAndLoad } from "../support/browser.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -162,7 +163,7 @@ test("staff log in, adjust a balance, and the adjustment shows in the user's his
   await page.selectOption("#adjust-direction", "remove");
   await page.fill("#adjust-amount", "100");
   await page.fill("#adjust-reason", "Too much");
-  await Promise.all([page.waitForLoadState("load"), page.click("#adjust-form button[type=submit]")]);
+  await clickAndLoad(page, "#adjust-form button[type=submit]");
   assert.match(
     (await page.textContent("#adjust-amount-errors")) ?? "",
     /Cannot remove \$100\.00: the balance is only \$35\.50/,

@@ -14,6 +14,7 @@ import {
   ARTIFACTS_DIR,
   browserSkipReason,
   checkPage,
+  clickAndLoad,
   ensureClientBuilt,
   openTestBrowser,
   type TestBrowser,
@@ -60,7 +61,7 @@ async function logIn(page: Page, username: string): Promise<void> {
   await page.goto(`${baseUrl}/login/`);
   await page.fill("#id_username", username);
   await page.fill("#id_password", PASSWORD);
-  await Promise.all([page.waitForLoadState("load"), page.click("main button[type=submit]")]);
+  await clickAndLoad(page, "main button[type=submit]");
 }
 
 test("the API reference lists every operation, the auth scheme and the schemas", { skip }, async () => {
@@ -109,12 +110,12 @@ test("staff make a key, see it once, and revoke it", { skip }, async () => {
   assert.match(await text(page, "main"), /No keys yet\./);
 
   // A name is required: the form comes back with its error.
-  await Promise.all([page.waitForLoadState("load"), page.click("#api-key-form button[type=submit]")]);
+  await clickAndLoad(page, "#api-key-form button[type=submit]");
   assert.equal(await text(page, "#key-name-errors"), "This field is required.");
 
   await page.fill("#key-name", "Warehouse sync — a name long enough to wrap on a phone screen");
   await page.check("#key-scope-write");
-  await Promise.all([page.waitForLoadState("load"), page.click("#api-key-form button[type=submit]")]);
+  await clickAndLoad(page, "#api-key-form button[type=submit]");
   const key = await text(page, "#new-key-value");
   assert.match(key, /^rk_[A-Za-z0-9_-]{43}$/);
   const opened = await t.app.inject({ url: "/api/v1/users", headers: { authorization: `Bearer ${key}` } });
@@ -128,7 +129,7 @@ test("staff make a key, see it once, and revoke it", { skip }, async () => {
   assert.match(await text(page, "#api-keys tbody tr"), new RegExp(`${key.slice(0, 11)}… Read-write`));
   await checkAndKeep(page, "admin-api-keys");
 
-  await Promise.all([page.waitForLoadState("load"), page.click("#api-keys a:has-text('Revoke')")]);
+  await clickAndLoad(page, "#api-keys a:has-text('Revoke')");
   assert.match(await text(page, "h1"), /^Revoke the key “Warehouse sync/);
   await checkAndKeep(page, "admin-api-key-revoke");
   await Promise.all([page.waitForURL(/notice=revoked/), page.click("#confirm-form button[type=submit]")]);

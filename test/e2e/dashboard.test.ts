@@ -9,6 +9,7 @@ import {
   accessibilityViolations,
   browserSkipReason,
   checkPage,
+  clickAndLoad,
   describeViolations,
   ensureClientBuilt,
   openTestBrowser,
@@ -43,7 +44,7 @@ async function signUpThroughForm(page: Page, username: string, password = PASSWO
   await page.fill("#id_username", username);
   await page.fill("#id_password1", password);
   await page.fill("#id_password2", password);
-  await Promise.all([page.waitForLoadState("load"), page.click("button[type=submit]")]);
+  await clickAndLoad(page, "button[type=submit]");
 }
 
 let aliceLink = "";

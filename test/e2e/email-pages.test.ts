@@ -16,8 +16,10 @@ import { Client, createTestApp, type TestApp } from "../support/app.js";
 import {
   browserSkipReason,
   checkPage,
+  clickAndLoad,
   ensureClientBuilt,
   openTestBrowser,
+  submitForm,
   type TestBrowser,
 } from "../support/browser.js";
 
@@ -63,17 +65,7 @@ async function logIn(page: Page, username: string): Promise<void> {
   await page.goto(`${baseUrl}/login/`);
   await page.fill("#id_username", username);
   await page.fill("#id_password", PASSWORD);
-  await Promise.all([page.waitForLoadState("load"), page.click("main button[type=submit]")]);
-}
-
-/** Clicks a form's submit button and waits for the page its POST answers with. */
-async function submit(page: Page, selector: string, path: string): Promise<number> {
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === path),
-    page.click(selector),
-  ]);
-  await page.waitForLoadState("load");
-  return response.status();
+  await clickAndLoad(page, "main button[type=submit]");
 }
 
 async function text(page: Page, selector: string): Promise<string> {
@@ -112,7 +104,7 @@ test("preferences: saving shows the saved state and keeps each checkbox as set",
 
   await page.uncheck("#notify_friend_joined");
   await page.uncheck("#notify_review");
-  assert.equal(await submit(page, "main button[type=submit]", "/email/preferences/"), 200);
+  assert.equal(await submitForm(page, "main button[type=submit]", "/email/preferences/"), 200);
   assert.equal(await text(page, "[role=status]"), "Your choices are saved.");
   const set = { notify_friend_joined: false, notify_rewards: true, notify_review: false };
   assert.deepEqual(await checked(page), set);
@@ -137,7 +129,7 @@ test("unsubscribe: the link asks first, the button turns that kind off, settings
   assert.match(await text(page, "main"), /You will no longer get an email when you earn a reward\./);
   await checkPage(page, "email-unsubscribe-confirm", { axe: true });
 
-  assert.equal(await submit(page, "main button[type=submit]", "/email/unsubscribe/"), 200);
+  assert.equal(await submitForm(page, "main button[type=submit]", "/email/unsubscribe/"), 200);
   assert.equal(await text(page, "h1"), "You are unsubscribed");
   assert.match(await text(page, "main"), /We will not email you any more when you earn a reward\./);
   await checkPage(page, "email-unsubscribe-done", { axe: true });
@@ -247,14 +239,14 @@ test("outbox: staff filter the messages by status and read one, on a phone and a
   assert.match(await text(page, "main"), /No SMTP server is configured/);
   await checkPage(page, "email-outbox", { axe: true });
 
-  await Promise.all([page.waitForLoadState("load"), page.click("text=Failed (1)")]);
+  await clickAndLoad(page, "text=Failed (1)");
   assert.equal(new URL(page.url()).search, "?status=failed");
   assert.deepEqual(await statuses(), ["failed"]);
   assert.match(await text(page, "table tbody"), /Recipient address rejected/);
   assert.equal(await text(page, "[aria-current=page].btn"), "Failed (1)");
   await checkPage(page, "email-outbox-failed", { axe: true });
 
-  await Promise.all([page.waitForLoadState("load"), page.click("text=Kept (3)")]);
+  await clickAndLoad(page, "text=Kept (3)");
   assert.deepEqual(await statuses(), ["kept", "kept", "kept"]);
   assert.deepEqual(await page.locator("table tbody td[data-label=Message]").allTextContents(), [
     "Confirm address",
@@ -262,7 +254,7 @@ test("outbox: staff filter the messages by status and read one, on a phone and a
     "Reward earned",
   ]);
 
-  await Promise.all([page.waitForLoadState("load"), page.click("text=Reward earned")]);
+  await clickAndLoad(page, "text=Reward earned");
   assert.equal(new URL(page.url()).pathname, `/admin/outbox/${rewardId}/`);
   assert.equal(await text(page, "main h2"), "You earned $10.00");
   // innerText follows the CSS: the paragraphs stay apart as in a mail program, not run into one line.
@@ -287,6 +279,6 @@ test("outbox: staff filter the messages by status and read one, on a phone and a
   assert.match(await text(page, "main pre"), /password\/reset\/\?token=\(hidden\)/);
   assert.doesNotMatch(await text(page, "main"), /reset-token-1/);
   await checkPage(page, "email-outbox-message-reset-hidden", { axe: true });
-  await Promise.all([page.waitForLoadState("load"), page.click(".breadcrumb a")]);
+  await clickAndLoad(page, ".breadcrumb a");
   assert.equal(new URL(page.url()).pathname, "/admin/outbox/");
 });

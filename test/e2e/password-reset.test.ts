@@ -13,8 +13,10 @@ import { Client, createTestApp, type TestApp } from "../support/app.js";
 import {
   browserSkipReason,
   checkPage,
+  clickAndLoad,
   ensureClientBuilt,
   openTestBrowser,
+  submitForm,
   type TestBrowser,
 } from "../support/browser.js";
 import { linkIn, tokenInLink } from "../support/email.js";
@@ -58,20 +60,11 @@ async function nextMail(to: string, subject: string): Promise<ReceivedMail> {
   return mail;
 }
 
-/** The page's own form answered: waits for its POST's response and the page it leads to. */
-async function submit(page: Page, selector: string, path: string): Promise<void> {
-  await Promise.all([
-    page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === path),
-    page.click(selector),
-  ]);
-  await page.waitForLoadState("load");
-}
-
 async function logIn(page: Page, username: string, password = PASSWORD): Promise<void> {
   await page.goto(`${baseUrl}/login/`);
   await page.fill("#id_username", username);
   await page.fill("#id_password", password);
-  await submit(page, "main button[type=submit]", "/login/");
+  await submitForm(page, "main button[type=submit]", "/login/");
 }
 
 /** Signs up with an address and confirms it through the link that arrived (over inject: no browser). */
@@ -94,11 +87,11 @@ test("forgot → the message → its link → a new password → logged in, and 
 
   const page = await browser.newPage(375);
   await page.goto(`${baseUrl}/login/`);
-  await Promise.all([page.waitForLoadState("load"), page.click("#forgot-password")]);
+  await clickAndLoad(page, "#forgot-password");
   assert.equal(new URL(page.url()).pathname, "/password/forgot/");
   await checkPage(page, "reset-forgot-form");
   await page.fill("#id_email", "rosa@example.com");
-  await submit(page, "main button[type=submit]", "/password/forgot/");
+  await submitForm(page, "main button[type=submit]", "/password/forgot/");
   assert.match(
     await text(page, "#forgot-sent"),
     /If an account has rosa@example\.com as its confirmed address/,
@@ -118,7 +111,7 @@ test("forgot → the message → its link → a new password → logged in, and 
   await page.waitForSelector("#password-strength.text-success");
   await page.fill("#id_password2", NEW_PASSWORD);
   await checkPage(page, "reset-new-password");
-  await submit(page, "#reset-submit", "/password/reset/");
+  await submitForm(page, "#reset-submit", "/password/reset/");
   assert.equal(new URL(page.url()).pathname, "/");
   assert.equal(await text(page, "#nav-username"), "Logged in as e2e_rosa");
   assert.match(await text(page, "#email-verified"), /rosa@example\.com verified/);
@@ -145,13 +138,13 @@ test("an address added from the dashboard, confirmed through the page its link o
   assert.match(await text(page, "#email-none"), /No address yet/);
   await checkPage(page, "email-dashboard-none");
   await page.fill("#id_email", "otto@example.com");
-  await submit(page, "#email button[type=submit]", "/email/");
+  await submitForm(page, "#email button[type=submit]", "/email/");
   assert.equal(new URL(page.url()).pathname, "/email/");
   assert.match(await text(page, "#email-sent"), /We sent a link to otto@example\.com/);
   await checkPage(page, "email-address-sent");
   // A malformed address: the page again, with the message beside the field.
   await page.fill("#id_email", "otto@");
-  await submit(page, "main form[action='/email/'] button.btn-primary", "/email/");
+  await submitForm(page, "main form[action='/email/'] button.btn-primary", "/email/");
   assert.match(await text(page, "#id_email_errors"), /Enter a valid email address\./);
   await checkPage(page, "email-address-error");
   await page.goto(`${baseUrl}/`);
@@ -167,7 +160,7 @@ test("an address added from the dashboard, confirmed through the page its link o
     /Confirm that otto@example\.com is the address of the account e2e_otto/,
   );
   await checkPage(phone, "email-verify-confirm");
-  await submit(phone, "#verify-confirm", "/email/verify/");
+  await submitForm(phone, "#verify-confirm", "/email/verify/");
   assert.match(await text(phone, "#verify-done"), /otto@example\.com is your confirmed address/);
   await checkPage(phone, "email-verify-done");
   await page.goto(`${baseUrl}/`);
@@ -182,15 +175,15 @@ test("deleting an account: the page explains, the password confirms, and the nam
   const id = await userIdOf(t.deps.db, "e2e_dana");
   const page = await browser.newPage(375);
   await logIn(page, "e2e_dana");
-  await Promise.all([page.waitForLoadState("load"), page.click("#delete-account-link")]);
+  await clickAndLoad(page, "#delete-account-link");
   assert.equal(new URL(page.url()).pathname, "/account/delete/");
   await checkPage(page, "account-delete");
   await page.fill("#id_password", "not the password");
-  await submit(page, "#delete-confirm", "/account/delete/");
+  await submitForm(page, "#delete-confirm", "/account/delete/");
   assert.match(await text(page, "#id_password_errors"), /Your password was entered incorrectly/);
   await checkPage(page, "account-delete-wrong-password");
   await page.fill("#id_password", PASSWORD);
-  await submit(page, "#delete-confirm", "/account/delete/");
+  await submitForm(page, "#delete-confirm", "/account/delete/");
   assert.match(await text(page, "#account-deleted"), /erased/);
   await checkPage(page, "account-deleted");
   const staff = new Client(t.app);
@@ -217,10 +210,10 @@ test("staff on a phone: a user's addresses, sending the link again, searching by
   await page.goto(`${baseUrl}/admin/users/?q=${encodeURIComponent("vera.new@example.com")}`);
   assert.match(await text(page, "#users"), /e2e_vera/);
   await checkPage(page, "admin-users-by-address");
-  await Promise.all([page.waitForLoadState("load"), page.click("#users tbody a")]);
+  await clickAndLoad(page, "#users tbody a");
   assert.match(await text(page, "#email-verified"), /vera@example\.com verified/);
   assert.match(await text(page, "#email-pending"), /Waiting for confirmation: vera\.new@example\.com/);
-  await submit(page, "#resend-verification", `${new URL(page.url()).pathname}email/resend/`);
+  await submitForm(page, "#resend-verification", `${new URL(page.url()).pathname}email/resend/`);
   assert.match(await text(page, "[role=status]"), /A new confirmation link was sent/);
   await checkPage(page, "admin-user-email");
   await page.goto(`${baseUrl}/admin/users/${goneId}/`);

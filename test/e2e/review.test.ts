@@ -9,7 +9,13 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { queryRows } from "../../src/db/connection.js";
 import { staffClient } from "../support/admin.js";
 import { Client, createTestApp, type TestApp, tokenOf } from "../support/app.js";
-import { browserSkipReason, checkPage, ensureClientBuilt, launchBrowser } from "../support/browser.js";
+import {
+  browserSkipReason,
+  checkPage,
+  clickAndLoad,
+  ensureClientBuilt,
+  launchBrowser,
+} from "../support/browser.js";
 
 const skip = browserSkipReason() ?? false;
 /** The review pages are also checked by axe at 375 px, where their tables become cards. */
@@ -116,7 +122,7 @@ test("staff reject one held referral with a reason and approve two at once", { s
 
   // Reject without a reason: refused on the page, the box still ticked, nothing decided.
   await page.check(`#select-${bob}`);
-  await Promise.all([page.waitForLoadState("load"), page.click("#reject-button")]);
+  await clickAndLoad(page, "#reject-button");
   assert.match(
     (await page.textContent("#review-errors")) ?? "",
     /Nothing was decided\.\s*Reason: This field is required\./,

@@ -12,6 +12,7 @@ import { Client, createTestApp, type TestApp, tokenOf } from "../support/app.js"
 import {
   browserSkipReason,
   checkPage,
+  clickAndLoad,
   ensureClientBuilt,
   openTestBrowser,
   type TestBrowser,
@@ -60,7 +61,7 @@ async function logIn(page: Page, origin: string, username: string, password = PA
   await page.goto(`${origin}/login/`);
   await page.fill("#id_username", username);
   await page.fill("#id_password", password);
-  await Promise.all([page.waitForLoadState("load"), page.click("main button[type=submit]")]);
+  await clickAndLoad(page, "main button[type=submit]");
 }
 
 async function text(page: Page, selector: string): Promise<string> {
@@ -138,7 +139,7 @@ test("a 404 for someone logged in shows their menu", { skip }, async () => {
   assert.match(await text(page, "main"), /Back to your dashboard/);
   await checkPage(page, "ui-not-found-logged-in");
   // The menu's Log out works from this page (its form carries the token).
-  await Promise.all([page.waitForLoadState("load"), page.click("nav >> text=Log out")]);
+  await clickAndLoad(page, "nav >> text=Log out");
   assert.match(await text(page, "main"), /You are logged out/);
 });
 
@@ -147,10 +148,7 @@ test("log out on every device says how many sessions ended", { skip }, async () 
   await new Client(t.app).logIn("ui_devices");
   const page = await browser.newPage();
   await logIn(page, baseUrl, "ui_devices");
-  await Promise.all([
-    page.waitForLoadState("load"),
-    page.click("form[action='/logout/everywhere/'] button[type=submit]"),
-  ]);
+  await clickAndLoad(page, "form[action='/logout/everywhere/'] button[type=submit]");
   // The sign-up's session, the other login's and this one.
   assert.equal(await text(page, "#sessions-ended"), "You were logged out of 3 sessions, on every device.");
   await checkPage(page, "ui-logged-out-everywhere");
@@ -160,7 +158,7 @@ test("referrals: an empty page says how to invite; a full one pages both ways", 
   await new Client(t.app).signUp("ui_lonely");
   const lonely = await browser.newPage();
   await logIn(lonely, baseUrl, "ui_lonely");
-  await Promise.all([lonely.waitForLoadState("load"), lonely.click("nav >> text=Referrals")]);
+  await clickAndLoad(lonely, "nav >> text=Referrals");
   assert.equal(new URL(lonely.url()).pathname, "/referrals/");
   assert.match(await text(lonely, "#referrals-empty"), /Nobody has joined through your link yet\./);
   await checkPage(lonely, "ui-referrals-empty");
@@ -172,11 +170,11 @@ test("referrals: an empty page says how to invite; a full one pages both ways", 
   const names = () => page.locator("#referrals tbody td:first-child").allTextContents();
   assert.deepEqual(await names(), ["ui_friend_5", "ui_friend_4"]);
   assert.equal(await page.locator("a[rel=prev]").count(), 0);
-  await Promise.all([page.waitForLoadState("load"), page.click("a[rel=next]")]);
+  await clickAndLoad(page, "a[rel=next]");
   assert.deepEqual(await names(), ["ui_friend_3", "ui_friend_2"]);
   assert.equal(await text(page, "a[rel=prev]"), "Newer sign-ups");
   await checkPage(page, "ui-referrals-page-2");
-  await Promise.all([page.waitForLoadState("load"), page.click("a[rel=prev]")]);
+  await clickAndLoad(page, "a[rel=prev]");
   assert.deepEqual(await names(), ["ui_friend_5", "ui_friend_4"]);
   assert.equal(await page.locator("a[rel=prev]").count(), 0, "back on the newest page");
 });
@@ -206,26 +204,23 @@ test("admin user page on a phone: sessions, ending one, a new link and deactivat
   assert.match(await page.inputValue("#referral-link"), /\/signup\/\?ref=/);
   await checkPage(page, "ui-admin-user");
 
-  await Promise.all([
-    page.waitForLoadState("load"),
-    page.click("#sessions tbody tr:first-child button[type=submit]"),
-  ]);
+  await clickAndLoad(page, "#sessions tbody tr:first-child button[type=submit]");
   assert.match(await text(page, "[role=status]"), /The session was ended: that device is logged out\./);
   assert.equal(await page.locator("#sessions tbody tr").count(), 1);
   await checkPage(page, "ui-admin-session-ended");
 
   const oldLink = await page.inputValue("#referral-link");
-  await Promise.all([page.waitForLoadState("load"), page.click("#regenerate-link")]);
+  await clickAndLoad(page, "#regenerate-link");
   assert.match(await text(page, "h1"), /Give ui_member a new referral link\?/);
   await checkPage(page, "ui-admin-confirm-new-link");
-  await Promise.all([page.waitForLoadState("load"), page.click("#confirm-form button[type=submit]")]);
+  await clickAndLoad(page, "#confirm-form button[type=submit]");
   assert.match(await text(page, "[role=status]"), /new referral link/);
   assert.notEqual(await page.inputValue("#referral-link"), oldLink);
 
-  await Promise.all([page.waitForLoadState("load"), page.click("#deactivate-link")]);
+  await clickAndLoad(page, "#deactivate-link");
   assert.match(await text(page, "h1"), /Deactivate ui_member\?/);
   await checkPage(page, "ui-admin-confirm-deactivate");
-  await Promise.all([page.waitForLoadState("load"), page.click("#confirm-form button[type=submit]")]);
+  await clickAndLoad(page, "#confirm-form button[type=submit]");
   assert.match(await text(page, "[role=status]"), /deactivated/);
   assert.equal(await page.locator("#sessions tbody tr").count(), 0);
   await checkPage(page, "ui-admin-user-deactivated");

@@ -15,8 +15,10 @@ import { createTestApp, type TestApp } from "../support/app.js";
 import {
   browserSkipReason,
   checkPage,
+  clickAndLoad,
   ensureClientBuilt,
   openTestBrowser,
+  submitForm,
   type TestBrowser,
 } from "../support/browser.js";
 
@@ -50,17 +52,7 @@ async function logIn(page: Page): Promise<void> {
   await page.goto(`${baseUrl}/login/`);
   await page.fill("#id_username", "hook_admin");
   await page.fill("#id_password", PASSWORD);
-  await Promise.all([page.waitForLoadState("load"), page.click("main button[type=submit]")]);
-}
-
-/** Clicks a form's submit button and waits for the page its POST answers with. */
-async function submit(page: Page, selector: string, path: string): Promise<number> {
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === path),
-    page.click(selector),
-  ]);
-  await page.waitForLoadState("load");
-  return response.status();
+  await clickAndLoad(page, "main button[type=submit]");
 }
 
 async function text(page: Page, selector: string): Promise<string> {
@@ -91,7 +83,7 @@ test("staff add an endpoint: the empty list, the form's errors, the secret shown
   // An address on the cloud's metadata service, and no event type.
   await page.fill("#new-url", "http://169.254.169.254/latest/meta-data/");
   await page.fill("#new-description", "Metadata");
-  assert.equal(await submit(page, "#add-endpoint-form button[type=submit]", "/admin/webhooks/"), 400);
+  assert.equal(await submitForm(page, "#add-endpoint-form button[type=submit]", "/admin/webhooks/"), 400);
   assert.match(await text(page, "#new-url-errors"), /^The address points to 169\.254\.169\.254, a private/);
   assert.equal(await text(page, "#new-event_types-errors"), "Choose at least one event type.");
   assert.equal(await page.getAttribute("#new-url", "aria-invalid"), "true");
@@ -103,7 +95,7 @@ test("staff add an endpoint: the empty list, the form's errors, the secret shown
 
   await page.fill("#new-url", "hooks.example.com/in");
   await page.check("#new-event-user-created");
-  assert.equal(await submit(page, "#add-endpoint-form button[type=submit]", "/admin/webhooks/"), 400);
+  assert.equal(await submitForm(page, "#add-endpoint-form button[type=submit]", "/admin/webhooks/"), 400);
   assert.match(await text(page, "#new-url-errors"), /^Enter a full web address/);
   assert.equal(await page.isChecked("#new-event-user-created"), true, "the ticked box stays ticked");
 
@@ -111,7 +103,7 @@ test("staff add an endpoint: the empty list, the form's errors, the secret shown
   await page.fill("#new-description", "CRM sync for the sales team");
   await page.check("#new-event-referral-approved");
   await page.check("#new-event-reward-granted");
-  assert.equal(await submit(page, "#add-endpoint-form button[type=submit]", "/admin/webhooks/"), 201);
+  assert.equal(await submitForm(page, "#add-endpoint-form button[type=submit]", "/admin/webhooks/"), 201);
   assert.equal(new URL(page.url()).pathname, "/admin/webhooks/", "the answer itself, not a redirect");
   const secret = await text(page, "#webhook-secret");
   assert.match(secret, SECRET);
@@ -122,7 +114,7 @@ test("staff add an endpoint: the empty list, the form's errors, the secret shown
   assert.equal(await page.evaluate(() => String(window.getSelection())), secret);
   await checkPage(page, "webhooks-secret", { axe: true });
 
-  await Promise.all([page.waitForLoadState("load"), page.click("text=All webhooks")]);
+  await clickAndLoad(page, "text=All webhooks");
   assert.equal(await page.locator("#endpoints tbody tr").count(), 1);
   assert.equal(await text(page, "#endpoints td[data-label=Endpoint] a"), LONG_URL);
   assert.equal(await text(page, "#endpoints td[data-label=Status]"), "on");
@@ -137,7 +129,7 @@ test("an endpoint's page: a test event, its delivery log, a delivery with attemp
   const page = await browser.newPage(375);
   await logIn(page);
   await page.goto(`${baseUrl}/admin/webhooks/`);
-  await Promise.all([page.waitForLoadState("load"), page.click("#endpoints td[data-label=Endpoint] a")]);
+  await clickAndLoad(page, "#endpoints td[data-label=Endpoint] a");
   const base = new URL(page.url()).pathname;
   assert.match(base, /^\/admin\/webhooks\/\d+\/$/);
   const endpointId = Number(base.split("/")[3]);
@@ -149,7 +141,7 @@ test("an endpoint's page: a test event, its delivery log, a delivery with attemp
   await checkPage(page, "webhooks-endpoint-new", { axe: true });
 
   // The button makes a delivery and opens its page: nothing has tried it yet (the worker is off).
-  assert.equal(await submit(page, "#send-test", `${base}test/`), 303);
+  assert.equal(await submitForm(page, "#send-test", `${base}test/`), 303);
   assert.match(new URL(page.url()).pathname, new RegExp(`^${base}deliveries/\\d+/$`));
   assert.match(await text(page, "#webhook-notice"), /^A test event \(webhook\.test\) is on its way/);
   assert.match(await text(page, "#event-id"), /^evt_[0-9a-f]{32}$/);
@@ -211,7 +203,7 @@ test("an endpoint's page: a test event, its delivery log, a delivery with attemp
   await page.setViewportSize({ width: 375, height: 900 });
   await checkPage(page, "webhooks-endpoint-deliveries", { axe: true });
 
-  await Promise.all([page.waitForLoadState("load"), page.click("[role=group] >> text=Failed")]);
+  await clickAndLoad(page, "[role=group] >> text=Failed");
   assert.deepEqual(await log(), ["failed"]);
   assert.match(await text(page, "#delivery-log"), /the answer was 500 Internal Server Error/);
 
@@ -235,7 +227,7 @@ test("an endpoint's page: a test event, its delivery log, a delivery with attemp
 
   // Send again: a new delivery of the same event, its page opened.
   const eventId = await text(page, "#event-id");
-  assert.equal(await submit(page, "#send-again", `${base}deliveries/${delivered}/resend/`), 303);
+  assert.equal(await submitForm(page, "#send-again", `${base}deliveries/${delivered}/resend/`), 303);
   assert.notEqual(new URL(page.url()).pathname, `${base}deliveries/${delivered}/`);
   assert.equal(await text(page, "#event-id"), eventId);
   assert.match(await text(page, "#webhook-notice"), /with the same webhook-id/);
@@ -244,7 +236,7 @@ test("an endpoint's page: a test event, its delivery log, a delivery with attemp
   // A new secret, shown once, with how long the old one still signs.
   await page.goto(`${baseUrl}${base}`);
   const before = await storedSecret(LONG_URL);
-  assert.equal(await submit(page, "#rotate-secret", `${base}rotate/`), 200);
+  assert.equal(await submitForm(page, "#rotate-secret", `${base}rotate/`), 200);
   const secret = await text(page, "#webhook-secret");
   assert.match(secret, SECRET);
   assert.notEqual(secret, before);
@@ -254,7 +246,7 @@ test("an endpoint's page: a test event, its delivery log, a delivery with attemp
     /^The previous secret keeps signing beside this one for 24 hours, until \d{4}-/,
   );
   await checkPage(page, "webhooks-rotated", { axe: true });
-  await Promise.all([page.waitForLoadState("load"), page.click("text=Go to the endpoint")]);
+  await clickAndLoad(page, "text=Go to the endpoint");
   assert.match(await text(page, "#previous-secret-note"), /^The previous secret signs until/);
   assert.equal((await page.content()).includes(secret), false);
 });
@@ -292,14 +284,17 @@ test("an endpoint the service turned off is an alert on the list and its page; t
   ]);
   await checkPage(page, "webhooks-turned-off", { axe: true });
 
-  await Promise.all([page.waitForLoadState("load"), page.click("#failing-alert a")]);
+  await clickAndLoad(page, "#failing-alert a");
   assert.equal(new URL(page.url()).pathname, `/admin/webhooks/${id}/`);
   assert.match(await text(page, "#failing-alert"), /^Turned off after failing for 72 hours/);
   assert.equal(await page.isChecked("#edit-enabled"), false);
   await checkPage(page, "webhooks-endpoint-turned-off", { axe: true });
 
   await page.check("#edit-enabled");
-  assert.equal(await submit(page, "#edit-endpoint-form button[type=submit]", `/admin/webhooks/${id}/`), 303);
+  assert.equal(
+    await submitForm(page, "#edit-endpoint-form button[type=submit]", `/admin/webhooks/${id}/`),
+    303,
+  );
   assert.equal(await text(page, "#webhook-notice"), "The endpoint is saved.");
   assert.equal(await page.locator("#failing-alert").count(), 0);
   await page.goto(`${baseUrl}/admin/webhooks/`);
@@ -307,10 +302,13 @@ test("an endpoint the service turned off is an alert on the list and its page; t
 
   // Deleting: a confirmation page, then the list without it.
   await page.goto(`${baseUrl}/admin/webhooks/${id}/`);
-  await Promise.all([page.waitForLoadState("load"), page.click("#delete-endpoint")]);
+  await clickAndLoad(page, "#delete-endpoint");
   assert.equal(await text(page, "main h1"), "Delete this endpoint?");
   await checkPage(page, "webhooks-delete-confirm", { axe: true });
-  assert.equal(await submit(page, "#confirm-form button[type=submit]", `/admin/webhooks/${id}/delete/`), 303);
+  assert.equal(
+    await submitForm(page, "#confirm-form button[type=submit]", `/admin/webhooks/${id}/delete/`),
+    303,
+  );
   assert.match(await text(page, "#webhook-notice"), /^The endpoint is deleted/);
   assert.equal(await page.locator("#endpoints tbody tr").count(), 1);
 });

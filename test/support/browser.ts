@@ -155,3 +155,29 @@ export async function checkPage(
   if (before) await page.setViewportSize(before);
   await screenshotBothWidths(page, name);
 }
+
+/** The page's next document, once it commits (not a document already there). */
+function nextDocument(page: Page): Promise<unknown> {
+  return page.waitForEvent("framenavigated", (frame) => frame === page.mainFrame());
+}
+
+/**
+ * Clicks what leads to another page (a link, a form's button) and waits until that page has loaded.
+ * Not `Promise.all([page.waitForLoadState("load"), page.click(…)])`: the page already loaded
+ * satisfies that at once, and on a slow machine the test went on to read the old page.
+ */
+export async function clickAndLoad(page: Page, selector: string): Promise<void> {
+  await Promise.all([nextDocument(page), page.click(selector)]);
+  await page.waitForLoadState("load");
+}
+
+/** Clicks a form's submit button and waits for the page its POST to `path` answers with. */
+export async function submitForm(page: Page, selector: string, path: string): Promise<number> {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === path),
+    nextDocument(page),
+    page.click(selector),
+  ]);
+  await page.waitForLoadState("load");
+  return response.status();
+}
